@@ -1,0 +1,211 @@
+"""analyze(): a model's operators on a device's roofline, per stage, plus the memory footprint.
+
+Conventions: prefill runs the whole prompt (``seqlen`` tokens per sequence) with an empty
+KV cache and computes logits for the last position only; decode is ONE step that feeds one
+token per sequence while ``seqlen`` tokens are already in the KV cache. The memory footprint
+is the weights, the KV cache of ``batch_size x seqlen`` tokens, and the largest working set
+(inputs plus outputs) of any single operator of either stage.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .hardware import Hardware, load_hardware
+from .layers import TRAFFIC_FIELDS, Op, build_ops
+from .models import ModelSpec, load_model
+from .roofline import dtype_for_bits, peak_for_bits, roofline_time
+from .workload import Pass, make_pass, maximum, minimum
+
+NUMERIC_FIELDS = (
+    "OPs",
+    "memory_access",
+    "arithmetic_intensity",
+    "performance",
+    *TRAFFIC_FIELDS,
+    "inference_time",
+)
+"""Per-operator numbers, in OPs, bytes, OPs/byte, OPs/s and seconds."""
+STAGES = ("prefill", "decode")
+
+
+def _tolist(x: Any) -> Any:
+    return x.tolist() if isinstance(x, np.ndarray) else x
+
+
+@dataclass
+class StageResult:
+    """Roofline of every operator for one forward pass, and model totals.
+
+    ``layers``: one dict per operator with ``name``, ``kind``, ``count`` (instances in the
+    model), ``bound``, ``compute_dtype`` and the :data:`NUMERIC_FIELDS` for ONE instance.
+    ``total``: the numeric fields summed over the whole model (every instance), with the
+    overall intensity, performance and bound. Values are numbers, or arrays for sweeps.
+    """
+
+    stage: str
+    layers: list[dict[str, Any]]
+    total: dict[str, Any]
+
+    @property
+    def time(self) -> Any:
+        """Seconds for the whole pass."""
+        return self.total["inference_time"]
+
+    def layer(self, name: str) -> dict[str, Any]:
+        """The entry of operator ``name``."""
+        for row in self.layers:
+            if row["name"] == name:
+                return row
+        raise KeyError(f"no operator {name!r}; have {[r['name'] for r in self.layers]}")
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Layers as plain dicts (numbers or lists), for JSON."""
+        return [{k: _tolist(v) for k, v in row.items()} for row in self.layers]
+
+    def to_dataframe(self):  # noqa: ANN201 - pandas is optional
+        """Layers as a pandas DataFrame (scalar settings only)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_records()).set_index("name")
+
+
+def evaluate_pass(model: ModelSpec, hardware: Hardware, p: Pass, stage: str = "custom") -> StageResult:
+    """Roofline of every operator of ``model`` for the forward pass ``p`` on ``hardware``."""
+    ops = build_ops(model, p.flash_attention, p.absorb_mla)
+    rows = [_evaluate_op(op, hardware, p) for op in ops]
+    return StageResult(stage=stage, layers=rows, total=_totals(rows))
+
+
+def _evaluate_op(op: Op, hw: Hardware, p: Pass) -> dict[str, Any]:
+    t = op.traffic(p)
+    bits = op.compute_bits(p)
+    peak = peak_for_bits(hw, bits)
+    mem = t.memory_access
+    time, compute_bound = roofline_time(t.OPs, mem, peak, hw.memory_bandwidth)
+    row: dict[str, Any] = {"name": op.name, "kind": op.kind, "count": op.count}
+    row.update(
+        OPs=t.OPs,
+        memory_access=mem,
+        arithmetic_intensity=t.OPs / mem,
+        performance=t.OPs / time,
+        load_weight=t.load_weight,
+        load_act=t.load_act,
+        store_act=t.store_act,
+        load_kv_cache=t.load_kv_cache,
+        store_kv_cache=t.store_kv_cache,
+        inference_time=time,
+        bound=np.where(compute_bound, "compute", "memory") if isinstance(compute_bound, np.ndarray) else ("compute" if compute_bound else "memory"),
+        compute_dtype=dtype_for_bits(hw, bits),
+    )
+    row["_compute_time"] = t.OPs / peak
+    return row
+
+
+def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "inference_time"):
+        total[f] = sum(r[f] * r["count"] for r in rows)
+    compute_bound_time = sum(r["inference_time"] * r["count"] * (r["bound"] == "compute") for r in rows)
+    for r in rows:
+        del r["_compute_time"]
+    total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
+    total["performance"] = total["OPs"] / total["inference_time"]
+    cb = compute_bound_time > total["inference_time"] / 2
+    total["bound"] = np.where(cb, "compute", "memory") if isinstance(cb, np.ndarray) else ("compute" if cb else "memory")
+    return {k: total[k] for k in (*NUMERIC_FIELDS, "bound")}
+
+
+def weight_bytes(model: ModelSpec, p: Pass) -> Any:
+    """Bytes of all parameters: quantized block weights at ``w_bit``, the rest unquantized."""
+    return sum(op.weight_bytes(p) * op.count for op in build_ops(model))
+
+
+def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any) -> Any:
+    """Bytes of the KV cache holding ``tokens`` tokens for each of ``batch`` sequences
+    (sliding-window layers keep at most ``window`` tokens; MLA keeps the latent)."""
+    full = model.num_layers - model.sliding_layers
+    per_token = model.kv_cache_elements_per_token * kv_bits / 8
+    cached = full * tokens
+    if model.sliding_layers:
+        cached = cached + model.sliding_layers * minimum(tokens, model.sliding_window)
+    return batch * cached * per_token
+
+
+def activation_bytes(model: ModelSpec, p: Pass) -> Any:
+    """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes)."""
+    sets = [(t.load_act + t.store_act) for t in (op.traffic(p) for op in build_ops(model, p.flash_attention, p.absorb_mla))]
+    return functools.reduce(maximum, sets)
+
+
+@dataclass
+class Analysis:
+    """Result of :func:`analyze`: per-stage rooflines and the memory footprint (bytes)."""
+
+    model: ModelSpec
+    hardware: Hardware
+    settings: dict[str, Any]
+    prefill: StageResult | None
+    decode: StageResult | None
+    memory: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: model, hardware, settings, prefill, decode, memory."""
+        out: dict[str, Any] = {"model": self.model.name, "hardware": self.hardware.name, "settings": dict(self.settings)}
+        for stage in STAGES:
+            res = getattr(self, stage)
+            if res is not None:
+                out[stage] = {"layers": res.to_records(), "total": {k: _tolist(v) for k, v in res.total.items()}}
+        out["memory"] = {k: _tolist(v) for k, v in self.memory.items()}
+        return out
+
+
+def analyze(
+    model: str | ModelSpec | dict,
+    hardware: str | Hardware | dict,
+    batch_size: Any = 1,
+    seqlen: Any = 1024,
+    w_bit: Any = 16,
+    a_bit: Any = 16,
+    kv_bit: Any = None,
+    use_flashattention: bool = False,
+    causal_attention: bool = False,
+    stages: tuple[str, ...] = STAGES,
+) -> Analysis:
+    """Roofline analysis of ``model`` on ``hardware`` for prefill of a ``seqlen``-token prompt
+    and one decode step with ``seqlen`` cached tokens, at ``batch_size`` sequences.
+
+    Sizes and bit widths may be numpy arrays (they broadcast). ``kv_bit`` defaults to
+    ``a_bit``. Units: OPs, bytes, seconds, OPs/s.
+    """
+    m = load_model(model)
+    hw = load_hardware(hardware)
+    bad = set(stages) - set(STAGES)
+    if bad or not stages:
+        raise ValueError(f"stages must be a non-empty subset of {STAGES}, got {stages!r}")
+    kv = a_bit if kv_bit is None else kv_bit
+    common = dict(w_bit=w_bit, a_bit=a_bit, kv_bit=kv, flash_attention=use_flashattention, causal_attention=causal_attention)
+    prefill_pass = make_pass(batch_size, seqlen, 0, 1, **common)
+    decode_pass = make_pass(batch_size, 1, seqlen, 1, absorb_mla=True, **common)
+    prefill = evaluate_pass(m, hw, prefill_pass, "prefill") if "prefill" in stages else None
+    decode = evaluate_pass(m, hw, decode_pass, "decode") if "decode" in stages else None
+    memory = {
+        "weights": weight_bytes(m, prefill_pass),
+        "kv_cache": kv_cache_bytes(m, prefill_pass.batch, prefill_pass.new_tokens, prefill_pass.kv_bits),
+        "activations": maximum(activation_bytes(m, prefill_pass), activation_bytes(m, decode_pass)),
+    }
+    memory["total"] = memory["weights"] + memory["kv_cache"] + memory["activations"]
+    settings = dict(
+        batch_size=_tolist(prefill_pass.batch),
+        seqlen=_tolist(prefill_pass.new_tokens),
+        w_bit=_tolist(prefill_pass.w_bits),
+        a_bit=_tolist(prefill_pass.a_bits),
+        kv_bit=_tolist(prefill_pass.kv_bits),
+        use_flashattention=bool(use_flashattention),
+        causal_attention=bool(causal_attention),
+    )
+    return Analysis(m, hw, settings, prefill, decode, memory)

@@ -1,0 +1,179 @@
+"""The ``llmviewer`` command line: analyze, generate, models, hardware.
+
+Flag names follow LLM-Viewer's (``--batchsize``, ``--w_bit``, ``--use_flashattention``) so
+its users can switch; dashed aliases are accepted too. Bad input prints one line on stderr
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .analysis import NUMERIC_FIELDS, Analysis, analyze
+from .errors import LLMViewerError
+from .generation import generate
+from .hardware import hardware_from_dict, hardware_library, load_hardware
+from .models import shipped_models
+
+_PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def si(value: float, unit: str = "") -> str:
+    """``value`` with an SI prefix, 3 significant digits (e.g. ``1.23 G``)."""
+    if value == 0:
+        return f"0 {unit}".rstrip()
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {prefix}{unit}"
+    if abs(value) < 1e-3 and unit == "s":
+        return f"{value * 1e6:.3g} us"
+    if abs(value) < 1 and unit == "s":
+        return f"{value * 1e3:.3g} ms"
+    return f"{value:.3g} {unit}".rstrip()
+
+
+def _add_workload_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="shipped model name (see `llmviewer models`) or path to a config.json or its folder")
+    p.add_argument("hardware", help="shipped device name or alias (see `llmviewer hardware`), a device JSON file, or 'custom'")
+    p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
+    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
+    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
+    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
+    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true", help="fused attention")
+    p.add_argument("--causal", action="store_true", help="attention computes only the causal (lower) triangle")
+    p.add_argument("--hardware-file", help="JSON file of extra devices (same schema as data/hardware.json)")
+    custom = p.add_argument_group("a custom device (HARDWARE = custom)")
+    custom.add_argument("--bandwidth", type=float, help="memory bandwidth, bytes/s")
+    custom.add_argument("--peak", type=float, help="dense 16-bit peak, OPs/s")
+    custom.add_argument("--memory", type=float, help="memory capacity, bytes")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``llmviewer`` command."""
+    parser = argparse.ArgumentParser(prog="llmviewer", description="Roofline analysis of LLM inference.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("analyze", help="per-layer roofline of prefill and one decode step")
+    _add_workload_flags(a)
+    a.add_argument("--seqlen", type=int, default=1024, help="prompt length; decode has this many tokens cached")
+    out = a.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print one JSON object")
+    out.add_argument("--csv", metavar="FILE", help="write per-layer rows of both stages to FILE")
+    g = sub.add_parser("generate", help="latency and throughput of a whole generation task")
+    _add_workload_flags(g)
+    g.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=int, required=True)
+    g.add_argument("--gen-len", "--gen_len", dest="gen_len", type=int, required=True)
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    sub.add_parser("models", help="list shipped models")
+    sub.add_parser("hardware", help="list shipped devices")
+    return parser
+
+
+def _device(args: argparse.Namespace) -> Any:
+    if args.hardware.lower() == "custom":
+        missing = [f"--{f}" for f in ("bandwidth", "peak") if getattr(args, f) is None]
+        if missing:
+            raise LLMViewerError(f"a custom device needs {' and '.join(missing)}")
+        entry = {"name": "custom", "memory_bandwidth": args.bandwidth, "peak_ops": {"fp16": args.peak}}
+        if args.memory is not None:
+            entry["memory_bytes"] = args.memory
+        return hardware_from_dict(entry, origin="command line")
+    return load_hardware(args.hardware, library_file=args.hardware_file)
+
+
+def _table(result: Analysis) -> str:
+    lines = [
+        f"{result.model.name} on {result.hardware.name}: batch {result.settings['batch_size']},"
+        f" seqlen {result.settings['seqlen']}, W{result.settings['w_bit']}A{result.settings['a_bit']}"
+        f" KV{result.settings['kv_bit']}{', FlashAttention' if result.settings['use_flashattention'] else ''}"
+    ]
+    header = f"{'layer':<24}{'count':>6}{'OPs':>11}{'bytes':>11}{'OPs/B':>9}  {'bound':<8}{'time':>10}"
+    for stage in (result.prefill, result.decode):
+        lines += ["", f"[{stage.stage}]  (one instance of each layer; total = all instances)", header]
+        for r in stage.layers:
+            lines.append(
+                f"{r['name']:<24}{r['count']:>6}{si(r['OPs']):>11}{si(r['memory_access'], 'B'):>11}"
+                f"{r['arithmetic_intensity']:>9.3g}  {r['bound']:<8}{si(r['inference_time'], 's'):>10}"
+            )
+        t = stage.total
+        lines.append(
+            f"{'total':<24}{'':>6}{si(t['OPs']):>11}{si(t['memory_access'], 'B'):>11}"
+            f"{t['arithmetic_intensity']:>9.3g}  {t['bound']:<8}{si(t['inference_time'], 's'):>10}"
+        )
+    mem = result.memory
+    lines += [
+        "",
+        "memory: " + ", ".join(f"{k} {si(mem[k], 'B')}" for k in ("weights", "kv_cache", "activations", "total"))
+        + f" (device holds {si(result.hardware.memory_bytes, 'B')})",
+    ]
+    return "\n".join(lines)
+
+
+def _write_csv(result: Analysis, path: str) -> None:
+    fields = ["stage", "name", "kind", "count", *NUMERIC_FIELDS, "bound", "compute_dtype"]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        for stage in (result.prefill, result.decode):
+            for row in stage.to_records():
+                w.writerow({"stage": stage.stage, **row})
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.command == "models":
+        print("\n".join(shipped_models()))
+        return 0
+    if args.command == "hardware":
+        print("\n".join(hardware_library()))
+        return 0
+    common = dict(
+        w_bit=args.w_bit,
+        a_bit=args.a_bit,
+        kv_bit=args.kv_bit,
+        use_flashattention=args.flash,
+        causal_attention=args.causal,
+    )
+    device = _device(args)
+    if args.command == "analyze":
+        result = analyze(args.model, device, batch_size=args.batchsize, seqlen=args.seqlen, **common)
+        if args.json:
+            print(json.dumps(result.to_dict()))
+        elif args.csv:
+            _write_csv(result, args.csv)
+            print(f"wrote {args.csv}")
+        else:
+            print(_table(result))
+        return 0
+    gen = generate(args.model, device, batch_size=args.batchsize, prompt_len=args.prompt_len, gen_len=args.gen_len, **common)
+    if args.json:
+        print(json.dumps(gen.to_dict()))
+    else:
+        print(
+            f"{gen.model.name} on {gen.hardware.name}: batch {args.batchsize}, prompt {args.prompt_len},"
+            f" generate {args.gen_len}\n  time to first token  {si(gen.ttft, 's')}\n"
+            f"  time per output token (mean)  {si(gen.tpot_mean, 's')}\n  total  {si(gen.total_time, 's')}\n"
+            f"  throughput  {gen.throughput:.4g} tokens/s"
+        )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: errors in the input become one line on stderr and exit status 2."""
+    try:
+        status = run(argv)
+    except LLMViewerError as e:
+        print(f"llmviewer: error: {e}", file=sys.stderr)
+        status = 2
+    except BrokenPipeError:
+        status = 0
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()

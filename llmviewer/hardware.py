@@ -1,0 +1,203 @@
+"""Devices: memory, bandwidth and peak OPs/s per data type, from ``data/hardware.json``.
+
+Units are SI throughout: bytes, bytes/s, OPs/s (GB = 1e9 bytes). Peaks are dense
+(never the 2:4-sparse figures). Link bandwidths are per direction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import LLMViewerError, unknown_name_error
+from .paths import data_dir
+
+HARDWARE_FILE = "hardware.json"
+DTYPES = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")
+"""Data types a device may list a peak for."""
+
+# For a given operand width, the data types that can run it, best first. A narrower
+# operand that the device cannot compute natively runs on the next wider units.
+_UNITS_BY_BITS = {
+    4: ("int4", "fp4"),
+    8: ("int8", "fp8"),
+    16: ("fp16", "bf16"),
+    32: ("fp32",),
+}
+_WIDER = {4: 8, 8: 16, 16: 32}
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """One device. ``peak_ops`` maps a data type (see :data:`DTYPES`) to dense OPs/s."""
+
+    name: str
+    memory_bandwidth: float  # bytes/s
+    peak_ops: dict[str, float] = field(hash=False)  # OPs/s per data type
+    memory_bytes: float = math.inf  # bytes
+    onchip_buffer_bytes: float | None = None  # bytes
+    interconnect_bandwidth: float | None = None  # bytes/s per direction
+    host_link_bandwidth: float | None = None  # bytes/s per direction
+    vendor: str = ""
+    kind: str = "gpu"
+    year: int | None = None
+    aliases: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    notes: str = field(default="", compare=False)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.memory_bandwidth, tuple(sorted(self.peak_ops.items()))))
+
+    def compute_dtype(self, bits: int) -> str:
+        """The data type whose units run operands of ``bits`` bits (4, 8, 16 or 32) on this device.
+
+        A width the device cannot compute natively falls back to the next wider one it can
+        (for example 4-bit activations on a device with no 4-bit units run at its INT8 peak).
+        """
+        b = bits
+        while b is not None:
+            for dtype in _UNITS_BY_BITS[b]:
+                if dtype in self.peak_ops:
+                    return dtype
+            b = _WIDER.get(b)
+        return max(self.peak_ops, key=self.peak_ops.get)
+
+    def peak(self, dtype: str) -> float:
+        """Dense peak of ``dtype`` in OPs/s."""
+        try:
+            return self.peak_ops[dtype]
+        except KeyError:
+            raise LLMViewerError(
+                f"{self.name} has no {dtype} peak; it lists {', '.join(self.peak_ops)}"
+            ) from None
+
+    @property
+    def vector_peak(self) -> float:
+        """OPs/s for element-wise work (normalisation, activations, softmax): the FP32 peak,
+        else the lowest listed peak when FP32 is not published."""
+        return self.peak_ops.get("fp32", min(self.peak_ops.values()))
+
+    def ridge_point(self, dtype: str = "fp16") -> float:
+        """Arithmetic intensity (OPs/byte) at which the ``dtype`` roof meets the memory roof."""
+        return self.peak(self.compute_dtype(_bits_of(dtype))) / self.memory_bandwidth
+
+
+def _bits_of(dtype: str) -> int:
+    for bits, names in _UNITS_BY_BITS.items():
+        if dtype in names:
+            return bits
+    if dtype == "tf32":
+        return 32
+    raise LLMViewerError(f"unknown data type {dtype!r}; valid: {', '.join(DTYPES)}")
+
+
+def _positive(value: Any, what: str, origin: str, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isinf(value):
+        raise LLMViewerError(f"{origin}: {what} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def hardware_from_dict(entry: dict[str, Any], origin: str = "<hardware>") -> Hardware:
+    """Build a :class:`Hardware` from one device entry of the hardware library's schema."""
+    if not isinstance(entry, dict):
+        raise LLMViewerError(f"{origin}: a device must be a JSON object")
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        raise LLMViewerError(f"{origin}: device is missing the required field 'name'")
+    where = f"{origin}: device {name!r}"
+    for required in ("memory_bandwidth", "peak_ops"):
+        if required not in entry:
+            raise LLMViewerError(f"{where} is missing the required field {required!r}")
+    peaks = entry["peak_ops"]
+    if not isinstance(peaks, dict) or not peaks:
+        raise LLMViewerError(f"{where}: peak_ops must map data types ({', '.join(DTYPES)}) to OPs/s")
+    unknown = set(peaks) - set(DTYPES)
+    if unknown:
+        raise LLMViewerError(f"{where}: unknown data types {sorted(unknown)} in peak_ops; valid: {', '.join(DTYPES)}")
+    return Hardware(
+        name=name,
+        memory_bandwidth=_positive(entry["memory_bandwidth"], "memory_bandwidth", where),
+        peak_ops={k: _positive(v, f"peak_ops[{k!r}]", where) for k, v in peaks.items()},
+        memory_bytes=_positive(entry.get("memory_bytes"), "memory_bytes", where, optional=True) or math.inf,
+        onchip_buffer_bytes=_positive(entry.get("onchip_buffer_bytes"), "onchip_buffer_bytes", where, True),
+        interconnect_bandwidth=_positive(entry.get("interconnect_bandwidth"), "interconnect_bandwidth", where, True),
+        host_link_bandwidth=_positive(entry.get("host_link_bandwidth"), "host_link_bandwidth", where, True),
+        vendor=entry.get("vendor", ""),
+        kind=entry.get("kind", "gpu"),
+        year=entry.get("year"),
+        aliases=tuple(entry.get("aliases", ())),
+        sources=dict(entry.get("sources", {})),
+        notes=entry.get("notes", ""),
+    )
+
+
+def _read_devices(path: Path) -> list[Hardware]:
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise LLMViewerError(f"{path}: malformed JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except OSError as e:
+        raise LLMViewerError(f"{path}: cannot read ({e.strerror})") from None
+    entries = raw.get("devices", [raw]) if isinstance(raw, dict) else raw
+    if not isinstance(entries, list):
+        raise LLMViewerError(f"{path}: expected a device object or {{'devices': [...]}}")
+    return [hardware_from_dict(e, origin=str(path)) for e in entries]
+
+
+@lru_cache(maxsize=8)
+def _library(path: Path, mtime: float) -> dict[str, Hardware]:
+    devices = _read_devices(path)
+    by_name: dict[str, Hardware] = {}
+    for d in devices:
+        for key in (d.name, *d.aliases):
+            if key.lower() in by_name:
+                raise LLMViewerError(f"{path}: device name or alias {key!r} is used twice")
+            by_name[key.lower()] = d
+    return by_name
+
+
+def hardware_library() -> dict[str, Hardware]:
+    """Every shipped device by its canonical name, in file order."""
+    path = data_dir() / HARDWARE_FILE
+    seen: dict[str, Hardware] = {}
+    for d in _library(path, path.stat().st_mtime).values():
+        seen.setdefault(d.name, d)
+    return seen
+
+
+def load_hardware(hardware: str | Path | dict | Hardware, library_file: str | Path | None = None) -> Hardware:
+    """Load a device by shipped name or alias (case-insensitive), from a JSON file holding one
+    device (or a ``{"devices": [...]}`` library with exactly one), from a dict, or pass it through.
+    With ``library_file``, names are looked up in that file (same schema) before the shipped library."""
+    if isinstance(hardware, Hardware):
+        return hardware
+    if isinstance(hardware, dict):
+        return hardware_from_dict(hardware)
+    if not isinstance(hardware, (str, Path)):
+        raise LLMViewerError(f"hardware must be a name, a path or a dict, got {type(hardware).__name__}")
+    path = Path(hardware)
+    if path.is_file():
+        devices = _read_devices(path)
+        if len(devices) != 1:
+            raise LLMViewerError(f"{path}: holds {len(devices)} devices; name one of them instead")
+        return devices[0]
+    if path.suffix == ".json":
+        raise LLMViewerError(f"{path}: no such file")
+    lib_path = data_dir() / HARDWARE_FILE
+    lib = dict(_library(lib_path, lib_path.stat().st_mtime))
+    if library_file is not None:
+        extra = Path(library_file)
+        if not extra.is_file():
+            raise LLMViewerError(f"{extra}: no such file")
+        lib.update(_library(extra.resolve(), extra.stat().st_mtime))
+    found = lib.get(str(hardware).lower())
+    if found is None:
+        names = {d.name for d in lib.values()}
+        raise unknown_name_error("hardware", str(hardware), names, "llmviewer hardware")
+    return found

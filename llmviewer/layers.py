@@ -1,0 +1,514 @@
+"""A model as a list of operators, each giving its OPs and bytes for a forward pass.
+
+Counting conventions (one place for every formula):
+
+* A multiply-accumulate is 2 OPs. A linear layer ``y = xW + b`` on ``T`` tokens costs
+  ``2*T*in*out`` OPs, plus ``T*out`` for the bias add.
+* Every operator reads its inputs from and writes its outputs to device memory (no fusion),
+  except fused attention, which reads Q and the KV cache once and writes only its output.
+* K and V are written to the KV cache by their projections (``store_kv_cache``) and read
+  back from it by attention (``load_kv_cache``) for every key a query attends to.
+* Element-wise operation costs per element: residual add 1; RMSNorm 4, LayerNorm 7 (per
+  element of the normalised vector); rotary embedding 3 per rotated element; softmax 5
+  per score (max, subtract, exp, sum, divide); activations relu 1, silu 4, gelu 8, plus 1
+  for the gate multiply of a gated MLP. These are memory-bound in every case analysed here.
+* Attention without causal masking computes the full ``new x keys`` score block, as a dense
+  kernel does; with ``causal_attention`` it computes only the lower triangle.
+* Sliding-window layers attend to (and cache) at most ``window`` keys.
+* MoE expert weights are read once per distinct expert the batch touches (expected value
+  under uniform routing), while OPs follow the ``top_k`` experts each token uses.
+* DeepSeek latent attention caches the compressed latent. Without ``absorb_mla`` (prefill)
+  the latent is expanded into per-head K and V; with it (decode) the up-projections are
+  folded into the query and output, and attention runs directly on the latent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from .models import ModelSpec
+from .workload import Pass, clip, maximum, minimum, unit_bits
+
+INF = float("inf")
+ACTIVATION_OPS = {"relu": 1, "silu": 4, "swish": 4, "gelu": 8, "gelu_new": 8, "gelu_pytorch_tanh": 8, "gelu_fast": 8}
+NORM_OPS = {"rms": 4, "layer": 7}
+TRAFFIC_FIELDS = ("load_weight", "load_act", "store_act", "load_kv_cache", "store_kv_cache")
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """OPs and bytes moved by ONE instance of an operator in one forward pass."""
+
+    OPs: Any
+    load_weight: Any = 0
+    load_act: Any = 0
+    store_act: Any = 0
+    load_kv_cache: Any = 0
+    store_kv_cache: Any = 0
+
+    @property
+    def memory_access(self) -> Any:
+        """Total bytes read and written."""
+        return self.load_weight + self.load_act + self.store_act + self.load_kv_cache + self.store_kv_cache
+
+
+@dataclass(frozen=True)
+class Op:
+    """An operator of the model. ``count`` is how many instances the whole model runs per pass."""
+
+    name: str
+    kind: str  # "matmul", "fused" or "elementwise"
+    count: int
+
+    def traffic(self, p: Pass) -> Traffic:
+        """OPs and bytes of one instance (OPs, bytes)."""
+        raise NotImplementedError
+
+    def compute_bits(self, p: Pass) -> Any:
+        """Operand width of the units that run this op (4, 8, 16, 32), or None for vector units."""
+        return None
+
+    def weight_bytes(self, p: Pass) -> Any:
+        """Bytes of parameters one instance holds in memory."""
+        return 0
+
+    @property
+    def params(self) -> int:
+        """Parameters one instance holds."""
+        return 0
+
+    window: float = INF  # keys attended at most (sliding-window attention)
+
+
+# --------------------------------------------------------------------------- matmuls
+
+
+@dataclass(frozen=True)
+class Linear(Op):
+    """``groups`` independent ``in_f -> out_f`` projections (groups > 1: per-head matrices).
+
+    ``tokens``: "new" (every new token), "logits" (lm_head positions) or "keys" (every cached
+    and new token, for expanding MLA latents). ``quantized``: weights at ``w_bit``, else at the
+    unquantized width. ``to_kv_cache``: the output is written to the KV cache;
+    ``from_kv_cache``: the input is read from it.
+    """
+
+    in_f: int = 0
+    out_f: int = 0
+    bias: bool = False
+    groups: int = 1
+    tokens: str = "new"
+    quantized: bool = True
+    to_kv_cache: bool = False
+    from_kv_cache: bool = False
+    holds_params: bool = True
+
+    def _tokens(self, p: Pass) -> Any:
+        if self.tokens == "logits":
+            return p.batch * p.logits_per_seq
+        if self.tokens == "keys":
+            return p.batch * minimum(p.past_tokens + p.new_tokens, self.window)
+        return p.tokens
+
+    def _wbytes(self, p: Pass) -> Any:
+        return p.w_bytes if self.quantized else p.hi_bytes
+
+    def traffic(self, p: Pass) -> Traffic:
+        t = self._tokens(p)
+        g = self.groups
+        ops = 2 * t * g * self.in_f * self.out_f + (t * g * self.out_f if self.bias else 0)
+        inp = t * g * self.in_f
+        out = t * g * self.out_f
+        weights = g * self.in_f * self.out_f * self._wbytes(p) + (g * self.out_f * p.hi_bytes if self.bias else 0)
+        return Traffic(
+            OPs=ops,
+            load_weight=weights,
+            load_act=0 if self.from_kv_cache else inp * p.a_bytes,
+            load_kv_cache=inp * p.kv_bytes if self.from_kv_cache else 0,
+            store_act=0 if self.to_kv_cache else out * p.a_bytes,
+            store_kv_cache=out * p.kv_bytes if self.to_kv_cache else 0,
+        )
+
+    def compute_bits(self, p: Pass) -> Any:
+        return maximum(p.a_bits, unit_bits(p.w_bits if self.quantized else p.hi_bits))
+
+    def weight_bytes(self, p: Pass) -> Any:
+        if not self.holds_params:
+            return 0
+        return self.groups * self.in_f * self.out_f * self._wbytes(p) + (
+            self.groups * self.out_f * p.hi_bytes if self.bias else 0
+        )
+
+    @property
+    def params(self) -> int:
+        if not self.holds_params:
+            return 0
+        return self.groups * (self.in_f * self.out_f + (self.out_f if self.bias else 0))
+
+
+def expected_experts_touched(tokens: Any, num_experts: int, top_k: int) -> Any:
+    """Expected number of distinct experts that ``tokens`` tokens route to, each choosing
+    ``top_k`` of ``num_experts`` uniformly at random: ``E * (1 - (1 - k/E)**T)``."""
+    return num_experts * (1 - (1 - top_k / num_experts) ** tokens)
+
+
+@dataclass(frozen=True)
+class ExpertLinear(Linear):
+    """One projection of every routed expert: each token uses ``top_k`` of ``num_experts``."""
+
+    num_experts: int = 1
+    top_k: int = 1
+
+    def traffic(self, p: Pass) -> Traffic:
+        t = p.tokens
+        routed = t * self.top_k
+        touched = expected_experts_touched(t, self.num_experts, self.top_k)
+        return Traffic(
+            OPs=2 * routed * self.in_f * self.out_f,
+            load_weight=touched * self.in_f * self.out_f * p.w_bytes,
+            load_act=routed * self.in_f * p.a_bytes,
+            store_act=routed * self.out_f * p.a_bytes,
+        )
+
+    def weight_bytes(self, p: Pass) -> Any:
+        return self.num_experts * self.in_f * self.out_f * p.w_bytes
+
+    @property
+    def params(self) -> int:
+        return self.num_experts * self.in_f * self.out_f
+
+
+# --------------------------------------------------------------------------- attention
+
+
+def _keys(p: Pass, window: float) -> Any:
+    """Keys held per sequence once the pass's tokens are cached (capped by the window)."""
+    return minimum(p.past_tokens + p.new_tokens, window)
+
+
+def _scores_per_head(p: Pass, window: float) -> Any:
+    """Query-key pairs one head of one sequence computes in the pass."""
+    if not p.causal_attention:
+        return p.new_tokens * _keys(p, window)
+    # query i (0-based) sees min(past + i + 1, window) keys
+    uncapped = clip(window - p.past_tokens, 0, p.new_tokens)
+    return uncapped * p.past_tokens + uncapped * (uncapped + 1) / 2 + (p.new_tokens - uncapped) * minimum(
+        window, p.past_tokens + p.new_tokens
+    )
+
+
+@dataclass(frozen=True)
+class AttentionOperands:
+    """Shape of attention in one layer: query heads, and the K/V tensors they read.
+
+    ``kv_heads`` K/V heads of ``qk_dim``/``v_dim`` elements. ``kv_in_cache``: K and V are read
+    from the KV cache at ``kv_bit`` (else they are activations, as for expanded MLA latents).
+    ``values_in_keys``: V is a slice of K (MLA's latent), so reading K reads V too.
+    """
+
+    heads: int
+    kv_heads: int
+    qk_dim: int
+    v_dim: int
+    kv_in_cache: bool = True
+    values_in_keys: bool = False
+
+    def kv_read(self, p: Pass, dim: int, window: float) -> dict[str, Any]:
+        elems = p.batch * self.kv_heads * _keys(p, window) * dim
+        return {"load_kv_cache": elems * p.kv_bytes} if self.kv_in_cache else {"load_act": elems * p.a_bytes}
+
+    def compute_bits(self, p: Pass) -> Any:
+        return maximum(p.a_bits, unit_bits(p.kv_bits)) if self.kv_in_cache else p.a_bits
+
+
+@dataclass(frozen=True)
+class AttentionMatmul(Op):
+    """Unfused attention product: scores ``Q K^T`` (``values=False``) or ``P V`` (``values=True``)."""
+
+    shape: AttentionOperands = None  # type: ignore[assignment]
+    values: bool = False
+    window: float = INF
+
+    def traffic(self, p: Pass) -> Traffic:
+        s = self.shape
+        scores = p.batch * s.heads * _scores_per_head(p, self.window)
+        dim = s.v_dim if self.values else s.qk_dim
+        kv = s.kv_read(p, dim, self.window)
+        q_or_out = p.batch * p.new_tokens * s.heads * dim * p.a_bytes
+        if self.values:  # read probabilities (and V), write the output
+            return Traffic(OPs=2 * scores * dim, store_act=q_or_out, **_add(kv, "load_act", scores * p.a_bytes))
+        return Traffic(OPs=2 * scores * dim, store_act=scores * p.a_bytes, **_add(kv, "load_act", q_or_out))
+
+    def compute_bits(self, p: Pass) -> Any:
+        return self.shape.compute_bits(p)
+
+
+def _add(d: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    out = dict(d)
+    out[key] = out.get(key, 0) + value
+    return out
+
+
+@dataclass(frozen=True)
+class Softmax(Op):
+    """Softmax over attention scores (unfused attention only)."""
+
+    heads: int = 0
+    window: float = INF
+
+    def traffic(self, p: Pass) -> Traffic:
+        scores = p.batch * self.heads * _scores_per_head(p, self.window)
+        return Traffic(OPs=5 * scores, load_act=scores * p.a_bytes, store_act=scores * p.a_bytes)
+
+
+@dataclass(frozen=True)
+class FusedAttention(Op):
+    """FlashAttention-style kernel: scores, softmax and ``P V`` with no score matrix in memory.
+
+    Reads Q once and each key's K and V once per sequence (ideal tiling, with all query tiles
+    of a head sharing K/V through on-chip memory), writes only the output.
+    """
+
+    shape: AttentionOperands = None  # type: ignore[assignment]
+    window: float = INF
+
+    def traffic(self, p: Pass) -> Traffic:
+        s = self.shape
+        scores = p.batch * s.heads * _scores_per_head(p, self.window)
+        q_elems = p.batch * p.new_tokens * s.heads
+        kv = s.kv_read(p, s.qk_dim if s.values_in_keys else s.qk_dim + s.v_dim, self.window)
+        return Traffic(
+            OPs=2 * scores * (s.qk_dim + s.v_dim) + 5 * scores,
+            store_act=q_elems * s.v_dim * p.a_bytes,
+            **_add(kv, "load_act", q_elems * s.qk_dim * p.a_bytes),
+        )
+
+    def compute_bits(self, p: Pass) -> Any:
+        return self.shape.compute_bits(p)
+
+
+# --------------------------------------------------------------------------- element-wise
+
+
+@dataclass(frozen=True)
+class Elementwise(Op):
+    """An element-wise op over ``width`` elements per token, reading ``inputs`` tensors.
+
+    ``weights``: elements of (unquantized) parameters it reads, e.g. a norm's scale and bias.
+    ``tokens``: "new" or "logits" (the final norm before lm_head runs on all new tokens).
+    """
+
+    width: int = 0
+    ops_per_element: float = 1
+    inputs: int = 1
+    weights: int = 0
+
+    def traffic(self, p: Pass) -> Traffic:
+        elems = p.tokens * self.width
+        return Traffic(
+            OPs=elems * self.ops_per_element,
+            load_weight=self.weights * p.hi_bytes,
+            load_act=self.inputs * elems * p.a_bytes,
+            store_act=elems * p.a_bytes,
+        )
+
+    def weight_bytes(self, p: Pass) -> Any:
+        return self.weights * p.hi_bytes
+
+    @property
+    def params(self) -> int:
+        return self.weights
+
+
+@dataclass(frozen=True)
+class Embedding(Op):
+    """Table lookup: reads one row per token; ``scale`` multiplies by sqrt(hidden) (Gemma)."""
+
+    rows: int = 0
+    width: int = 0
+    scale: bool = False
+
+    def traffic(self, p: Pass) -> Traffic:
+        elems = p.tokens * self.width
+        return Traffic(OPs=elems if self.scale else 0, load_weight=elems * p.hi_bytes, store_act=elems * p.a_bytes)
+
+    def weight_bytes(self, p: Pass) -> Any:
+        return self.rows * self.width * p.hi_bytes
+
+    @property
+    def params(self) -> int:
+        return self.rows * self.width
+
+
+# --------------------------------------------------------------------------- model -> ops
+
+
+def _norm(name: str, count: int, width: int, kind: str) -> Elementwise:
+    return Elementwise(
+        name, "elementwise", count, width=width, ops_per_element=NORM_OPS[kind], weights=width * (2 if kind == "layer" else 1)
+    )
+
+
+def _activation_ops(m: ModelSpec) -> int:
+    try:
+        return ACTIVATION_OPS[m.activation]
+    except KeyError:
+        return ACTIVATION_OPS["gelu"] if "gelu" in m.activation else ACTIVATION_OPS["silu"]
+
+
+def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, top_k: int = 0) -> list[Op]:
+    """Gated (gate, up, act*up, down) or plain (up, act, down) MLP; routed experts if ``experts``."""
+    h = m.hidden_size
+    if experts:
+
+        def lin(name: str, i: int, o: int) -> Op:
+            return ExpertLinear(prefix + name, "matmul", count, in_f=i, out_f=o, num_experts=experts, top_k=top_k)
+
+        act_width = inter * top_k
+    else:
+
+        def lin(name: str, i: int, o: int) -> Op:
+            return Linear(prefix + name, "matmul", count, in_f=i, out_f=o, bias=m.mlp_bias)
+
+        act_width = inter
+    ops: list[Op] = []
+    if m.mlp_gated:
+        ops.append(lin("gate_proj", h, inter))
+    ops.append(lin("up_proj", h, inter))
+    ops.append(
+        Elementwise(
+            prefix + "act",
+            "elementwise",
+            count,
+            width=act_width,
+            ops_per_element=_activation_ops(m) + (1 if m.mlp_gated else 0),
+            inputs=2 if m.mlp_gated else 1,
+        )
+    )
+    ops.append(lin("down_proj", inter, h))
+    return ops
+
+
+def _moe_block(m: ModelSpec, count: int) -> list[Op]:
+    h = m.hidden_size
+    ops: list[Op] = [Linear("router", "matmul", count, in_f=h, out_f=m.num_experts)]
+    ops += _mlp(m, "expert_", count, m.moe_intermediate_size, m.num_experts, m.experts_per_token)
+    if m.shared_expert_intermediate_size:
+        ops += _mlp(m, "shared_", count, m.shared_expert_intermediate_size)
+        if m.shared_expert_gate:
+            ops.append(Linear("shared_expert_gate", "matmul", count, in_f=h, out_f=1))
+    combine_inputs = m.experts_per_token + (1 if m.shared_expert_intermediate_size else 0)
+    ops.append(Elementwise("expert_combine", "elementwise", count, width=h, ops_per_element=2 * combine_inputs, inputs=combine_inputs))
+    return ops
+
+
+def _attention_core(name_suffix: str, count: int, shape: AttentionOperands, window: float, flash: bool) -> list[Op]:
+    if flash:
+        return [FusedAttention("fused_attention" + name_suffix, "fused", count, shape=shape, window=window)]
+    return [
+        AttentionMatmul("qk_matmul" + name_suffix, "matmul", count, shape=shape, values=False, window=window),
+        Softmax("softmax" + name_suffix, "elementwise", count, heads=shape.heads, window=window),
+        AttentionMatmul("sv_matmul" + name_suffix, "matmul", count, shape=shape, values=True, window=window),
+    ]
+
+
+def _layer_groups(m: ModelSpec) -> list[tuple[str, int, float]]:
+    """(name suffix, layer count, window) for full-attention and sliding-window layers."""
+    full = m.num_layers - m.sliding_layers
+    groups = []
+    if full:
+        groups.append(("", full, INF))
+    if m.sliding_layers:
+        groups.append(("_sliding" if full else "", m.sliding_layers, float(m.sliding_window)))
+    return groups
+
+
+def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
+    L, h, nh, nkv, d = m.num_layers, m.hidden_size, m.num_heads, m.num_kv_heads, m.head_dim
+    ops: list[Op] = []
+    for suffix, count, window in _layer_groups(m):
+        ops += [
+            Linear("q_proj" + suffix, "matmul", count, in_f=h, out_f=nh * d, bias=m.qkv_bias),
+            Linear("k_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
+            Linear("v_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
+        ]
+        if m.qk_norm:
+            ops.append(Elementwise("qk_norm" + suffix, "elementwise", count, width=(nh + nkv) * d, ops_per_element=4, weights=2 * d))
+        if m.rotary_dim:
+            ops.append(Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * m.rotary_dim, ops_per_element=3))
+        ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash)
+    ops.append(Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias))
+    return ops
+
+
+def _latent_attention(m: ModelSpec, flash: bool, absorb: bool) -> list[Op]:
+    """DeepSeek multi-head latent attention."""
+    L, h, nh = m.num_layers, m.hidden_size, m.num_heads
+    nope, rope, vd, r = m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim, m.kv_lora_rank
+    ops: list[Op] = []
+    if m.q_lora_rank:
+        ops += [
+            Linear("q_a_proj", "matmul", L, in_f=h, out_f=m.q_lora_rank),
+            _norm("q_a_norm", L, m.q_lora_rank, "rms"),
+            Linear("q_b_proj", "matmul", L, in_f=m.q_lora_rank, out_f=nh * (nope + rope)),
+        ]
+    else:
+        ops.append(Linear("q_proj", "matmul", L, in_f=h, out_f=nh * (nope + rope)))
+    ops += [
+        Linear("kv_a_proj", "matmul", L, in_f=h, out_f=r + rope, to_kv_cache=True),
+        _norm("kv_a_norm", L, r, "rms"),
+        Elementwise("rotary", "elementwise", L, width=(nh + 1) * rope, ops_per_element=3),
+    ]
+    if absorb:
+        # per head: q_nope (nope) -> latent (r); attention on the latent; latent -> v (vd)
+        ops.append(Linear("q_absorb", "matmul", L, in_f=nope, out_f=r, groups=nh, holds_params=False))
+        ops += _attention_core("", L, AttentionOperands(nh, 1, r + rope, r, values_in_keys=True), INF, flash)
+        ops.append(Linear("v_absorb", "matmul", L, in_f=r, out_f=vd, groups=nh, holds_params=False))
+    else:
+        ops.append(Linear("kv_b_proj", "matmul", L, in_f=r, out_f=nh * (nope + vd), tokens="keys", from_kv_cache=True))
+        ops += _attention_core("", L, AttentionOperands(nh, nh, nope + rope, vd, kv_in_cache=False), INF, flash)
+    ops.append(Linear("o_proj", "matmul", L, in_f=nh * vd, out_f=h, bias=m.o_bias))
+    return ops
+
+
+@lru_cache(maxsize=256)
+def build_ops(m: ModelSpec, flash_attention: bool = False, absorb_mla: bool = False) -> tuple[Op, ...]:
+    """The model's operators in execution order, each with its instance count."""
+    L, h = m.num_layers, m.hidden_size
+    ops: list[Op] = [Embedding("embed_tokens", "elementwise", 1, rows=m.vocab_size, width=h, scale=m.embedding_scale)]
+    if m.learned_positions:
+        ops.append(Embedding("embed_positions", "elementwise", 1, rows=m.learned_positions, width=h))
+        ops.append(Elementwise("add_positions", "elementwise", 1, width=h, inputs=2))
+    ops.append(_norm("norm", m.norms_per_layer * L, h, m.norm))
+    if m.uses_mla:
+        ops += _latent_attention(m, flash_attention, absorb_mla)
+    else:
+        ops += _gqa_attention(m, flash_attention)
+    dense_layers = L - m.num_moe_layers
+    if dense_layers:
+        ops += _mlp(m, "", dense_layers, m.intermediate_size)
+    if m.num_moe_layers:
+        ops += _moe_block(m, m.num_moe_layers)
+    ops.append(Elementwise("residual_add", "elementwise", 2 * L, width=h, inputs=2))
+    ops.append(_norm("final_norm", 1, h, m.norm))
+    ops.append(
+        Linear(
+            "lm_head",
+            "matmul",
+            1,
+            in_f=h,
+            out_f=m.vocab_size,
+            bias=m.lm_head_bias,
+            tokens="logits",
+            quantized=False,
+            holds_params=not m.tie_word_embeddings,
+        )
+    )
+    return tuple(ops)
+
+
+def parameter_count(m: ModelSpec) -> int:
+    """Parameters the model holds (tied embeddings counted once)."""
+    return sum(op.params * op.count for op in build_ops(m))

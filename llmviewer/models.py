@@ -1,0 +1,478 @@
+"""Hugging Face ``config.json`` -> one normalised description of a decoder-only transformer.
+
+Each supported ``model_type`` has a small adapter that reads its own field names and
+conventions (GPT-J's ``n_embd``, Falcon's ``multi_query``, OPT's learned positions...) and
+fills one :class:`ModelSpec`. Nothing in a config is executed: it is parsed as JSON and read
+field by field; ``auto_map`` and other remote-code hooks are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import LLMViewerError, unknown_name_error
+from .paths import data_dir
+
+MODELS_DIR = "models"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Shape of a decoder-only transformer, as the roofline analysis needs it.
+
+    Sizes are element counts (not bytes). ``num_layers`` counts decoder blocks.
+    """
+
+    name: str
+    model_type: str
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    tie_word_embeddings: bool = False
+    qkv_bias: bool = False
+    o_bias: bool = False
+    mlp_bias: bool = False
+    lm_head_bias: bool = False
+    mlp_gated: bool = True
+    activation: str = "silu"
+    norm: str = "rms"  # "rms" (weight only) or "layer" (weight and bias)
+    norms_per_layer: int = 2
+    parallel_block: bool = False
+    qk_norm: bool = False
+    rotary_dim: int = 0
+    learned_positions: int = 0
+    embedding_scale: bool = False
+    sliding_window: int | None = None
+    sliding_layers: int = 0
+    # Mixture of experts (0 experts = dense)
+    num_experts: int = 0
+    experts_per_token: int = 0
+    moe_intermediate_size: int = 0
+    shared_expert_intermediate_size: int = 0
+    shared_expert_gate: bool = False
+    num_moe_layers: int = 0
+    # Multi-head latent attention (DeepSeek); kv_lora_rank 0 = ordinary attention
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_nope_head_dim: int = 0
+    qk_rope_head_dim: int = 0
+    v_head_dim: int = 0
+    source: str = field(default="", compare=False)
+
+    @property
+    def is_moe(self) -> bool:
+        """True when some layers route tokens to experts."""
+        return self.num_experts > 0
+
+    @property
+    def uses_mla(self) -> bool:
+        """True for DeepSeek-style multi-head latent attention."""
+        return self.kv_lora_rank > 0
+
+    @property
+    def qk_head_dim(self) -> int:
+        """Per-head size of queries and keys (elements)."""
+        return self.qk_nope_head_dim + self.qk_rope_head_dim if self.uses_mla else self.head_dim
+
+    @property
+    def v_dim(self) -> int:
+        """Per-head size of values (elements)."""
+        return self.v_head_dim if self.uses_mla else self.head_dim
+
+    @property
+    def kv_cache_elements_per_token(self) -> int:
+        """Elements one token adds to the KV cache of ONE layer (MLA: the compressed latent)."""
+        if self.uses_mla:
+            return self.kv_lora_rank + self.qk_rope_head_dim
+        return self.num_kv_heads * 2 * self.head_dim
+
+
+class _Config:
+    """Read fields of one config.json with clear errors for missing or ill-typed fields."""
+
+    def __init__(self, raw: dict[str, Any], origin: str):
+        self.raw = raw
+        self.origin = origin
+
+    def get(self, *names: str, default: Any = None) -> Any:
+        for n in names:
+            if n in self.raw and self.raw[n] is not None:
+                return self.raw[n]
+        return default
+
+    def int(self, *names: str, default: Any = ...) -> int:
+        value = self.get(*names)
+        if value is None:
+            if default is ...:
+                raise LLMViewerError(
+                    f"{self.origin}: config is missing the required field {names[0]!r}"
+                    f" for model_type {self.raw.get('model_type')!r}"
+                )
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise LLMViewerError(
+                f"{self.origin}: field {names[0]!r} must be a positive integer, got {value!r}"
+            )
+        return value
+
+    def bool(self, *names: str, default: bool) -> bool:
+        value = self.get(*names, default=default)
+        if not isinstance(value, bool):
+            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be true or false, got {value!r}")
+        return value
+
+
+def _attention(c: _Config, heads: tuple[str, ...] = ("num_attention_heads",)) -> dict[str, int]:
+    hidden = c.int("hidden_size")
+    nh = c.int(*heads)
+    nkv = c.int("num_key_value_heads", default=nh)
+    head_dim = c.int("head_dim", default=hidden // nh)
+    if nh % nkv:
+        raise LLMViewerError(
+            f"{c.origin}: num_attention_heads ({nh}) is not a multiple of num_key_value_heads ({nkv})"
+        )
+    return dict(hidden_size=hidden, num_heads=nh, num_kv_heads=nkv, head_dim=head_dim)
+
+
+def _common(c: _Config) -> dict[str, Any]:
+    return dict(
+        num_layers=c.int("num_hidden_layers"),
+        vocab_size=c.int("vocab_size"),
+        tie_word_embeddings=c.bool("tie_word_embeddings", default=False),
+    )
+
+
+def _sliding(c: _Config, num_layers: int, every_layer: bool) -> dict[str, Any]:
+    """Sliding-window attention: the window and how many layers use it."""
+    window = c.get("sliding_window")
+    if window is None or c.get("use_sliding_window") is False:
+        return {}
+    layer_types = c.get("layer_types")
+    if isinstance(layer_types, list):
+        count = sum(1 for t in layer_types if t == "sliding_attention")
+    else:
+        count = num_layers if every_layer else (num_layers + 1) // 2
+    return dict(sliding_window=int(window), sliding_layers=count) if count else {}
+
+
+def _llama_like(c: _Config, **overrides: Any) -> dict[str, Any]:
+    spec = dict(
+        **_common(c),
+        **_attention(c),
+        intermediate_size=c.int("intermediate_size"),
+        qkv_bias=c.bool("attention_bias", default=False),
+        o_bias=c.bool("attention_bias", default=False),
+        mlp_bias=c.bool("mlp_bias", default=False),
+        activation=c.get("hidden_act", default="silu"),
+        rotary_dim=0,
+    )
+    spec["rotary_dim"] = spec["head_dim"]
+    spec.update(overrides)
+    return spec
+
+
+def _llama(c: _Config) -> dict[str, Any]:
+    return _llama_like(c)
+
+
+def _mistral(c: _Config) -> dict[str, Any]:
+    spec = _llama_like(c)
+    spec.update(_sliding(c, spec["num_layers"], every_layer=True))
+    return spec
+
+
+def _phi3(c: _Config) -> dict[str, Any]:
+    spec = _llama_like(c)
+    spec["rotary_dim"] = int(spec["head_dim"] * float(c.get("partial_rotary_factor", default=1.0)))
+    spec.update(_sliding(c, spec["num_layers"], every_layer=True))
+    return spec
+
+
+def _qwen2(c: _Config) -> dict[str, Any]:
+    # Qwen2 always has biases on q, k and v (not on o); sliding windows only when enabled.
+    spec = _llama_like(c, qkv_bias=True, o_bias=False)
+    if c.get("use_sliding_window"):
+        spec.update(_sliding(c, spec["num_layers"], every_layer=True))
+    return spec
+
+
+def _qwen3(c: _Config) -> dict[str, Any]:
+    return _llama_like(c, qk_norm=True)
+
+
+def _moe_layers(c: _Config, num_layers: int) -> int:
+    step = c.int("decoder_sparse_step", default=1)
+    only_mlp = set(c.get("mlp_only_layers", default=[]))
+    return sum(1 for i in range(num_layers) if i not in only_mlp and (i + 1) % step == 0)
+
+
+def _mixtral(c: _Config) -> dict[str, Any]:
+    spec = _llama_like(c)
+    spec.update(_sliding(c, spec["num_layers"], every_layer=True))
+    spec.update(
+        num_experts=c.int("num_local_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=spec["intermediate_size"],
+        num_moe_layers=spec["num_layers"],
+    )
+    return spec
+
+
+def _qwen2_moe(c: _Config) -> dict[str, Any]:
+    spec = _qwen2(c)
+    spec.update(
+        num_experts=c.int("num_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=c.int("moe_intermediate_size"),
+        shared_expert_intermediate_size=c.int("shared_expert_intermediate_size"),
+        shared_expert_gate=True,
+        num_moe_layers=_moe_layers(c, spec["num_layers"]),
+    )
+    return spec
+
+
+def _qwen3_moe(c: _Config) -> dict[str, Any]:
+    spec = _qwen3(c)
+    spec.update(
+        num_experts=c.int("num_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=c.int("moe_intermediate_size"),
+        num_moe_layers=_moe_layers(c, spec["num_layers"]),
+    )
+    return spec
+
+
+def _gemma(c: _Config) -> dict[str, Any]:
+    return _llama_like(
+        c,
+        tie_word_embeddings=c.bool("tie_word_embeddings", default=True),
+        activation=c.get("hidden_activation", "hidden_act", default="gelu_pytorch_tanh"),
+        embedding_scale=True,
+    )
+
+
+def _gemma2(c: _Config) -> dict[str, Any]:
+    spec = _gemma(c)
+    spec["norms_per_layer"] = 4
+    spec.update(_sliding(c, spec["num_layers"], every_layer=False))
+    return spec
+
+
+def _opt(c: _Config) -> dict[str, Any]:
+    hidden = c.int("hidden_size")
+    if c.int("word_embed_proj_dim", default=hidden) != hidden:
+        raise LLMViewerError(
+            f"{c.origin}: OPT models whose word_embed_proj_dim differs from hidden_size"
+            " (OPT-350m) are not supported"
+        )
+    bias = c.bool("enable_bias", default=True)
+    return dict(
+        **_common(c) | dict(tie_word_embeddings=c.bool("tie_word_embeddings", default=True)),
+        **_attention(c),
+        intermediate_size=c.int("ffn_dim"),
+        qkv_bias=bias,
+        o_bias=bias,
+        mlp_bias=bias,
+        mlp_gated=False,
+        activation=c.get("activation_function", default="relu"),
+        norm="layer",
+        learned_positions=c.int("max_position_embeddings") + 2,  # OPT offsets positions by 2
+    )
+
+
+def _gptj(c: _Config) -> dict[str, Any]:
+    hidden = c.int("n_embd", "hidden_size")
+    nh = c.int("n_head", "num_attention_heads")
+    return dict(
+        num_layers=c.int("n_layer", "num_hidden_layers"),
+        vocab_size=c.int("vocab_size"),
+        tie_word_embeddings=c.bool("tie_word_embeddings", default=False),
+        hidden_size=hidden,
+        num_heads=nh,
+        num_kv_heads=nh,
+        head_dim=hidden // nh,
+        intermediate_size=c.int("n_inner", default=4 * hidden),
+        mlp_bias=True,
+        lm_head_bias=True,
+        mlp_gated=False,
+        activation=c.get("activation_function", default="gelu_new"),
+        norm="layer",
+        norms_per_layer=1,
+        parallel_block=True,
+        rotary_dim=c.int("rotary_dim", default=hidden // nh),
+    )
+
+
+def _gpt_neox(c: _Config) -> dict[str, Any]:
+    spec = dict(**_common(c), **_attention(c))
+    bias = c.bool("attention_bias", default=True)
+    spec.update(
+        intermediate_size=c.int("intermediate_size"),
+        qkv_bias=bias,
+        o_bias=bias,
+        mlp_bias=True,
+        mlp_gated=False,
+        activation=c.get("hidden_act", default="gelu"),
+        norm="layer",
+        parallel_block=c.bool("use_parallel_residual", default=True),
+        rotary_dim=int(spec["head_dim"] * float(c.get("rotary_pct", default=0.25))),
+    )
+    return spec
+
+
+def _falcon(c: _Config) -> dict[str, Any]:
+    hidden = c.int("hidden_size", "n_embd")
+    nh = c.int("num_attention_heads", "n_head")
+    new_arch = c.bool("new_decoder_architecture", default=False)
+    if new_arch:
+        nkv = c.int("num_kv_heads", default=nh)
+    else:
+        nkv = 1 if c.bool("multi_query", default=True) else nh
+    if c.bool("alibi", default=False):
+        raise LLMViewerError(f"{c.origin}: Falcon with ALiBi positions is not supported")
+    bias = c.bool("bias", default=False)
+    parallel = c.bool("parallel_attn", default=True)
+    norms = 1 if parallel else 2
+    if new_arch:
+        norms = c.int("num_ln_in_parallel_attn", default=2)
+    return dict(
+        num_layers=c.int("num_hidden_layers", "n_layer"),
+        vocab_size=c.int("vocab_size"),
+        tie_word_embeddings=c.bool("tie_word_embeddings", default=True),
+        hidden_size=hidden,
+        num_heads=nh,
+        num_kv_heads=nkv,
+        head_dim=c.int("head_dim", default=hidden // nh),
+        intermediate_size=c.int("ffn_hidden_size", default=4 * hidden),
+        qkv_bias=bias,
+        o_bias=bias,
+        mlp_bias=bias,
+        mlp_gated=False,
+        activation=c.get("activation", default="gelu"),
+        norm="layer",
+        norms_per_layer=norms,
+        parallel_block=parallel or new_arch,
+        rotary_dim=c.int("head_dim", default=hidden // nh),
+    )
+
+
+def _deepseek_v3(c: _Config) -> dict[str, Any]:
+    spec = dict(**_common(c), **_attention(c))
+    num_layers = spec["num_layers"]
+    first_dense = c.get("first_k_dense_replace", default=0)
+    freq = c.int("moe_layer_freq", default=1)
+    moe_layers = sum(1 for i in range(first_dense, num_layers) if i % freq == 0)
+    shared = c.get("n_shared_experts", default=0)
+    spec.update(
+        intermediate_size=c.int("intermediate_size"),
+        activation=c.get("hidden_act", default="silu"),
+        qkv_bias=c.bool("attention_bias", default=False),
+        o_bias=c.bool("attention_bias", default=False),
+        num_experts=c.int("n_routed_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=c.int("moe_intermediate_size"),
+        shared_expert_intermediate_size=shared * c.int("moe_intermediate_size"),
+        num_moe_layers=moe_layers,
+        q_lora_rank=c.int("q_lora_rank", default=0),
+        kv_lora_rank=c.int("kv_lora_rank"),
+        qk_nope_head_dim=c.int("qk_nope_head_dim"),
+        qk_rope_head_dim=c.int("qk_rope_head_dim"),
+        v_head_dim=c.int("v_head_dim"),
+    )
+    spec["rotary_dim"] = spec["qk_rope_head_dim"]
+    return spec
+
+
+ADAPTERS = {
+    "llama": _llama,
+    "mistral": _mistral,
+    "mixtral": _mixtral,
+    "qwen2": _qwen2,
+    "qwen2_moe": _qwen2_moe,
+    "qwen3": _qwen3,
+    "qwen3_moe": _qwen3_moe,
+    "gemma": _gemma,
+    "gemma2": _gemma2,
+    "phi3": _phi3,
+    "opt": _opt,
+    "gptj": _gptj,
+    "gpt_neox": _gpt_neox,
+    "falcon": _falcon,
+    "deepseek_v3": _deepseek_v3,
+}
+"""Supported ``model_type`` values and the adapter that reads each."""
+
+
+def model_from_config(raw: dict[str, Any], name: str = "custom", origin: str = "<config>") -> ModelSpec:
+    """Build a :class:`ModelSpec` from a parsed config.json dictionary."""
+    if not isinstance(raw, dict):
+        raise LLMViewerError(f"{origin}: a config must be a JSON object, got {type(raw).__name__}")
+    model_type = raw.get("model_type")
+    if model_type is None:
+        raise LLMViewerError(f"{origin}: config is missing the required field 'model_type'")
+    if model_type == "RefinedWebModel":  # Falcon's pre-transformers name
+        model_type = "falcon"
+    if model_type not in ADAPTERS:
+        raise LLMViewerError(
+            f"{origin}: unsupported model_type {model_type!r}; supported: {', '.join(sorted(ADAPTERS))}"
+        )
+    spec = ADAPTERS[model_type](_Config(raw, origin))
+    known = {f.name for f in fields(ModelSpec)}
+    return ModelSpec(name=name, model_type=model_type, source=origin, **{k: v for k, v in spec.items() if k in known})
+
+
+def shipped_models() -> dict[str, Path]:
+    """Names of the models whose config.json ships in ``data/models/``, mapped to their files."""
+    root = data_dir() / MODELS_DIR
+    return {p.parent.name: p for p in sorted(root.glob("*/config.json"))}
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise LLMViewerError(f"{path}: malformed JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
+    except OSError as e:
+        raise LLMViewerError(f"{path}: cannot read ({e.strerror})") from None
+
+
+@lru_cache(maxsize=256)
+def _load_path(path: Path, mtime: float) -> ModelSpec:
+    name = path.parent.name if path.name == "config.json" else path.stem
+    return model_from_config(_read_json(path), name=name, origin=str(path))
+
+
+def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
+    """Load a model by shipped name (case-insensitive, ``org/`` prefix allowed), by path to a
+    config.json or its folder, from a parsed config dictionary, or pass a ModelSpec through."""
+    if isinstance(model, ModelSpec):
+        return model
+    if isinstance(model, dict):
+        return model_from_config(model, name=str(model.get("_name_or_path", "custom")))
+    if not isinstance(model, (str, Path)):
+        raise LLMViewerError(f"model must be a name, a path or a config dict, got {type(model).__name__}")
+    path = Path(model)
+    if path.is_dir():
+        path = path / "config.json"
+        if not path.exists():
+            raise LLMViewerError(f"{path.parent}: folder has no config.json")
+    if path.is_file():
+        resolved = path.resolve()
+        return _load_path(resolved, resolved.stat().st_mtime)
+    if path.suffix == ".json":
+        raise LLMViewerError(f"{path}: no such file")
+    shipped = shipped_models()
+    lookup = {n.lower(): n for n in shipped}
+    key = str(model).rsplit("/", 1)[-1].lower()
+    if key in lookup:
+        found = shipped[lookup[key]]
+        return _load_path(found, found.stat().st_mtime)
+    raise unknown_name_error("model", str(model), shipped, "llmviewer models")

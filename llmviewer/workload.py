@@ -1,0 +1,166 @@
+"""A forward pass's workload: batch, new and cached tokens, bit widths; validated and broadcast.
+
+Every size may be a Python int or a numpy array; arrays broadcast against each other, so a
+sweep over thousands of settings is one evaluation. Scalars stay Python numbers, which keeps
+single analyses fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import LLMViewerError
+
+WEIGHT_BITS = frozenset(range(1, 17)) | {32}
+"""Valid weight and KV-cache bit widths."""
+ACTIVATION_BITS = frozenset({4, 8, 16, 32})
+"""Valid activation bit widths (each maps to a class of compute units)."""
+UNQUANTIZED_BITS = 16
+"""Embeddings, lm_head, norm weights and biases stay at this width when weights are quantized."""
+
+
+def minimum(a: Any, b: Any) -> Any:
+    return np.minimum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else min(a, b)
+
+
+def maximum(a: Any, b: Any) -> Any:
+    return np.maximum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else max(a, b)
+
+
+def clip(x: Any, lo: Any, hi: Any) -> Any:
+    """Elementwise ``min(max(x, lo), hi)`` for numbers or arrays."""
+    return minimum(maximum(x, lo), hi)
+
+
+def where(cond: Any, a: Any, b: Any) -> Any:
+    """Elementwise select for numbers or arrays."""
+    if isinstance(cond, np.ndarray) or isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.where(cond, a, b)
+    return a if cond else b
+
+
+def check_sizes(name: str, value: Any, minimum_value: int = 1) -> Any:
+    """Validate a count (batch, tokens): integers >= ``minimum_value``; numbers or arrays."""
+    if isinstance(value, (bool, np.bool_)):
+        raise LLMViewerError(f"{name} must be an integer >= {minimum_value}, got {value!r}")
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value)
+        if arr.size == 0:
+            raise LLMViewerError(f"{name} must not be empty")
+        if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+            raise LLMViewerError(f"{name} must hold integers, got dtype {arr.dtype}")
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise LLMViewerError(f"{name} must hold whole numbers, got {arr[arr != np.round(arr)][:3]}")
+        if np.any(arr < minimum_value):
+            raise LLMViewerError(f"{name} must be >= {minimum_value}, got {arr.min()}")
+        return arr.astype(np.float64)
+    if isinstance(value, (int, np.integer)):
+        out = int(value)
+    elif isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        out = int(value)
+    else:
+        raise LLMViewerError(f"{name} must be an integer >= {minimum_value}, got {value!r}")
+    if out < minimum_value:
+        raise LLMViewerError(f"{name} must be an integer >= {minimum_value}, got {out}")
+    return out
+
+
+def check_bits(name: str, value: Any, valid: frozenset[int]) -> Any:
+    """Validate a bit width (number or array) against the set of supported widths."""
+    shown = ", ".join(str(b) for b in sorted(valid)) if len(valid) < 8 else "1-16 or 32"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value)
+        bad = ~np.isin(arr, sorted(valid))
+        if arr.size == 0 or bad.any():
+            raise LLMViewerError(f"unsupported {name} {arr[bad][:3].tolist() if bad.any() else '[]'}; valid: {shown}")
+        return arr.astype(np.float64)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or value not in valid:
+        raise LLMViewerError(f"unsupported {name} {value!r}; valid: {shown}")
+    return int(value)
+
+
+def unit_bits(bits: Any) -> Any:
+    """Round a storage width up to the compute-unit width that can consume it (4, 8, 16, 32)."""
+    if isinstance(bits, np.ndarray):
+        return np.select([bits <= 4, bits <= 8, bits <= 16], [4.0, 8.0, 16.0], 32.0)
+    return 4 if bits <= 4 else 8 if bits <= 8 else 16 if bits <= 16 else 32
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One forward pass over a batch.
+
+    ``batch`` sequences each feed ``new_tokens`` tokens while ``past_tokens`` tokens per sequence
+    are already in the KV cache. Prefill is ``past_tokens = 0``; a decode step is
+    ``new_tokens = 1``; verifying speculative tokens or a prefill chunk is anything between.
+    ``logits_per_seq`` is how many positions per sequence go through lm_head.
+    Bit widths are per element; ``*_bytes`` are the same in bytes.
+    """
+
+    batch: Any
+    new_tokens: Any
+    past_tokens: Any
+    logits_per_seq: Any
+    w_bits: Any
+    a_bits: Any
+    kv_bits: Any
+    flash_attention: bool = False
+    causal_attention: bool = False
+    absorb_mla: bool = False
+
+    @property
+    def tokens(self) -> Any:
+        """Tokens processed by the pass across the batch."""
+        return self.batch * self.new_tokens
+
+    @property
+    def w_bytes(self) -> Any:
+        return self.w_bits / 8
+
+    @property
+    def a_bytes(self) -> Any:
+        return self.a_bits / 8
+
+    @property
+    def kv_bytes(self) -> Any:
+        return self.kv_bits / 8
+
+    @property
+    def hi_bits(self) -> Any:
+        """Width of tensors left unquantized (embeddings, lm_head, norms, biases)."""
+        return maximum(self.w_bits, UNQUANTIZED_BITS)
+
+    @property
+    def hi_bytes(self) -> Any:
+        return self.hi_bits / 8
+
+
+def make_pass(
+    batch: Any,
+    new_tokens: Any,
+    past_tokens: Any,
+    logits_per_seq: Any,
+    w_bit: Any = 16,
+    a_bit: Any = 16,
+    kv_bit: Any = None,
+    flash_attention: bool = False,
+    causal_attention: bool = False,
+    absorb_mla: bool = False,
+) -> Pass:
+    """Validate a workload and build its :class:`Pass` (``kv_bit`` defaults to ``a_bit``)."""
+    return Pass(
+        batch=check_sizes("batch_size", batch),
+        new_tokens=check_sizes("new tokens", new_tokens),
+        past_tokens=check_sizes("cached tokens", past_tokens, minimum_value=0),
+        logits_per_seq=logits_per_seq,
+        w_bits=check_bits("w_bit", w_bit, WEIGHT_BITS),
+        a_bits=check_bits("a_bit", a_bit, ACTIVATION_BITS),
+        kv_bits=check_bits("kv_bit", a_bit if kv_bit is None else kv_bit, WEIGHT_BITS),
+        flash_attention=bool(flash_attention),
+        causal_attention=bool(causal_attention),
+        absorb_mla=bool(absorb_mla),
+    )
