@@ -28,9 +28,7 @@ def _source() -> tuple[str, Path]:
     try:
         import mathjax  # provided by django-static-mathjax
     except ImportError as err:  # pragma: no cover - message for humans
-        raise ExtensionError(
-            f"mathjax_offline: install '{_DIST}' (see requirements-book.txt)"
-        ) from err
+        raise ExtensionError(f"mathjax_offline: install '{_DIST}' (see requirements-book.txt)") from err
     es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
     if not (es5 / "tex-mml-chtml.js").is_file():
         raise ExtensionError(f"mathjax_offline: no MathJax es5 bundle in {es5}")

@@ -99,7 +99,9 @@ def _evaluate_op(op: Op, hw: Hardware, p: Pass) -> dict[str, Any]:
         load_kv_cache=t.load_kv_cache,
         store_kv_cache=t.store_kv_cache,
         inference_time=time,
-        bound=np.where(compute_bound, "compute", "memory") if isinstance(compute_bound, np.ndarray) else ("compute" if compute_bound else "memory"),
+        bound=np.where(compute_bound, "compute", "memory")
+        if isinstance(compute_bound, np.ndarray)
+        else ("compute" if compute_bound else "memory"),
         compute_dtype=dtype_for_bits(hw, bits),
     )
     row["_compute_time"] = t.OPs / peak
@@ -116,7 +118,9 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
     total["performance"] = total["OPs"] / total["inference_time"]
     cb = compute_bound_time > total["inference_time"] / 2
-    total["bound"] = np.where(cb, "compute", "memory") if isinstance(cb, np.ndarray) else ("compute" if cb else "memory")
+    total["bound"] = (
+        np.where(cb, "compute", "memory") if isinstance(cb, np.ndarray) else ("compute" if cb else "memory")
+    )
     return {k: total[k] for k in (*NUMERIC_FIELDS, "bound")}
 
 
@@ -138,7 +142,9 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any) -> A
 
 def activation_bytes(model: ModelSpec, p: Pass) -> Any:
     """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes)."""
-    sets = [(t.load_act + t.store_act) for t in (op.traffic(p) for op in build_ops(model, p.flash_attention, p.absorb_mla))]
+    sets = [
+        (t.load_act + t.store_act) for t in (op.traffic(p) for op in build_ops(model, p.flash_attention, p.absorb_mla))
+    ]
     return functools.reduce(maximum, sets)
 
 
@@ -155,7 +161,11 @@ class Analysis:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: model, hardware, settings, prefill, decode, memory."""
-        out: dict[str, Any] = {"model": self.model.name, "hardware": self.hardware.name, "settings": dict(self.settings)}
+        out: dict[str, Any] = {
+            "model": self.model.name,
+            "hardware": self.hardware.name,
+            "settings": dict(self.settings),
+        }
         for stage in STAGES:
             res = getattr(self, stage)
             if res is not None:
@@ -188,7 +198,9 @@ def analyze(
     if bad or not stages:
         raise ValueError(f"stages must be a non-empty subset of {STAGES}, got {stages!r}")
     kv = a_bit if kv_bit is None else kv_bit
-    common = dict(w_bit=w_bit, a_bit=a_bit, kv_bit=kv, flash_attention=use_flashattention, causal_attention=causal_attention)
+    common = dict(
+        w_bit=w_bit, a_bit=a_bit, kv_bit=kv, flash_attention=use_flashattention, causal_attention=causal_attention
+    )
     prefill_pass = make_pass(batch_size, seqlen, 0, 1, **common)
     decode_pass = make_pass(batch_size, 1, seqlen, 1, absorb_mla=True, **common)
     prefill = evaluate_pass(m, hw, prefill_pass, "prefill") if "prefill" in stages else None

@@ -39,12 +39,16 @@ def si(value: float, unit: str = "") -> str:
 
 def _add_workload_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="shipped model name (see `llmviewer models`) or path to a config.json or its folder")
-    p.add_argument("hardware", help="shipped device name or alias (see `llmviewer hardware`), a device JSON file, or 'custom'")
+    p.add_argument(
+        "hardware", help="shipped device name or alias (see `llmviewer hardware`), a device JSON file, or 'custom'"
+    )
     p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
     p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
     p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
     p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
-    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true", help="fused attention")
+    p.add_argument(
+        "--use_flashattention", "--use-flashattention", dest="flash", action="store_true", help="fused attention"
+    )
     p.add_argument("--causal", action="store_true", help="attention computes only the causal (lower) triangle")
     p.add_argument("--hardware-file", help="JSON file of extra devices (same schema as data/hardware.json)")
     custom = p.add_argument_group("a custom device (HARDWARE = custom)")
@@ -107,7 +111,8 @@ def _table(result: Analysis) -> str:
     mem = result.memory
     lines += [
         "",
-        "memory: " + ", ".join(f"{k} {si(mem[k], 'B')}" for k in ("weights", "kv_cache", "activations", "total"))
+        "memory: "
+        + ", ".join(f"{k} {si(mem[k], 'B')}" for k in ("weights", "kv_cache", "activations", "total"))
         + f" (device holds {si(result.hardware.memory_bytes, 'B')})",
     ]
     return "\n".join(lines)
@@ -150,7 +155,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         else:
             print(_table(result))
         return 0
-    gen = generate(args.model, device, batch_size=args.batchsize, prompt_len=args.prompt_len, gen_len=args.gen_len, **common)
+    gen = generate(
+        args.model, device, batch_size=args.batchsize, prompt_len=args.prompt_len, gen_len=args.gen_len, **common
+    )
     if args.json:
         print(json.dumps(gen.to_dict()))
     else:

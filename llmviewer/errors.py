@@ -24,6 +24,4 @@ def unknown_name_error(kind: str, name: str, choices: Iterable[str], list_comman
     choices = sorted(choices)
     near = closest_names(name, choices)
     hint = f"; did you mean {', '.join(repr(c) for c in near)}?" if near else ""
-    return LLMViewerError(
-        f"unknown {kind} {name!r}{hint} (`{list_command}` lists the {len(choices)} available)"
-    )
+    return LLMViewerError(f"unknown {kind} {name!r}{hint} (`{list_command}` lists the {len(choices)} available)")

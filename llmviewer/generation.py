@@ -111,7 +111,9 @@ def generate(
     m = load_model(model)
     hw = load_hardware(hardware)
     gen = check_sizes("gen_len", gen_len)
-    common = dict(w_bit=w_bit, a_bit=a_bit, kv_bit=kv_bit, flash_attention=use_flashattention, causal_attention=causal_attention)
+    common = dict(
+        w_bit=w_bit, a_bit=a_bit, kv_bit=kv_bit, flash_attention=use_flashattention, causal_attention=causal_attention
+    )
     prefill = make_pass(batch_size, prompt_len, 0, 1, **common)
     first_decode = make_pass(batch_size, 1, prompt_len, 1, absorb_mla=True, **common)
     ttft = evaluate_pass(m, hw, prefill, STAGES[0]).time
@@ -131,4 +133,3 @@ def generate(
         causal_attention=bool(causal_attention),
     )
     return Generation(m, hw, settings, ttft, decode, tpot, total, prefill.batch * gen / total)
-

@@ -71,9 +71,7 @@ class Hardware:
         try:
             return self.peak_ops[dtype]
         except KeyError:
-            raise LLMViewerError(
-                f"{self.name} has no {dtype} peak; it lists {', '.join(self.peak_ops)}"
-            ) from None
+            raise LLMViewerError(f"{self.name} has no {dtype} peak; it lists {', '.join(self.peak_ops)}") from None
 
     @property
     def vector_peak(self) -> float:

@@ -194,8 +194,10 @@ def _scores_per_head(p: Pass, window: float) -> Any:
         return p.new_tokens * _keys(p, window)
     # query i (0-based) sees min(past + i + 1, window) keys
     uncapped = clip(window - p.past_tokens, 0, p.new_tokens)
-    return uncapped * p.past_tokens + uncapped * (uncapped + 1) / 2 + (p.new_tokens - uncapped) * minimum(
-        window, p.past_tokens + p.new_tokens
+    return (
+        uncapped * p.past_tokens
+        + uncapped * (uncapped + 1) / 2
+        + (p.new_tokens - uncapped) * minimum(window, p.past_tokens + p.new_tokens)
     )
 
 
@@ -347,7 +349,12 @@ class Embedding(Op):
 
 def _norm(name: str, count: int, width: int, kind: str) -> Elementwise:
     return Elementwise(
-        name, "elementwise", count, width=width, ops_per_element=NORM_OPS[kind], weights=width * (2 if kind == "layer" else 1)
+        name,
+        "elementwise",
+        count,
+        width=width,
+        ops_per_element=NORM_OPS[kind],
+        weights=width * (2 if kind == "layer" else 1),
     )
 
 
@@ -400,7 +407,11 @@ def _moe_block(m: ModelSpec, count: int) -> list[Op]:
         if m.shared_expert_gate:
             ops.append(Linear("shared_expert_gate", "matmul", count, in_f=h, out_f=1))
     combine_inputs = m.experts_per_token + (1 if m.shared_expert_intermediate_size else 0)
-    ops.append(Elementwise("expert_combine", "elementwise", count, width=h, ops_per_element=2 * combine_inputs, inputs=combine_inputs))
+    ops.append(
+        Elementwise(
+            "expert_combine", "elementwise", count, width=h, ops_per_element=2 * combine_inputs, inputs=combine_inputs
+        )
+    )
     return ops
 
 
@@ -435,9 +446,15 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
             Linear("v_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
         ]
         if m.qk_norm:
-            ops.append(Elementwise("qk_norm" + suffix, "elementwise", count, width=(nh + nkv) * d, ops_per_element=4, weights=2 * d))
+            ops.append(
+                Elementwise(
+                    "qk_norm" + suffix, "elementwise", count, width=(nh + nkv) * d, ops_per_element=4, weights=2 * d
+                )
+            )
         if m.rotary_dim:
-            ops.append(Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * m.rotary_dim, ops_per_element=3))
+            ops.append(
+                Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * m.rotary_dim, ops_per_element=3)
+            )
         ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash)
     ops.append(Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias))
     return ops

@@ -118,9 +118,7 @@ class _Config:
                 )
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise LLMViewerError(
-                f"{self.origin}: field {names[0]!r} must be a positive integer, got {value!r}"
-            )
+            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a positive integer, got {value!r}")
         return value
 
     def bool(self, *names: str, default: bool) -> bool:
@@ -136,9 +134,7 @@ def _attention(c: _Config, heads: tuple[str, ...] = ("num_attention_heads",)) ->
     nkv = c.int("num_key_value_heads", default=nh)
     head_dim = c.int("head_dim", default=hidden // nh)
     if nh % nkv:
-        raise LLMViewerError(
-            f"{c.origin}: num_attention_heads ({nh}) is not a multiple of num_key_value_heads ({nkv})"
-        )
+        raise LLMViewerError(f"{c.origin}: num_attention_heads ({nh}) is not a multiple of num_key_value_heads ({nkv})")
     return dict(hidden_size=hidden, num_heads=nh, num_kv_heads=nkv, head_dim=head_dim)
 
 
@@ -270,8 +266,7 @@ def _opt(c: _Config) -> dict[str, Any]:
     hidden = c.int("hidden_size")
     if c.int("word_embed_proj_dim", default=hidden) != hidden:
         raise LLMViewerError(
-            f"{c.origin}: OPT models whose word_embed_proj_dim differs from hidden_size"
-            " (OPT-350m) are not supported"
+            f"{c.origin}: OPT models whose word_embed_proj_dim differs from hidden_size (OPT-350m) are not supported"
         )
     bias = c.bool("enable_bias", default=True)
     return dict(

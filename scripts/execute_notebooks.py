@@ -24,9 +24,12 @@ def execute(path: Path) -> None:
         nb,
         timeout=600,
         kernel_name="python3",
+        record_timing=False,  # no per-run timestamps in the stored notebook
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    for cell in nb.cells:  # timestamps would change on every run
+        cell.metadata.pop("execution", None)
     nbformat.validate(nb)
     nbformat.write(nb, path)
     print(f"executed {path.relative_to(ROOT)} ({path.stat().st_size / 1024:.0f} kB)")

@@ -1,0 +1,67 @@
+"""Speed of the engine: median of repeated runs (seconds), printed as a table.
+
+    python benchmarks/bench_engine.py
+
+Measures (1) one 1024-prompt, 1024-generated-token task on Llama-2-7B, (2) one analyze() call,
+(3) a sweep of 10^6 settings through generate() and analyze(decode) in one vectorised call,
+and (4) the same single task done as a Python loop over decode steps, for the ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+
+import llmviewer
+from llmviewer.workload import make_pass
+
+
+def median_time(fn, repeat: int) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` runs, after one warm-up (seconds)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    model = llmviewer.load_model("Llama-2-7b-hf")
+    hw = llmviewer.load_hardware("A100-SXM4-80GB")
+    batch = np.repeat([1, 2, 4, 8, 16, 32, 64, 128, 256, 512], 100)[:, None]  # 1000
+    prompt = np.linspace(128, 32768, 1000).round()[None, :]  # x 1000 = 10^6 settings
+
+    def single():
+        return llmviewer.generate(model, hw, batch_size=1, prompt_len=1024, gen_len=1024)
+
+    def loop():
+        return sum(llmviewer.evaluate_pass(model, hw, make_pass(1, 1, 1024 + j, 1)).time for j in range(1023))
+
+    rows = [
+        ("generate 1024+1024 tokens, closed form", median_time(single, 200)),
+        ("analyze (prefill + decode + memory)", median_time(lambda: llmviewer.analyze(model, hw, seqlen=1024), 200)),
+        ("same task as a Python loop of 1023 decode passes", median_time(loop, 5)),
+        (
+            "generate sweep, 10^6 settings",
+            median_time(lambda: llmviewer.generate(model, hw, batch_size=batch, prompt_len=prompt, gen_len=256), 5),
+        ),
+        (
+            "analyze decode sweep, 10^6 settings",
+            median_time(lambda: llmviewer.analyze(model, hw, batch_size=batch, seqlen=prompt, stages=("decode",)), 5),
+        ),
+    ]
+    ref = llmviewer.generate(model, hw, batch_size=1, prompt_len=1024, gen_len=1024).decode_time
+    assert abs(loop() - ref) <= 1e-9 * ref, "closed form and loop disagree"
+    width = max(len(r[0]) for r in rows)
+    print(f"{'case':<{width}}  median")
+    for name, t in rows:
+        print(f"{name:<{width}}  {t * 1e3:9.3f} ms")
+    print(f"closed form is {rows[2][1] / rows[0][1]:.0f}x faster than the loop")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Static checks of the book's sources (no build, no kernel, no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+MAX_NOTEBOOK_BYTES = 2_000_000  # inline BokehJS alone would be 3-8 MB
+yaml = pytest.importorskip("yaml")
+
+
+def _config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text("utf8"))
+
+
+def _toc_files(node) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["file"]] if "file" in node else []
+        if "root" in node:
+            found.append(node["root"])
+        return found + [f for v in node.values() for f in _toc_files(v)]
+    if isinstance(node, list):
+        return [f for v in node for f in _toc_files(v)]
+    return []
+
+
+def test_every_chapter_is_in_the_toc():
+    toc = {
+        f.removesuffix(".ipynb").removesuffix(".md")
+        for f in _toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text()))
+    }
+    missing = [p.relative_to(ROOT).with_suffix("").as_posix() for p in CHAPTERS]
+    missing = [m for m in missing if m not in toc]
+    assert not missing, f"notebooks not listed in _toc.yml (only_build_toc_files drops them): {missing}"
+
+
+def test_repository_url_is_in_one_place():
+    url = _config()["repository"]["url"].rstrip("/")
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    holders = []
+    for name in tracked:
+        if name == "README.md":  # the lead's project README, outside the book
+            continue
+        path = ROOT / name
+        if path.is_file() and path.suffix in {".md", ".yml", ".yaml", ".cff", ".ipynb", ".py", ".txt", ".bib"}:
+            if url in path.read_text("utf8", errors="replace"):
+                holders.append(name)
+    assert holders == ["_config.yml"], f"the repository URL must live only in _config.yml, found in {holders}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
+def test_notebook_outputs_are_small_and_current(path):
+    bokeh = pytest.importorskip("bokeh")
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES, f"{path.name} is {path.stat().st_size} bytes: inline BokehJS?"
+    nb = json.loads(path.read_text("utf8"))
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        outputs = cell.get("outputs", [])
+        if cell.get("source") and cell["metadata"].get("mystnb", {}).get("figure"):
+            rich = [o for o in outputs if o["output_type"] in ("display_data", "execute_result")]
+            assert len(rich) == 1, f"{path.name} cell {i}: a labelled figure needs exactly one output, has {len(rich)}"
+        for out in outputs:
+            data = out.get("data", {})
+            assert not any(k.startswith("application/vnd.bokehjs") for k in data), (
+                f"{path.name} cell {i}: notebook-mode Bokeh output (inline BokehJS); use show_figure()"
+            )
+            html = "".join(data.get("text/html", []))
+            versions = set(re.findall(r'\{"version":"([^"]+)"', html))
+            assert versions <= {bokeh.__version__}, (
+                f"{path.name} cell {i}: Bokeh output from {versions}, installed {bokeh.__version__}: re-execute"
+            )
+    assert any(c["cell_type"] == "code" and c.get("outputs") for c in nb["cells"]), f"{path.name} has no stored outputs"
+
+
+def test_citation_cff_parses():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text("utf8"))
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["title"] == _config()["title"]

@@ -1,0 +1,245 @@
+"""The built book, opened in a real (headless) Chromium, fully offline.
+
+Serves ``_build/html`` on 127.0.0.1 and aborts every request that leaves this
+server (recording it). For every page: no console errors, nothing the page
+needs was blocked, math is typeset, and a screenshot goes to
+``_build/screenshots/<page>.png``. For every page with Bokeh output: each
+figure drew a canvas of non-zero size, and pressing each slider's handle and an
+arrow key (real UI, inside Bokeh's shadow DOM) changes the plotted
+ColumnDataSource data. New chapters are covered as soon as they are built.
+
+Needs ``scripts/build_book.sh`` first; skips (only) when ``_build/html`` is
+missing. Browser: Debian's ``/usr/bin/chromium`` (no ``playwright install``).
+A summary of each page (blocked requests, console messages, figure sizes) is
+written to ``_build/browser-report/<page>[.bokeh].json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+REPORT = ROOT / "_build" / "browser-report"
+CHROMIUM = os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BOKEH_MARKER = "Bokeh.embed.embed_items"
+# Theme noise that is not ours (see shared notes): sphinx-thebe declares a
+# global twice; pydata-sphinx-theme complains before it picks its default mode.
+BENIGN = (
+    "Identifier 'THEBE_JS_URL' has already been declared",
+    "Got invalid theme mode",
+)
+# A blocked request of these kinds would have been needed to show the page.
+NEEDED_TYPES = {"document", "script", "stylesheet", "font", "image", "xhr", "fetch"}
+PLOT_TYPES = ["Figure", "Plot", "GMap", "GMapPlot"]
+SKIP_PAGES = {"genindex.html", "search.html"}
+
+NO_BUILD = f"{BUILD.relative_to(ROOT)} is missing: run scripts/build_book.sh first"
+if not BUILD.is_dir():
+    pytestmark = pytest.mark.skip(reason=NO_BUILD)
+
+
+def _pages() -> list[str]:
+    if not BUILD.is_dir():
+        return []
+    return sorted(
+        p.relative_to(BUILD).as_posix()
+        for p in BUILD.rglob("*.html")
+        if not p.relative_to(BUILD).parts[0].startswith("_") and p.name not in SKIP_PAGES
+    )
+
+
+def _bokeh_pages() -> list[str]:
+    return [p for p in _pages() if BOKEH_MARKER in (BUILD / p).read_text("utf8")]
+
+
+def _params(pages: list[str]):
+    # Without a build, one clearly skipped case instead of "empty parameter set".
+    return pages if BUILD.is_dir() else [pytest.param("no-build", marks=pytest.mark.skip(reason=NO_BUILD))]
+
+
+def _slug(page: str) -> str:
+    return page.removesuffix(".html").replace("/", "__")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(_QuietHandler, directory=str(BUILD))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """One page load with outside requests blocked and console captured."""
+
+    def __init__(self, browser, server: str, page_path: str):
+        self.server = server
+        self.blocked: list[dict] = []
+        self.console: list[dict] = []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.route("**/*", self._route)
+        self.page.on("console", lambda m: self.console.append({"type": m.type, "text": m.text}))
+        self.page.on("pageerror", lambda e: self.console.append({"type": "pageerror", "text": str(e)}))
+        self.page.goto(f"{server}/{page_path}", wait_until="load")
+
+    def _route(self, route):
+        url = route.request.url
+        if urlsplit(url).netloc == urlsplit(self.server).netloc or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append({"url": url, "type": route.request.resource_type})
+            route.abort()
+
+    def errors(self) -> list[str]:
+        return [
+            m["text"]
+            for m in self.console
+            if m["type"] in ("error", "pageerror") and not any(b in m["text"] for b in BENIGN)
+        ]
+
+    def needed_blocked(self) -> list[dict]:
+        return [r for r in self.blocked if r["type"] in NEEDED_TYPES]
+
+    def report(self, page_path: str, suffix: str = "", **extra) -> None:
+        REPORT.mkdir(parents=True, exist_ok=True)
+        data = {"page": page_path, "blocked": self.blocked, "console": self.console, **extra}
+        (REPORT / f"{_slug(page_path)}{suffix}.json").write_text(json.dumps(data, indent=1))
+        for r in self.blocked:  # shown with -rA / on failure
+            print(f"blocked outside request on {page_path}: {r['type']} {r['url']}")
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    visits = []
+
+    def _open(page_path):
+        v = Visit(browser, server, page_path)
+        visits.append(v)
+        return v
+
+    yield _open
+    for v in visits:
+        v.close()
+
+
+def test_build_has_pages():
+    assert _pages(), f"no HTML pages in {BUILD}"
+    assert _bokeh_pages(), "no built page holds Bokeh output (expected at least the roofline chapter)"
+
+
+@pytest.mark.parametrize("page_path", _params(_pages()))
+def test_page_renders_offline(visit, page_path):
+    v = visit(page_path)
+    page = v.page
+    has_math = 'class="math' in (BUILD / page_path).read_text("utf8")
+    if has_math:
+        page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
+    page.wait_for_timeout(300)  # let late console messages arrive
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{_slug(page_path)}.png"), full_page=True)
+    v.report(page_path, math=page.locator("mjx-container").count() if has_math else None)
+    assert not v.errors(), f"console errors on {page_path}: {v.errors()}"
+    assert not v.needed_blocked(), f"{page_path} needs outside resources: {v.needed_blocked()}"
+
+
+_JS_WAIT_IDLE = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
+    && Bokeh.documents.every((d) => d.is_idle === undefined || d.is_idle)"""
+
+_JS_ROOTS = """(plotTypes) => Bokeh.documents.flatMap((d) => d.roots().map((r) => ({
+    id: r.id,
+    plots: [r, ...r.references()].filter((m) => plotTypes.includes(m.type)).length,
+})))"""
+
+_JS_SOURCES = """() => JSON.stringify(Bokeh.documents.flatMap((d) => [...d.all_models])
+    .filter((m) => m.type === "ColumnDataSource")
+    .map((m) => [m.id, Object.fromEntries(Object.entries(m.data).map(([k, v]) => [k, Array.from(v)]))]))"""
+
+_JS_SLIDERS = """() => Bokeh.documents.flatMap((d) => [...d.all_models])
+    .filter((m) => m.type === "Slider" || m.type === "RangeSlider")
+    .map((m) => JSON.stringify([m.id, m.value]))"""
+
+
+@pytest.mark.parametrize("page_path", _params(_bokeh_pages()))
+def test_bokeh_figures_render_and_respond(visit, page_path):
+    v = visit(page_path)
+    page = v.page
+    page.wait_for_function(_JS_WAIT_IDLE, timeout=15_000)
+    n_docs = (BUILD / page_path).read_text("utf8").count(BOKEH_MARKER)
+    assert page.evaluate("() => Bokeh.documents.length") == n_docs, "not every Bokeh document was embedded"
+
+    sizes = {}
+    for root in page.evaluate(_JS_ROOTS, PLOT_TYPES):
+        if root["plots"] == 0:
+            continue  # a widget-only root
+        canvases = page.locator(f'[data-root-id="{root["id"]}"] .bk-Canvas')
+        canvases.first.wait_for(state="visible", timeout=15_000)
+        drawn = canvases.count()
+        assert drawn == root["plots"], f"root {root['id']}: {drawn} of {root['plots']} figures drew a canvas"
+        for i in range(canvases.count()):
+            box = canvases.nth(i).locator("canvas").first.bounding_box()
+            assert box and box["width"] > 0 and box["height"] > 0, f"root {root['id']} figure {i}: empty canvas {box}"
+            sizes[f"{root['id']}[{i}]"] = [box["width"], box["height"]]
+
+    moves = []
+    handles = page.locator(".noUi-handle")  # inside Bokeh's shadow DOM
+    for i in range(handles.count()):
+        handle = handles.nth(i)
+        handle.scroll_into_view_if_needed()
+        handle.click()  # focus the handle, as a reader would
+        sliders0, data0 = page.evaluate(_JS_SLIDERS), page.evaluate(_JS_SOURCES)
+        for key in ("ArrowRight", "ArrowLeft"):  # ArrowLeft if already at the end
+            page.keyboard.press(key)
+            page.wait_for_timeout(200)
+            if page.evaluate(_JS_SLIDERS) != sliders0:
+                break
+        sliders1, data1 = page.evaluate(_JS_SLIDERS), page.evaluate(_JS_SOURCES)
+        moves.append({"handle": i, "before": sliders0, "after": sliders1, "data_changed": data1 != data0})
+        assert sliders1 != sliders0, f"slider handle {i} on {page_path} did not move with the keyboard"
+        assert data1 != data0, f"moving slider handle {i} on {page_path} did not change any ColumnDataSource"
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{_slug(page_path)}.after-slider.png"), full_page=True)
+    v.report(page_path, ".bokeh", figures=sizes, slider_moves=moves)
+    assert not v.errors(), f"console errors on {page_path}: {v.errors()}"
+    assert not v.needed_blocked(), f"{page_path} needs outside resources: {v.needed_blocked()}"

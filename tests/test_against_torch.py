@@ -1,0 +1,68 @@
+"""The engine's counts against a real framework.
+
+Every shipped model is built by ``transformers`` on the meta device (no weights, no download).
+For dense models, torch's FlopCounterMode counts the matmul FLOPs of a prefill and of one
+decode step with a KV cache; they must match the engine's matmul OPs within 0.1%, and the
+KV cache tensors must have exactly the engine's KV-cache bytes. Parameter counts must match
+exactly for every model.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pytest
+
+import llmviewer
+from llmviewer.analysis import kv_cache_bytes
+from llmviewer.models import shipped_models
+from llmviewer.workload import make_pass
+
+from .conftest import DENSE, SHIPPED, require_or_skip
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+torch = require_or_skip("torch")
+transformers = require_or_skip("transformers")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+BATCH, PROMPT = 2, 24
+
+
+@functools.lru_cache(maxsize=2)
+def meta_model(name: str):
+    cfg = transformers.AutoConfig.from_pretrained(shipped_models()[name].parent)
+    with torch.device("meta"):
+        return transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16, attn_implementation="eager")
+
+
+def engine_matmul_ops(name: str, new: int, past: int) -> float:
+    p = make_pass(BATCH, new, past, 1)
+    ops = llmviewer.build_ops(llmviewer.load_model(name))
+    return sum(op.traffic(p).OPs * op.count for op in ops if op.kind == "matmul")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_parameter_count_matches_transformers(name):
+    model = meta_model(name)
+    theirs = sum(p.numel() for p in model.parameters())
+    assert llmviewer.parameter_count(llmviewer.load_model(name)) == theirs
+
+
+@pytest.mark.parametrize("name", DENSE)
+def test_matmul_ops_and_kv_cache_match_flop_counter(name):
+    model = meta_model(name)
+    ids = torch.zeros(BATCH, PROMPT, dtype=torch.long, device="meta")
+    with FlopCounterMode(display=False) as prefill:
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+    step = torch.zeros(BATCH, 1, dtype=torch.long, device="meta")
+    with FlopCounterMode(display=False) as decode:
+        out = model(input_ids=step, past_key_values=out.past_key_values, use_cache=True)
+
+    assert engine_matmul_ops(name, PROMPT, 0) == pytest.approx(prefill.get_total_flops(), rel=1e-3)
+    assert engine_matmul_ops(name, 1, PROMPT) == pytest.approx(decode.get_total_flops(), rel=1e-3)
+
+    cache = out.past_key_values
+    cache_bytes = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
+    m = llmviewer.load_model(name)
+    assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes

@@ -1,0 +1,94 @@
+"""The command line's output contract."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+import llmviewer
+from llmviewer.analysis import NUMERIC_FIELDS
+
+LAYER_KEYS = {"name", "kind", "count", "bound", "compute_dtype", *NUMERIC_FIELDS}
+
+
+def cli(*args: str) -> str:
+    res = subprocess.run([sys.executable, "-m", "llmviewer.cli", *args], capture_output=True, text=True, check=True)
+    return res.stdout
+
+
+def test_analyze_json_contract():
+    out = json.loads(cli("analyze", "Llama-2-7b-hf", "H100-SXM5-80GB", "--batchsize", "4", "--seqlen", "512", "--json"))
+    assert set(out) == {"model", "hardware", "settings", "prefill", "decode", "memory"}
+    assert set(out["memory"]) == {"weights", "kv_cache", "activations", "total"}
+    for stage in ("prefill", "decode"):
+        layers = out[stage]["layers"]
+        assert {layer["kind"] for layer in layers} <= {"matmul", "fused", "elementwise"}
+        for layer in layers:
+            assert LAYER_KEYS <= set(layer)
+        total = out[stage]["total"]
+        for key in ("OPs", "memory_access", "inference_time", "load_weight"):
+            assert total[key] == pytest.approx(sum(layer[key] * layer["count"] for layer in layers))
+    same = llmviewer.analyze("Llama-2-7b-hf", "H100-SXM5-80GB", batch_size=4, seqlen=512)
+    assert out["decode"]["total"]["inference_time"] == pytest.approx(same.decode.time)
+
+
+def test_dashed_aliases_and_flash_attention():
+    a = json.loads(
+        cli("analyze", "Llama-2-7b-hf", "H100", "--batch-size", "2", "--use-flashattention", "--w-bit", "4", "--json")
+    )
+    b = json.loads(
+        cli("analyze", "Llama-2-7b-hf", "H100", "--batchsize", "2", "--use_flashattention", "--w_bit", "4", "--json")
+    )
+    assert a == b
+    assert any(layer["kind"] == "fused" for layer in a["prefill"]["layers"])
+
+
+def test_generate_json():
+    out = json.loads(
+        cli(
+            "generate",
+            "Llama-2-7b-hf",
+            "H100-SXM5-80GB",
+            "--batchsize",
+            "8",
+            "--prompt-len",
+            "1024",
+            "--gen-len",
+            "256",
+            "--json",
+        )
+    )
+    for key in ("ttft", "tpot_mean", "total_time", "throughput"):
+        assert out[key] > 0
+    assert out["throughput"] == pytest.approx(8 * 256 / out["total_time"])
+
+
+def test_csv_output(tmp_path):
+    path = tmp_path / "out.csv"
+    cli("analyze", "Llama-2-7b-hf", "H100-SXM5-80GB", "--csv", str(path))
+    rows = list(csv.DictReader(path.open()))
+    assert {r["stage"] for r in rows} == {"prefill", "decode"}
+    assert LAYER_KEYS <= set(rows[0])
+
+
+def test_table_output_lists_layers():
+    out = cli("analyze", "Llama-2-7b-hf", "H100-SXM5-80GB")
+    for word in ("[prefill]", "[decode]", "q_proj", "lm_head", "total", "memory:"):
+        assert word in out
+
+
+def test_listings_match_library():
+    assert cli("models").split() == sorted(llmviewer.shipped_models())
+    assert cli("hardware").split() == list(llmviewer.hardware_library())
+
+
+def test_custom_device_and_config_path(tmp_path):
+    cfg = llmviewer.shipped_models()["Llama-2-7b-hf"]
+    out = json.loads(cli("analyze", str(cfg.parent), "custom", "--bandwidth", "1e12", "--peak", "1e14", "--json"))
+    assert out["hardware"] == "custom"
+    q = next(layer for layer in out["decode"]["layers"] if layer["name"] == "q_proj")
+    assert q["inference_time"] == pytest.approx(q["memory_access"] / 1e12)
