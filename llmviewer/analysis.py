@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import LLMViewerError
 from .hardware import Hardware, load_hardware
 from .layers import TRAFFIC_FIELDS, Op, build_ops
 from .models import ModelSpec, load_model
@@ -104,7 +105,6 @@ def _evaluate_op(op: Op, hw: Hardware, p: Pass) -> dict[str, Any]:
         else ("compute" if compute_bound else "memory"),
         compute_dtype=dtype_for_bits(hw, bits),
     )
-    row["_compute_time"] = t.OPs / peak
     return row
 
 
@@ -113,8 +113,6 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "inference_time"):
         total[f] = sum(r[f] * r["count"] for r in rows)
     compute_bound_time = sum(r["inference_time"] * r["count"] * (r["bound"] == "compute") for r in rows)
-    for r in rows:
-        del r["_compute_time"]
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
     total["performance"] = total["OPs"] / total["inference_time"]
     cb = compute_bound_time > total["inference_time"] / 2
@@ -196,7 +194,7 @@ def analyze(
     hw = load_hardware(hardware)
     bad = set(stages) - set(STAGES)
     if bad or not stages:
-        raise ValueError(f"stages must be a non-empty subset of {STAGES}, got {stages!r}")
+        raise LLMViewerError(f"stages must be a non-empty subset of {STAGES}, got {stages!r}")
     kv = a_bit if kv_bit is None else kv_bit
     common = dict(
         w_bit=w_bit, a_bit=a_bit, kv_bit=kv, flash_attention=use_flashattention, causal_attention=causal_attention
