@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import LLMViewerError
 from .hardware import Hardware, load_hardware
-from .layers import TRAFFIC_FIELDS, Op, build_ops
+from .layers import TRAFFIC_FIELDS, Op, Traffic, build_ops
 from .models import ModelSpec, load_model
 from .roofline import dtype_for_bits, peak_for_bits, roofline_time
 from .workload import Pass, make_pass, maximum, minimum
@@ -75,16 +75,19 @@ class StageResult:
         return pd.DataFrame(self.to_records()).set_index("name")
 
 
+def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
+    """Device-independent counts: each operator with its :class:`Traffic` (OPs, bytes) for one
+    instance, and the operand width of the units that run it (None: vector units)."""
+    return [(op, op.traffic(p), op.compute_bits(p)) for op in build_ops(model, p.flash_attention, p.absorb_mla)]
+
+
 def evaluate_pass(model: ModelSpec, hardware: Hardware, p: Pass, stage: str = "custom") -> StageResult:
     """Roofline of every operator of ``model`` for the forward pass ``p`` on ``hardware``."""
-    ops = build_ops(model, p.flash_attention, p.absorb_mla)
-    rows = [_evaluate_op(op, hardware, p) for op in ops]
+    rows = [_evaluate_op(op, t, bits, hardware) for op, t, bits in count_pass(model, p)]
     return StageResult(stage=stage, layers=rows, total=_totals(rows))
 
 
-def _evaluate_op(op: Op, hw: Hardware, p: Pass) -> dict[str, Any]:
-    t = op.traffic(p)
-    bits = op.compute_bits(p)
+def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware) -> dict[str, Any]:
     peak = peak_for_bits(hw, bits)
     mem = t.memory_access
     time, compute_bound = roofline_time(t.OPs, mem, peak, hw.memory_bandwidth)
@@ -140,10 +143,40 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any) -> A
 
 def activation_bytes(model: ModelSpec, p: Pass) -> Any:
     """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes)."""
-    sets = [
-        (t.load_act + t.store_act) for t in (op.traffic(p) for op in build_ops(model, p.flash_attention, p.absorb_mla))
-    ]
+    sets = [t.load_act + t.store_act for _, t, _ in count_pass(model, p)]
     return functools.reduce(maximum, sets)
+
+
+def _footprint(m: ModelSpec, prefill: Pass, decode: Pass) -> dict[str, Any]:
+    memory = {
+        "weights": weight_bytes(m, prefill),
+        "kv_cache": kv_cache_bytes(m, prefill.batch, prefill.new_tokens, prefill.kv_bits),
+        "activations": maximum(activation_bytes(m, prefill), activation_bytes(m, decode)),
+    }
+    memory["total"] = memory["weights"] + memory["kv_cache"] + memory["activations"]
+    return memory
+
+
+def memory_footprint(
+    model: str | ModelSpec | dict,
+    batch_size: Any = 1,
+    seqlen: Any = 1024,
+    w_bit: Any = 16,
+    a_bit: Any = 16,
+    kv_bit: Any = None,
+    use_flashattention: bool = False,
+    causal_attention: bool = False,
+) -> dict[str, Any]:
+    """Bytes needed to serve ``batch_size`` sequences of ``seqlen`` tokens: ``weights``,
+    ``kv_cache``, ``activations`` (largest working set of one operator, prefill or decode)
+    and ``total``. The same footprint :func:`analyze` reports; no device needed."""
+    m = load_model(model)
+    kw = dict(
+        w_bit=w_bit, a_bit=a_bit, kv_bit=kv_bit, flash_attention=use_flashattention, causal_attention=causal_attention
+    )
+    return _footprint(
+        m, make_pass(batch_size, seqlen, 0, 1, **kw), make_pass(batch_size, 1, seqlen, 1, absorb_mla=True, **kw)
+    )
 
 
 @dataclass
@@ -203,12 +236,7 @@ def analyze(
     decode_pass = make_pass(batch_size, 1, seqlen, 1, absorb_mla=True, **common)
     prefill = evaluate_pass(m, hw, prefill_pass, "prefill") if "prefill" in stages else None
     decode = evaluate_pass(m, hw, decode_pass, "decode") if "decode" in stages else None
-    memory = {
-        "weights": weight_bytes(m, prefill_pass),
-        "kv_cache": kv_cache_bytes(m, prefill_pass.batch, prefill_pass.new_tokens, prefill_pass.kv_bits),
-        "activations": maximum(activation_bytes(m, prefill_pass), activation_bytes(m, decode_pass)),
-    }
-    memory["total"] = memory["weights"] + memory["kv_cache"] + memory["activations"]
+    memory = _footprint(m, prefill_pass, decode_pass)
     settings = dict(
         batch_size=_tolist(prefill_pass.batch),
         seqlen=_tolist(prefill_pass.new_tokens),

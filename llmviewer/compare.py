@@ -1,0 +1,114 @@
+"""Questions across devices and batch sizes: which device, which batch, does it fit.
+
+Tables come back as pandas DataFrames. Units: seconds, bytes, bytes/s, OPs/s, tokens/s.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .analysis import analyze, memory_footprint
+from .generation import generate
+from .hardware import Hardware, hardware_library, load_hardware
+from .models import ModelSpec, load_model
+
+
+def _devices(devices: Iterable[str | Hardware] | None) -> list[Hardware]:
+    return list(hardware_library().values()) if devices is None else [load_hardware(d) for d in devices]
+
+
+def hardware_table(devices: Iterable[str | Hardware] | None = None) -> pd.DataFrame:
+    """One row per device: capacity (bytes), bandwidth (bytes/s), dense 16-bit and 8-bit peaks
+    (OPs/s, the units that 16- and 8-bit operands run on) and the 16-bit ridge point (OPs/byte)."""
+    rows = []
+    for hw in _devices(devices):
+        peak16 = hw.peak(hw.compute_dtype(16))
+        rows.append(
+            {
+                "device": hw.name,
+                "vendor": hw.vendor,
+                "kind": hw.kind,
+                "year": hw.year,
+                "memory_bytes": hw.memory_bytes,
+                "memory_bandwidth": hw.memory_bandwidth,
+                "peak_16bit": peak16,
+                "peak_8bit": hw.peak(hw.compute_dtype(8)),
+                "ridge_16bit": peak16 / hw.memory_bandwidth,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def memory_per_sequence(model: str | ModelSpec, seqlen: Any, **bits: Any) -> tuple[Any, Any]:
+    """(weight bytes, bytes that each extra sequence adds: its KV cache for ``seqlen`` tokens and
+    its share of the largest activation working set). Every per-sequence term of
+    :func:`llmviewer.analyze`'s footprint is proportional to the batch, so
+    ``total = weights + batch * per_sequence`` exactly."""
+    mem = memory_footprint(model, batch_size=1, seqlen=seqlen, **bits)
+    return mem["weights"], mem["total"] - mem["weights"]
+
+
+def max_batch_size(model: str | ModelSpec, hardware: str | Hardware, seqlen: Any, **bits: Any) -> Any:
+    """Largest batch whose footprint (weights + KV cache of ``seqlen`` tokens + activations)
+    fits in the device's memory; 0 when even the weights do not fit."""
+    hw = load_hardware(hardware)
+    weights, per_seq = memory_per_sequence(model, seqlen, **bits)
+    free = hw.memory_bytes - weights
+    return (
+        np.maximum(np.floor(free / per_seq), 0).astype(int)
+        if isinstance(free, np.ndarray)
+        else max(math.floor(free / per_seq), 0)
+    )
+
+
+def compute_bound_batch(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    seqlen: int,
+    layer: str | None = None,
+    max_batch: int = 1 << 16,
+    **options: Any,
+) -> int | None:
+    """Smallest batch at which one decode step (or its operator ``layer``) is compute-bound on
+    ``hardware`` with ``seqlen`` cached tokens; None if it stays memory-bound up to ``max_batch``."""
+    batch = np.arange(1, max_batch + 1)
+    res = analyze(model, hardware, batch_size=batch, seqlen=seqlen, stages=("decode",), **options).decode
+    bound = res.layer(layer)["bound"] if layer else res.total["bound"]
+    hits = np.flatnonzero(bound == "compute")
+    return int(batch[hits[0]]) if hits.size else None
+
+
+def compare_devices(
+    model: str | ModelSpec,
+    devices: Iterable[str | Hardware] | None = None,
+    batch_size: int = 1,
+    prompt_len: int = 1024,
+    gen_len: int = 256,
+    **options: Any,
+) -> pd.DataFrame:
+    """Every device on one generation task: time to first token and mean time per output token
+    (s), throughput (tokens/s), memory needed and held (bytes) and whether it fits; fastest first."""
+    m = load_model(model)
+    rows = []
+    for hw in _devices(devices):
+        g = generate(m, hw, batch_size=batch_size, prompt_len=prompt_len, gen_len=gen_len, **options)
+        need = memory_footprint(m, batch_size=batch_size, seqlen=prompt_len + gen_len, **options)
+        rows.append(
+            {
+                "device": hw.name,
+                "ttft": g.ttft,
+                "tpot_mean": g.tpot_mean,
+                "throughput": g.throughput,
+                "memory_needed": need["total"],
+                "memory_bytes": hw.memory_bytes,
+                "fits": bool(need["total"] <= hw.memory_bytes),
+                "memory_bandwidth": hw.memory_bandwidth,
+                "peak_16bit": hw.peak(hw.compute_dtype(16)),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("throughput", ascending=False, ignore_index=True)

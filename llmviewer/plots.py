@@ -1,0 +1,431 @@
+"""Bokeh figures for the book and for notebooks.
+
+The counting is llmviewer's: every OPs and byte count drawn here comes from the engine. The
+interactive figures' JavaScript only selects rows of tables computed in Python and places
+them on the chosen device's roofline (``min(peak, intensity x bandwidth)``, i.e. drawing the
+plot); it does not re-implement the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .analysis import StageResult, count_pass
+from .hardware import Hardware, load_hardware
+from .models import load_model
+from .paths import data_dir
+from .roofline import peak_for_bits, roofline_time
+from .workload import make_pass
+
+KIND_COLORS = {"matmul": "#1f77b4", "fused": "#9467bd", "elementwise": "#ff7f0e"}
+UNIT_BITS = (4, 8, 16, 32)
+VECTOR = 0  # compute_bits code for element-wise work
+_TOOLTIPS = [
+    ("layer", "@name (x@count)"),
+    ("OPs", "@ops{0.000a}"),
+    ("bytes", "@bytes{0.000a}"),
+    ("intensity", "@intensity{0.00} OPs/byte"),
+    ("bound", "@bound"),
+    ("time", "@time_us{0.000} us per instance"),
+    ("share of stage", "@share{0.0%}"),
+]
+
+
+def show_figure(fig: Any):
+    """Display a Bokeh object as ONE small ``text/html`` output (Bokeh's ``components()``,
+    no BokehJS): the book serves BokehJS once per page. In a live notebook run
+    ``bokeh.io.output_notebook()`` once first so that the page has BokehJS."""
+    from bokeh.embed import components
+    from IPython.display import HTML
+
+    script, div = components(fig)
+    return HTML(script + "\n" + div)
+
+
+def save_figure_data(label: str, table: pd.DataFrame, folder: str | Path | None = None) -> Path:
+    """Write a figure's data to ``data/figures/<label>.csv`` (or ``folder``); returns the path."""
+    out = Path(folder) if folder is not None else data_dir() / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{label}.csv"
+    table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    return path
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A named set of bit widths (weights, activations, KV cache)."""
+
+    label: str
+    w_bit: int
+    a_bit: int
+    kv_bit: int
+
+
+DEFAULT_PRECISIONS = (
+    Precision("W16A16", 16, 16, 16),
+    Precision("W8A8", 8, 8, 8),
+    Precision("W4A16", 4, 16, 16),
+    Precision("W4A16 KV4", 4, 16, 4),
+)
+
+
+def _bits_code(bits: Any, shape: tuple[int, ...]) -> np.ndarray:
+    return np.broadcast_to(np.asarray(VECTOR if bits is None else bits, dtype=float), shape)
+
+
+def layer_table(
+    models: Sequence[str],
+    batches: Sequence[int],
+    seqlens: Sequence[int],
+    precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
+    use_flashattention: bool = False,
+) -> pd.DataFrame:
+    """Per-layer OPs, bytes and compute-unit width for every (model, stage, batch, seqlen,
+    precision), device-independent. Rows are grouped by setting in that nested order; the
+    stage is prefill (``seqlen``-token prompt) or one decode step (``seqlen`` cached tokens).
+    ``compute_bits`` 0 means vector units. One vectorised engine call per model and precision."""
+    b = np.asarray(batches, dtype=float)[:, None]
+    s = np.asarray(seqlens, dtype=float)[None, :]
+    shape = (len(batches), len(seqlens))
+    frames = []
+    for name, stage, q in itertools.product(models, ("prefill", "decode"), precisions):
+        m = load_model(name)
+        kw = dict(w_bit=q.w_bit, a_bit=q.a_bit, kv_bit=q.kv_bit, flash_attention=use_flashattention)
+        p = make_pass(b, s, 0, 1, **kw) if stage == "prefill" else make_pass(b, 1, s, 1, absorb_mla=True, **kw)
+        for li, (op, t, bits) in enumerate(count_pass(m, p)):
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "model": name,
+                        "stage": stage,
+                        "batch": np.broadcast_to(b, shape).ravel().astype(int),
+                        "seqlen": np.broadcast_to(s, shape).ravel().astype(int),
+                        "precision": q.label,
+                        "layer_order": li,
+                        "layer": op.name,
+                        "kind": op.kind,
+                        "count": op.count,
+                        "OPs": np.broadcast_to(t.OPs, shape).ravel(),
+                        "memory_access": np.broadcast_to(t.memory_access, shape).ravel(),
+                        "compute_bits": _bits_code(bits, shape).ravel().astype(int),
+                    }
+                )
+            )
+    table = pd.concat(frames, ignore_index=True)
+    ranks = [
+        table["model"].map({n: i for i, n in enumerate(models)}),
+        table["stage"].map({"prefill": 0, "decode": 1}),
+        table["batch"].map({int(v): i for i, v in enumerate(batches)}),
+        table["seqlen"].map({int(v): i for i, v in enumerate(seqlens)}),
+        table["precision"].map({q.label: i for i, q in enumerate(precisions)}),
+        table["layer_order"],
+    ]
+    order = np.lexsort([r.to_numpy() for r in reversed(ranks)])
+    return table.iloc[order].reset_index(drop=True)
+
+
+def device_table(devices: Sequence[str | Hardware]) -> pd.DataFrame:
+    """Memory bandwidth (bytes/s) and the peak (OPs/s) used for each compute-unit width."""
+    rows = []
+    for d in devices:
+        hw = load_hardware(d)
+        row = {"device": hw.name, "memory_bandwidth": hw.memory_bandwidth, "memory_bytes": hw.memory_bytes}
+        row.update({f"peak_{w}bit": peak_for_bits(hw, w) for w in UNIT_BITS})
+        row["peak_vector"] = hw.vector_peak
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _axes(title: str, x_label: str, y_label: str, log_x: bool = True, log_y: bool = True, **kw: Any):
+    from bokeh.plotting import figure
+
+    fig = figure(
+        title=title,
+        x_axis_type="log" if log_x else "linear",
+        y_axis_type="log" if log_y else "linear",
+        width=kw.pop("width", 720),
+        height=kw.pop("height", 420),
+        tools="pan,wheel_zoom,box_zoom,reset,save",
+        **kw,
+    )
+    fig.xaxis.axis_label = x_label
+    fig.yaxis.axis_label = y_label
+    return fig
+
+
+def _roof_lines(bandwidth: float, peaks: dict[str, float], x_range: tuple[float, float]) -> dict[str, list]:
+    """Polylines of the memory roof meeting each compute roof in ``peaks`` (label -> OPs/s)."""
+    xs, ys, labels = [], [], []
+    for name, peak in peaks.items():
+        ridge = peak / bandwidth
+        lo = min(x_range[0], ridge)
+        xs.append([lo, ridge, max(x_range[1], ridge)])
+        ys.append([lo * bandwidth, peak, peak])
+        labels.append(f"{name} roof: {peak / 1e12:.4g} TOPS, ridge {ridge:.3g} OPs/B")
+    return {"xs": xs, "ys": ys, "label": labels}
+
+
+def _unit_peaks(dev: pd.Series, bits_used: Any) -> dict[str, float]:
+    return {
+        ("vector" if not w else f"{w}-bit"): (dev[f"peak_{w}bit"] if w else dev["peak_vector"])
+        for w in sorted(set(bits_used) | {0})
+    }
+
+
+def _points(name, kind, count, ops, nbytes, intensity, perf, bound, time) -> dict[str, Any]:
+    """Columns of the layer markers: position, hover fields, colour and a size growing with
+    the layer's share of the stage time."""
+    count = np.asarray(count)
+    stage_share = np.asarray(time) * count / float((np.asarray(time) * count).sum())
+    return {
+        "name": list(name),
+        "kind": list(kind),
+        "color": [KIND_COLORS[k] for k in kind],
+        "count": count.tolist(),
+        "ops": list(ops),
+        "bytes": list(nbytes),
+        "intensity": np.maximum(intensity, 1e-3).tolist(),
+        "perf": np.maximum(perf, 1e6).tolist(),
+        "bound": list(bound),
+        "time_us": (np.asarray(time) * 1e6).tolist(),
+        "share": stage_share.tolist(),
+        "size": (8 + 22 * np.sqrt(stage_share)).tolist(),
+    }
+
+
+def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
+    """Place rows of :func:`layer_table` on one device's roofline (the engine's roofline)."""
+    bw = dev["memory_bandwidth"]
+    peaks = np.array([dev["peak_vector"] if b == VECTOR else dev[f"peak_{b}bit"] for b in rows["compute_bits"]])
+    ops, nbytes = rows["OPs"].to_numpy(), rows["memory_access"].to_numpy()
+    time, compute_bound = roofline_time(ops, nbytes, peaks, bw)
+    return _points(
+        rows["layer"],
+        rows["kind"],
+        rows["count"],
+        ops,
+        nbytes,
+        ops / nbytes,
+        ops / time,
+        np.where(compute_bound, "compute", "memory"),
+        time,
+    )
+
+
+def roofline_explorer(
+    models: Sequence[str],
+    devices: Sequence[str],
+    batches: Sequence[int] = (1, 4, 16, 64, 256, 1024),
+    seqlens: Sequence[int] = (128, 512, 2048, 8192, 32768),
+    precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
+    use_flashattention: bool = False,
+    initial: dict[str, Any] | None = None,
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """Interactive roofline: choose model, device, stage, batch, sequence length and precision;
+    each layer's point moves on the device's roofline and its hover shows OPs, bytes,
+    intensity, bound and time. Returns (Bokeh layout, layer table, device table)."""
+    from bokeh.layouts import column, row
+    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider
+
+    layers = layer_table(models, batches, seqlens, precisions, use_flashattention)
+    devs = device_table(devices)
+    init = {"model": 0, "device": 0, "stage": 1, "batch": 0, "seqlen": 2, "precision": 0, **(initial or {})}
+    dims = (len(models), 2, len(batches), len(seqlens), len(precisions))
+    keys = np.ravel_multi_index(
+        (
+            layers["model"].map({n: i for i, n in enumerate(models)}),
+            layers["stage"].map({"prefill": 0, "decode": 1}),
+            layers["batch"].map({b: i for i, b in enumerate(batches)}),
+            layers["seqlen"].map({s: i for i, s in enumerate(seqlens)}),
+            layers["precision"].map({q.label: i for i, q in enumerate(precisions)}),
+        ),
+        dims,
+    )
+    offsets = np.searchsorted(keys, np.arange(int(np.prod(dims)) + 1))
+    names = sorted(set(layers["layer"]))
+    full = ColumnDataSource(
+        {
+            "ops": layers["OPs"].to_numpy(np.float64),
+            "bytes": layers["memory_access"].to_numpy(np.float64),
+            "bits": layers["compute_bits"].to_numpy(np.int8),
+            "count": layers["count"].to_numpy(np.int32),
+            "name": layers["layer"].map({n: i for i, n in enumerate(names)}).to_numpy(np.int8),
+            "kind": layers["kind"].map({k: i for i, k in enumerate(KIND_COLORS)}).to_numpy(np.int8),
+        }
+    )
+    dev_src = ColumnDataSource(devs)
+    x_range = (1e-1, 1e5)
+    key0 = int(np.ravel_multi_index(tuple(init[k] for k in ("model", "stage", "batch", "seqlen", "precision")), dims))
+    rows0 = layers.iloc[offsets[key0] : offsets[key0 + 1]]
+    dev0 = devs.iloc[init["device"]]
+    points = ColumnDataSource(_table_points(rows0, dev0))
+    roofs = ColumnDataSource(_roof_lines(dev0["memory_bandwidth"], _unit_peaks(dev0, rows0["compute_bits"]), x_range))
+
+    fig = _axes("", "arithmetic intensity (OPs/byte)", "attainable performance (OPs/s)", x_range=x_range)
+    fig.multi_line("xs", "ys", source=roofs, line_width=2, color="#444444", legend_field="label")
+    glyph = fig.scatter("intensity", "perf", size="size", color="color", alpha=0.75, source=points)
+    fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS))
+    fig.legend.location = "bottom_right"
+    fig.legend.label_text_font_size = "9pt"
+    summary = Div(text="")
+
+    controls = {
+        "model": Select(title="model", value=models[init["model"]], options=list(models)),
+        "device": Select(title="device", value=devs["device"][init["device"]], options=devs["device"].tolist()),
+        "stage": RadioButtonGroup(labels=["prefill", "decode step"], active=init["stage"]),
+        "precision": RadioButtonGroup(labels=[q.label for q in precisions], active=init["precision"]),
+        "batch": Slider(title="batch size index", start=0, end=len(batches) - 1, step=1, value=init["batch"]),
+        "seqlen": Slider(title="sequence length index", start=0, end=len(seqlens) - 1, step=1, value=init["seqlen"]),
+    }
+    controls["batch"].title = f"batch size: {batches[init['batch']]}"
+    controls["seqlen"].title = f"sequence length: {seqlens[init['seqlen']]}"
+    callback = CustomJS(
+        args=dict(
+            full=full,
+            dev=dev_src,
+            points=points,
+            roofs=roofs,
+            summary=summary,
+            fig=fig,
+            offsets=offsets.tolist(),
+            dims=list(dims),
+            names=names,
+            kinds=list(KIND_COLORS),
+            colors=list(KIND_COLORS.values()),
+            models=list(models),
+            batches=list(batches),
+            seqlens=list(seqlens),
+            c=controls,
+            xr=list(x_range),
+        ),
+        code=_EXPLORER_JS,
+    )
+    for widget in controls.values():
+        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
+    fig.js_on_event("document_ready", callback)
+    layout = column(
+        row(controls["model"], controls["device"]),
+        row(controls["stage"], controls["precision"]),
+        row(controls["batch"], controls["seqlen"]),
+        fig,
+        summary,
+    )
+    return layout, layers, devs
+
+
+_EXPLORER_JS = """
+const m = models.indexOf(c.model.value);
+const d = dev.data.device.indexOf(c.device.value);
+const s = c.stage.active, q = c.precision.active;
+const b = c.batch.value, l = c.seqlen.value;
+c.batch.title = "batch size: " + batches[b];
+c.seqlen.title = "sequence length: " + seqlens[l];
+const key = (((m * dims[1] + s) * dims[2] + b) * dims[3] + l) * dims[4] + q;
+const lo = offsets[key], hi = offsets[key + 1];
+const bw = dev.data.memory_bandwidth[d];
+const peakOf = (bits) => bits == 0 ? dev.data.peak_vector[d] : dev.data["peak_" + bits + "bit"][d];
+const F = full.data;
+const out = {name: [], kind: [], color: [], count: [], ops: [], bytes: [], intensity: [], perf: [],
+             bound: [], time_us: [], share: [], size: []};
+const used = new Set([0]);
+let total = 0;
+const times = [];
+for (let i = lo; i < hi; i++) {
+  const peak = peakOf(F.bits[i]);
+  if (F.bits[i] != 0) used.add(F.bits[i]);
+  const x = F.ops[i] / F.bytes[i];
+  const y = Math.min(peak, x * bw);
+  const t = F.ops[i] > 0 ? F.ops[i] / y : F.bytes[i] / bw;
+  times.push(t);
+  total += t * F.count[i];
+  out.name.push(names[F.name[i]]); out.kind.push(kinds[F.kind[i]]); out.color.push(colors[F.kind[i]]);
+  out.count.push(F.count[i]); out.ops.push(F.ops[i]); out.bytes.push(F.bytes[i]);
+  out.intensity.push(Math.max(x, 1e-3)); out.perf.push(Math.max(y, 1e6));
+  out.bound.push(x * bw < peak ? "memory" : "compute"); out.time_us.push(t * 1e6);
+}
+for (let j = 0; j < times.length; j++) {
+  const share = times[j] * out.count[j] / total;
+  out.share.push(share); out.size.push(8 + 22 * Math.sqrt(share));
+}
+points.data = out;
+const rx = [], ry = [], rl = [];
+for (const bits of Array.from(used).sort((a, b) => a - b)) {
+  const peak = peakOf(bits), ridge = peak / bw, x0 = Math.min(xr[0], ridge);
+  rx.push([x0, ridge, Math.max(xr[1], ridge)]); ry.push([x0 * bw, peak, peak]);
+  rl.push((bits == 0 ? "vector" : bits + "-bit") + " roof: " + (peak / 1e12).toPrecision(4) +
+          " TOPS, ridge " + ridge.toPrecision(3) + " OPs/B");
+}
+roofs.data = {xs: rx, ys: ry, label: rl};
+const stage = s == 0 ? "prefill" : "decode step";
+summary.text = "<b>" + models[m] + "</b> on <b>" + dev.data.device[d] + "</b>, " + stage +
+  ": whole model " + (total * 1e3).toPrecision(4) + " ms";
+"""
+
+
+def roofline_figure(result: StageResult, hardware: Hardware, title: str = "") -> Any:
+    """Static roofline of one analysed stage: every operator at its intensity and attainable
+    performance on ``hardware``, marker area growing with its share of the stage time."""
+    from bokeh.models import ColumnDataSource, HoverTool
+
+    rows = result.to_records()
+    col = {k: [r[k] for r in rows] for k in rows[0]}
+    x_range = (1e-1, 1e5)
+    fig = _axes(title, "arithmetic intensity (OPs/byte)", "attainable performance (OPs/s)", x_range=x_range)
+    peaks = {
+        d: (hardware.vector_peak if d == "vector" else hardware.peak(d)) for d in dict.fromkeys(col["compute_dtype"])
+    }
+    roofs = _roof_lines(hardware.memory_bandwidth, peaks, x_range)
+    fig.multi_line("xs", "ys", source=ColumnDataSource(roofs), line_width=2, color="#444444", legend_field="label")
+    pts = _points(
+        col["name"],
+        col["kind"],
+        col["count"],
+        col["OPs"],
+        col["memory_access"],
+        np.asarray(col["arithmetic_intensity"]),
+        np.asarray(col["performance"]),
+        col["bound"],
+        col["inference_time"],
+    )
+    glyph = fig.scatter("intensity", "perf", size="size", color="color", alpha=0.75, source=ColumnDataSource(pts))
+    fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS))
+    fig.legend.location = "bottom_right"
+    return fig
+
+
+def line_figure(
+    table: pd.DataFrame,
+    x: str,
+    y: str,
+    by: str,
+    title: str = "",
+    x_label: str = "",
+    y_label: str = "",
+    log_x: bool = True,
+    log_y: bool = True,
+    hlines: dict[str, float] | None = None,
+) -> Any:
+    """One line per value of ``by``, with hover; ``hlines`` adds labelled horizontal levels."""
+    from bokeh.models import ColumnDataSource, HoverTool, Span
+    from bokeh.palettes import Category10_10
+
+    fig = _axes(title, x_label or x, y_label or y, log_x, log_y)
+    for color, (key, grp) in zip(itertools.cycle(Category10_10), table.groupby(by, sort=False), strict=False):
+        src = ColumnDataSource({"x": grp[x].to_numpy(), "y": grp[y].to_numpy(), "label": [str(key)] * len(grp)})
+        fig.line("x", "y", source=src, color=color, line_width=2, legend_label=str(key))
+        fig.scatter("x", "y", source=src, color=color, size=5)
+    fig.add_tools(HoverTool(tooltips=[(by, "@label"), (x, "@x{0.[00]a}"), (y, "@y{0.000a}")]))
+    for i, (label, level) in enumerate((hlines or {}).items()):
+        color = Category10_10[(i + 3) % 10]
+        fig.add_layout(Span(location=level, dimension="width", line_dash="dashed", line_color=color))
+        fig.scatter([table[x].min()], [level], color=color, marker="dash", size=1, legend_label=label)
+    fig.legend.location = "top_left"
+    fig.legend.click_policy = "hide"
+    return fig
