@@ -9,7 +9,7 @@ end-to-end generation latency and throughput. Every size may be a numpy array fo
     >>> r.decode.time  # seconds for one decode step
 """
 
-from .analysis import Analysis, StageResult, analyze, evaluate_pass
+from .analysis import Analysis, StageResult, analyze, evaluate_pass, memory_footprint
 from .errors import LLMViewerError
 from .generation import Generation, generate
 from .hardware import Hardware, hardware_library, load_hardware
@@ -33,6 +33,7 @@ __all__ = [
     "load_hardware",
     "load_model",
     "make_pass",
+    "memory_footprint",
     "parameter_count",
     "shipped_models",
 ]

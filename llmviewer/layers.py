@@ -529,3 +529,8 @@ def build_ops(m: ModelSpec, flash_attention: bool = False, absorb_mla: bool = Fa
 def parameter_count(m: ModelSpec) -> int:
     """Parameters the model holds (tied embeddings counted once)."""
     return sum(op.params * op.count for op in build_ops(m))
+
+
+def parameter_breakdown(m: ModelSpec) -> dict[str, int]:
+    """Parameters held by each operator across the whole model (name -> count), in execution order."""
+    return {op.name: op.params * op.count for op in build_ops(m) if op.params}

@@ -429,3 +429,45 @@ def line_figure(
     fig.legend.location = "top_left"
     fig.legend.click_policy = "hide"
     return fig
+
+
+def device_rooflines(devices: Sequence[str | Hardware], bits: int = 16, x_range: tuple[float, float] = (0.1, 1e4)):
+    """Rooflines of several devices for ``bits``-bit operands. Returns (figure, table of the
+    polyline points: device, intensity in OPs/byte, attainable OPs/s)."""
+    from bokeh.models import ColumnDataSource, HoverTool
+    from bokeh.palettes import Category10_10
+
+    rows = []
+    for d in devices:
+        hw = load_hardware(d)
+        lines = _roof_lines(hw.memory_bandwidth, {f"{bits}-bit": peak_for_bits(hw, bits)}, x_range)
+        rows += [
+            {"device": hw.name, "intensity": x, "performance": y}
+            for x, y in zip(lines["xs"][0], lines["ys"][0], strict=True)
+        ]
+    table = pd.DataFrame(rows)
+    fig = _axes("", "arithmetic intensity (OPs/byte)", f"attainable {bits}-bit performance (OPs/s)")
+    for color, (name, grp) in zip(itertools.cycle(Category10_10), table.groupby("device", sort=False), strict=False):
+        src = ColumnDataSource({"x": grp["intensity"], "y": grp["performance"], "device": [name] * len(grp)})
+        fig.line("x", "y", source=src, color=color, line_width=2, legend_label=name)
+        fig.scatter("x", "y", source=ColumnDataSource({k: v[1:2] for k, v in src.data.items()}), color=color, size=8)
+    fig.add_tools(HoverTool(tooltips=[("device", "@device"), ("intensity", "@x{0.0}"), ("OPs/s", "@y{0.000a}")]))
+    fig.legend.location = "top_left"
+    fig.legend.click_policy = "hide"
+    return fig, table
+
+
+def scatter_figure(
+    table: pd.DataFrame, x: str, y: str, label: str, title: str = "", x_label: str = "", y_label: str = ""
+):
+    """Labelled log-log scatter, one point per row, hover shows ``label``, ``x`` and ``y``."""
+    from bokeh.models import ColumnDataSource, HoverTool, LabelSet
+
+    src = ColumnDataSource(
+        {"x": table[x].to_numpy(), "y": table[y].to_numpy(), "label": table[label].astype(str).to_numpy()}
+    )
+    fig = _axes(title, x_label or x, y_label or y, width=360, height=360)
+    fig.scatter("x", "y", source=src, size=8, color="#1f77b4")
+    fig.add_layout(LabelSet(x="x", y="y", text="label", source=src, text_font_size="7pt", x_offset=4, y_offset=2))
+    fig.add_tools(HoverTool(tooltips=[(label, "@label"), (x, "@x{0.000a}"), (y, "@y{0.000a}")]))
+    return fig

@@ -54,7 +54,9 @@ def explorer(model: str = "Llama-2-7b-hf", hardware: str = "A100-SXM4-80GB") -> 
             f"{stage.value}: {stage_result.time * 1e3:.4g} ms, {stage_result.total['bound']}-bound;"
             f" memory {res.memory['total'] / 1e9:.4g} GB of {res.hardware.memory_bytes / 1e9:.4g} GB"
         )
-        plot.children = [BokehModel(roofline_figure(stage_result, res.hardware, f"{res.model.name} on {res.hardware.name}"))]
+        plot.children = [
+            BokehModel(roofline_figure(stage_result, res.hardware, f"{res.model.name} on {res.hardware.name}"))
+        ]
 
     for widget in (model_box, device, stage, batch, seqlen, flash, *bits.values()):
         widget.observe(redraw, names="value")
