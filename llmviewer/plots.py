@@ -150,9 +150,10 @@ def _axes(title: str, x_label: str, y_label: str, log_x: bool = True, log_y: boo
         title=title,
         x_axis_type="log" if log_x else "linear",
         y_axis_type="log" if log_y else "linear",
-        width=kw.pop("width", 720),
+        width=kw.pop("width", 660),
         height=kw.pop("height", 420),
         tools="pan,wheel_zoom,box_zoom,reset,save",
+        toolbar_location="above",
         **kw,
     )
     fig.xaxis.axis_label = x_label
@@ -265,11 +266,12 @@ def roofline_explorer(
     key0 = int(np.ravel_multi_index(tuple(init[k] for k in ("model", "stage", "batch", "seqlen", "precision")), dims))
     rows0 = layers.iloc[offsets[key0] : offsets[key0 + 1]]
     dev0 = devs.iloc[init["device"]]
-    points = ColumnDataSource(_table_points(rows0, dev0))
+    points = ColumnDataSource(_table_points(rows0, dev0), name="explorer-points")
     roofs = ColumnDataSource(_roof_lines(dev0["memory_bandwidth"], _unit_peaks(dev0, rows0["compute_bits"]), x_range))
 
     fig = _axes("", "arithmetic intensity (OPs/byte)", "attainable performance (OPs/s)", x_range=x_range)
-    fig.multi_line("xs", "ys", source=roofs, line_width=2, color="#444444", legend_field="label")
+    roof_lines = fig.multi_line("xs", "ys", source=roofs, line_width=2, color="#444444", legend_field="label")
+    fig.y_range.renderers = [roof_lines]  # the roofs set the vertical range; zero-OP layers fall off it
     glyph = fig.scatter("intensity", "perf", size="size", color="color", alpha=0.75, source=points)
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS))
     fig.legend.location = "bottom_right"
@@ -281,8 +283,8 @@ def roofline_explorer(
         "device": Select(title="device", value=devs["device"][init["device"]], options=devs["device"].tolist()),
         "stage": RadioButtonGroup(labels=["prefill", "decode step"], active=init["stage"]),
         "precision": RadioButtonGroup(labels=[q.label for q in precisions], active=init["precision"]),
-        "batch": Slider(title="batch size index", start=0, end=len(batches) - 1, step=1, value=init["batch"]),
-        "seqlen": Slider(title="sequence length index", start=0, end=len(seqlens) - 1, step=1, value=init["seqlen"]),
+        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["batch"], show_value=False),
+        "seqlen": Slider(start=0, end=len(seqlens) - 1, step=1, value=init["seqlen"], show_value=False),
     }
     controls["batch"].title = f"batch size: {batches[init['batch']]}"
     controls["seqlen"].title = f"sequence length: {seqlens[init['seqlen']]}"
@@ -307,7 +309,8 @@ def roofline_explorer(
         ),
         code=_EXPLORER_JS,
     )
-    for widget in controls.values():
+    for key, widget in controls.items():
+        widget.name = f"explorer-{key}"  # stable handles for tests and for readers' scripts
         widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
     fig.js_on_event("document_ready", callback)
     layout = column(
@@ -426,8 +429,8 @@ def line_figure(
         color = Category10_10[(i + 3) % 10]
         fig.add_layout(Span(location=level, dimension="width", line_dash="dashed", line_color=color))
         fig.scatter([table[x].min()], [level], color=color, marker="dash", size=1, legend_label=label)
-    fig.legend.location = "top_left"
     fig.legend.click_policy = "hide"
+    fig.add_layout(fig.legend[0], "right")
     return fig
 
 
@@ -452,8 +455,8 @@ def device_rooflines(devices: Sequence[str | Hardware], bits: int = 16, x_range:
         fig.line("x", "y", source=src, color=color, line_width=2, legend_label=name)
         fig.scatter("x", "y", source=ColumnDataSource({k: v[1:2] for k, v in src.data.items()}), color=color, size=8)
     fig.add_tools(HoverTool(tooltips=[("device", "@device"), ("intensity", "@x{0.0}"), ("OPs/s", "@y{0.000a}")]))
-    fig.legend.location = "top_left"
     fig.legend.click_policy = "hide"
+    fig.add_layout(fig.legend[0], "right")
     return fig, table
 
 
@@ -466,7 +469,7 @@ def scatter_figure(
     src = ColumnDataSource(
         {"x": table[x].to_numpy(), "y": table[y].to_numpy(), "label": table[label].astype(str).to_numpy()}
     )
-    fig = _axes(title, x_label or x, y_label or y, width=360, height=360)
+    fig = _axes(title, x_label or x, y_label or y, width=330, height=360)
     fig.scatter("x", "y", source=src, size=8, color="#1f77b4")
     fig.add_layout(LabelSet(x="x", y="y", text="label", source=src, text_font_size="7pt", x_offset=4, y_offset=2))
     fig.add_tools(HoverTool(tooltips=[(label, "@label"), (x, "@x{0.000a}"), (y, "@y{0.000a}")]))

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-MAX_NOTEBOOK_BYTES = 2_000_000  # inline BokehJS alone would be 3-8 MB
+MAX_NOTEBOOK_BYTES = 500_000  # inline BokehJS alone would be 3-8 MB
 yaml = pytest.importorskip("yaml")
 
 

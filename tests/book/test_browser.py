@@ -247,3 +247,40 @@ def test_bokeh_figures_render_and_respond(visit, page_path):
     v.report(page_path, ".bokeh", figures=sizes, slider_moves=moves)
     assert not v.errors(), f"console errors on {page_path}: {v.errors()}"
     assert not v.needed_blocked(), f"{page_path} needs outside resources: {v.needed_blocked()}"
+
+
+_JS_SET_EXPLORER = """async (choice) => {
+    const doc = Bokeh.documents.find((d) => d.get_model_by_name("explorer-points") !== null);
+    for (const [key, [attr, value]] of Object.entries(choice)) {
+        doc.get_model_by_name("explorer-" + key)[attr] = value;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));  // CustomJS callbacks run asynchronously
+    const data = doc.get_model_by_name("explorer-points").data;
+    const keys = ["name", "time_us", "bound", "intensity", "ops", "bytes"];
+    return Object.fromEntries(keys.map((k) => [k, Array.from(data[k])]));
+}"""
+
+
+@pytest.mark.skipif(not (BUILD / "chapters" / "roofline.html").is_file(), reason=NO_BUILD)
+def test_roofline_explorer_shows_the_engines_numbers(visit):
+    """Drive the explorer's widgets in the browser and compare every plotted layer with
+    llmviewer.analyze for the same setting: the page's JS only selects and places data."""
+    llmviewer = pytest.importorskip("llmviewer")
+    page = visit("chapters/roofline.html").page
+    page.wait_for_function(_JS_WAIT_IDLE, timeout=15_000)
+    choice = {
+        "model": ("value", "Llama-3.1-8B"),
+        "device": ("value", "H100-SXM5-80GB"),
+        "stage": ("active", 1),  # decode step
+        "precision": ("active", 2),  # W4A16
+        "batch": ("value", 3),  # 64
+        "seqlen": ("value", 1),  # 512
+    }
+    shown = page.evaluate(_JS_SET_EXPLORER, choice)
+    expected = llmviewer.analyze("Llama-3.1-8B", "H100-SXM5-80GB", batch_size=64, seqlen=512, w_bit=4).decode
+    assert shown["name"] == [r["name"] for r in expected.layers]
+    for i, row in enumerate(expected.layers):
+        assert shown["ops"][i] == pytest.approx(row["OPs"], rel=1e-12)
+        assert shown["bytes"][i] == pytest.approx(row["memory_access"], rel=1e-12)
+        assert shown["time_us"][i] == pytest.approx(row["inference_time"] * 1e6, rel=1e-9)
+        assert shown["bound"][i] == row["bound"]
