@@ -89,3 +89,17 @@ def test_citation_cff_parses():
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text("utf8"))
     assert cff["cff-version"] == "1.2.0"
     assert cff["title"] == _config()["title"]
+
+
+def _figure_labels(path: Path) -> list[str]:
+    cells = json.loads(path.read_text("utf8"))["cells"]
+    return [c["metadata"]["mystnb"]["figure"]["name"] for c in cells if "figure" in c["metadata"].get("mystnb", {})]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_every_figure_has_its_data(path):
+    labels = _figure_labels(path)
+    assert labels, f"{path.name} has no labelled figure"
+    for label in labels:
+        assert label.startswith("fig-"), label
+        assert (ROOT / "data" / "figures" / f"{label}.csv").is_file(), f"no data/figures/{label}.csv"

@@ -1,0 +1,72 @@
+"""Figures and the live explorer read the engine's numbers; nothing is re-derived."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import llmviewer
+from llmviewer import compare, plots
+
+pytest.importorskip("bokeh")
+
+
+def test_layer_table_is_the_engines_count():
+    table = plots.layer_table(["Llama-3.1-8B"], batches=[1, 32], seqlens=[256, 4096])
+    for (stage, batch, seqlen, precision), rows in table.groupby(["stage", "batch", "seqlen", "precision"], sort=False):
+        q = next(p for p in plots.DEFAULT_PRECISIONS if p.label == precision)
+        res = getattr(llmviewer.analyze("Llama-3.1-8B", "H100", batch_size=batch, seqlen=seqlen, w_bit=q.w_bit,
+                                        a_bit=q.a_bit, kv_bit=q.kv_bit), stage)  # fmt: skip
+        assert rows["layer"].tolist() == [r["name"] for r in res.layers]
+        assert np.allclose(rows["OPs"], [r["OPs"] for r in res.layers], rtol=1e-12)
+        assert np.allclose(rows["memory_access"], [r["memory_access"] for r in res.layers], rtol=1e-12)
+
+
+def test_explorer_initial_points_match_analyze():
+    layout, layers, devices = plots.roofline_explorer(["Llama-2-7b-hf"], ["RTX-A6000-48GB"], initial={"stage": 0})
+    points = next(m for m in layout.references() if getattr(m, "name", None) == "explorer-points")
+    expected = llmviewer.analyze("Llama-2-7b-hf", "RTX-A6000-48GB", batch_size=1, seqlen=2048).prefill
+    assert points.data["name"] == [r["name"] for r in expected.layers]
+    assert np.allclose(points.data["time_us"], [r["inference_time"] * 1e6 for r in expected.layers], rtol=1e-12)
+    assert points.data["bound"] == [r["bound"] for r in expected.layers]
+    assert set(devices["device"]) == {"RTX-A6000-48GB"}
+
+
+def test_figure_data_is_written(tmp_path):
+    path = plots.save_figure_data("fig-x", pd.DataFrame({"a": [1.0, 2.5]}), folder=tmp_path)
+    assert path.read_text() == "a\n1\n2.5\n"
+
+
+def test_live_explorer_redraws_and_reports_bad_input():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("jupyter_bokeh")
+    from llmviewer.widgets import explorer
+
+    panel = explorer("Llama-2-7b-hf", "A100-SXM4-80GB")
+    model_box, message = panel.children[0].children[0], panel.children[4]
+    before = message.value
+    panel.children[2].children[0].value = 64  # batch
+    assert message.value != before and "decode" in message.value
+    model_box.value = "Llama-2-7b"
+    assert "unknown model 'Llama-2-7b'" in message.value
+
+
+def test_compare_devices_ranks_by_throughput_and_checks_fit():
+    table = compare.compare_devices("Llama-2-70b-hf", ["RTX-4090-24GB", "H200-SXM-141GB"], batch_size=1)
+    assert table["device"].tolist() == ["H200-SXM-141GB", "RTX-4090-24GB"]
+    assert table["fits"].tolist() == [True, False]
+
+
+def test_max_batch_size_is_exact():
+    b = compare.max_batch_size("Llama-2-7b-hf", "A100-SXM4-80GB", 4096, use_flashattention=True)
+    fp = llmviewer.memory_footprint
+    assert fp("Llama-2-7b-hf", batch_size=b, seqlen=4096, use_flashattention=True)["total"] <= 80e9
+    assert fp("Llama-2-7b-hf", batch_size=b + 1, seqlen=4096, use_flashattention=True)["total"] > 80e9
+
+
+def test_compute_bound_batch_is_the_first_compute_bound_batch():
+    b = compare.compute_bound_batch("Llama-2-7b-hf", "H100", 2048, layer="q_proj")
+    at = llmviewer.analyze("Llama-2-7b-hf", "H100", batch_size=b, seqlen=2048).decode.layer("q_proj")["bound"]
+    below = llmviewer.analyze("Llama-2-7b-hf", "H100", batch_size=b - 1, seqlen=2048).decode.layer("q_proj")["bound"]
+    assert (at, below) == ("compute", "memory")
