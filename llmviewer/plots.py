@@ -261,7 +261,7 @@ def roofline_explorer(
             "kind": layers["kind"].map({k: i for i, k in enumerate(KIND_COLORS)}).to_numpy(np.int8),
         }
     )
-    dev_src = ColumnDataSource(devs)
+    dev_src = ColumnDataSource({c: devs[c].to_numpy() for c in devs.columns})
     x_range = (1e-1, 1e5)
     key0 = int(np.ravel_multi_index(tuple(init[k] for k in ("model", "stage", "batch", "seqlen", "precision")), dims))
     rows0 = layers.iloc[offsets[key0] : offsets[key0 + 1]]
