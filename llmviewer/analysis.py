@@ -17,10 +17,10 @@ import numpy as np
 
 from .errors import LLMViewerError
 from .hardware import Hardware, load_hardware
-from .layers import TRAFFIC_FIELDS, Op, Traffic, build_ops
+from .layers import TRAFFIC_FIELDS, Op, Traffic, build_ops, shard
 from .models import ModelSpec, load_model
-from .roofline import dtype_for_bits, peak_for_bits, roofline_time
-from .workload import Pass, make_pass, maximum, minimum
+from .roofline import BOUNDS, dtype_for_bits, link_bandwidth, peak_for_bits, roofline_time
+from .workload import Pass, check_options, maximum, minimum, stage_passes, where
 
 NUMERIC_FIELDS = (
     "OPs",
@@ -28,6 +28,7 @@ NUMERIC_FIELDS = (
     "arithmetic_intensity",
     "performance",
     *TRAFFIC_FIELDS,
+    "link_bytes",
     "inference_time",
 )
 """Per-operator numbers, in OPs, bytes, OPs/byte, OPs/s and seconds."""
@@ -78,7 +79,8 @@ class StageResult:
 def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     """Device-independent counts: each operator with its :class:`Traffic` (OPs, bytes) for one
     instance, and the operand width of the units that run it (None: vector units)."""
-    return [(op, op.traffic(p), op.compute_bits(p)) for op in build_ops(model, p.flash_attention, p.absorb_mla)]
+    ops = build_ops(model, p.flash_attention, p.absorb_mla, p.tensor_parallel)
+    return [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
 
 
 def evaluate_pass(model: ModelSpec, hardware: Hardware, p: Pass, stage: str = "custom") -> StageResult:
@@ -90,7 +92,8 @@ def evaluate_pass(model: ModelSpec, hardware: Hardware, p: Pass, stage: str = "c
 def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware) -> dict[str, Any]:
     peak = peak_for_bits(hw, bits)
     mem = t.memory_access
-    time, compute_bound = roofline_time(t.OPs, mem, peak, hw.memory_bandwidth)
+    link_bw = link_bandwidth(hw) if op.kind == "communication" else None
+    time, bound = roofline_time(t.OPs, mem, peak, hw.memory_bandwidth, t.link_bytes, link_bw)
     row: dict[str, Any] = {"name": op.name, "kind": op.kind, "count": op.count}
     row.update(
         OPs=t.OPs,
@@ -102,10 +105,9 @@ def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware) -> dict[str, Any]:
         store_act=t.store_act,
         load_kv_cache=t.load_kv_cache,
         store_kv_cache=t.store_kv_cache,
+        link_bytes=t.link_bytes,
         inference_time=time,
-        bound=np.where(compute_bound, "compute", "memory")
-        if isinstance(compute_bound, np.ndarray)
-        else ("compute" if compute_bound else "memory"),
+        bound=bound,
         compute_dtype=dtype_for_bits(hw, bits),
     )
     return row
@@ -113,26 +115,30 @@ def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware) -> dict[str, Any]:
 
 def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {}
-    for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "inference_time"):
+    for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time"):
         total[f] = sum(r[f] * r["count"] for r in rows)
-    compute_bound_time = sum(r["inference_time"] * r["count"] * (r["bound"] == "compute") for r in rows)
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
     total["performance"] = total["OPs"] / total["inference_time"]
-    cb = compute_bound_time > total["inference_time"] / 2
-    total["bound"] = (
-        np.where(cb, "compute", "memory") if isinstance(cb, np.ndarray) else ("compute" if cb else "memory")
-    )
+    # the whole pass is bound by whatever bounds the largest share of its time
+    share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
+    top = functools.reduce(maximum, share.values())
+    bound = "memory"
+    for b in reversed(BOUNDS):
+        bound = where(share[b] == top, b, bound)
+    total["bound"] = bound
     return {k: total[k] for k in (*NUMERIC_FIELDS, "bound")}
 
 
 def weight_bytes(model: ModelSpec, p: Pass) -> Any:
-    """Bytes of all parameters: quantized block weights at ``w_bit``, the rest unquantized."""
-    return sum(op.weight_bytes(p) * op.count for op in build_ops(model))
+    """Bytes of parameters one device holds: quantized block weights at ``w_bit`` (plus group
+    scales), the rest unquantized; a 1/n slice of each layer under n-way tensor parallelism."""
+    return sum(op.weight_bytes(p) * op.count for op in build_ops(model, tensor_parallel=p.tensor_parallel))
 
 
-def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any) -> Any:
-    """Bytes of the KV cache holding ``tokens`` tokens for each of ``batch`` sequences
+def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tensor_parallel: int = 1) -> Any:
+    """Bytes of the KV cache one device holds for ``tokens`` tokens of each of ``batch`` sequences
     (sliding-window layers keep at most ``window`` tokens; MLA keeps the latent)."""
+    model = shard(model, tensor_parallel)
     full = model.num_layers - model.sliding_layers
     per_token = model.kv_cache_elements_per_token * kv_bits / 8
     cached = full * tokens
@@ -150,7 +156,7 @@ def activation_bytes(model: ModelSpec, p: Pass) -> Any:
 def _footprint(m: ModelSpec, prefill: Pass, decode: Pass) -> dict[str, Any]:
     memory = {
         "weights": weight_bytes(m, prefill),
-        "kv_cache": kv_cache_bytes(m, prefill.batch, prefill.new_tokens, prefill.kv_bits),
+        "kv_cache": kv_cache_bytes(m, prefill.batch, prefill.new_tokens, prefill.kv_bits, prefill.tensor_parallel),
         "activations": maximum(activation_bytes(m, prefill), activation_bytes(m, decode)),
     }
     memory["total"] = memory["weights"] + memory["kv_cache"] + memory["activations"]
@@ -158,25 +164,14 @@ def _footprint(m: ModelSpec, prefill: Pass, decode: Pass) -> dict[str, Any]:
 
 
 def memory_footprint(
-    model: str | ModelSpec | dict,
-    batch_size: Any = 1,
-    seqlen: Any = 1024,
-    w_bit: Any = 16,
-    a_bit: Any = 16,
-    kv_bit: Any = None,
-    use_flashattention: bool = False,
-    causal_attention: bool = False,
+    model: str | ModelSpec | dict, batch_size: Any = 1, seqlen: Any = 1024, **options: Any
 ) -> dict[str, Any]:
-    """Bytes needed to serve ``batch_size`` sequences of ``seqlen`` tokens: ``weights``,
-    ``kv_cache``, ``activations`` (largest working set of one operator, prefill or decode)
-    and ``total``. The same footprint :func:`analyze` reports; no device needed."""
-    m = load_model(model)
-    kw = dict(
-        w_bit=w_bit, a_bit=a_bit, kv_bit=kv_bit, flash_attention=use_flashattention, causal_attention=causal_attention
-    )
-    return _footprint(
-        m, make_pass(batch_size, seqlen, 0, 1, **kw), make_pass(batch_size, 1, seqlen, 1, absorb_mla=True, **kw)
-    )
+    """Bytes one device needs to serve ``batch_size`` sequences of ``seqlen`` tokens:
+    ``weights``, ``kv_cache``, ``activations`` (largest working set of one operator, prefill
+    or decode) and ``total``. The same footprint :func:`analyze` reports; no device needed.
+    ``options``: see :data:`llmviewer.workload.OPTIONS`."""
+    check_options(options)
+    return _footprint(load_model(model), *stage_passes(batch_size, seqlen, **options))
 
 
 @dataclass
@@ -210,30 +205,25 @@ def analyze(
     hardware: str | Hardware | dict,
     batch_size: Any = 1,
     seqlen: Any = 1024,
-    w_bit: Any = 16,
-    a_bit: Any = 16,
-    kv_bit: Any = None,
-    use_flashattention: bool = False,
-    causal_attention: bool = False,
     stages: tuple[str, ...] = STAGES,
+    **options: Any,
 ) -> Analysis:
     """Roofline analysis of ``model`` on ``hardware`` for prefill of a ``seqlen``-token prompt
     and one decode step with ``seqlen`` cached tokens, at ``batch_size`` sequences.
 
-    Sizes and bit widths may be numpy arrays (they broadcast). ``kv_bit`` defaults to
-    ``a_bit``. Units: OPs, bytes, seconds, OPs/s.
+    Options (:data:`llmviewer.workload.OPTIONS`): ``w_bit``, ``a_bit``, ``kv_bit`` (default
+    ``a_bit``), ``use_flashattention``, ``causal_attention``, ``w_group_size`` and
+    ``w_group_bits`` (per-group quantization metadata), ``tensor_parallel`` (devices; results
+    are per device). Sizes and bit widths may be numpy arrays (they broadcast).
+    Units: OPs, bytes, seconds, OPs/s.
     """
+    check_options(options)
     m = load_model(model)
     hw = load_hardware(hardware)
     bad = set(stages) - set(STAGES)
     if bad or not stages:
         raise LLMViewerError(f"stages must be a non-empty subset of {STAGES}, got {stages!r}")
-    kv = a_bit if kv_bit is None else kv_bit
-    common = dict(
-        w_bit=w_bit, a_bit=a_bit, kv_bit=kv, flash_attention=use_flashattention, causal_attention=causal_attention
-    )
-    prefill_pass = make_pass(batch_size, seqlen, 0, 1, **common)
-    decode_pass = make_pass(batch_size, 1, seqlen, 1, absorb_mla=True, **common)
+    prefill_pass, decode_pass = stage_passes(batch_size, seqlen, **options)
     prefill = evaluate_pass(m, hw, prefill_pass, "prefill") if "prefill" in stages else None
     decode = evaluate_pass(m, hw, decode_pass, "decode") if "decode" in stages else None
     memory = _footprint(m, prefill_pass, decode_pass)
@@ -243,7 +233,10 @@ def analyze(
         w_bit=_tolist(prefill_pass.w_bits),
         a_bit=_tolist(prefill_pass.a_bits),
         kv_bit=_tolist(prefill_pass.kv_bits),
-        use_flashattention=bool(use_flashattention),
-        causal_attention=bool(causal_attention),
+        use_flashattention=prefill_pass.flash_attention,
+        causal_attention=prefill_pass.causal_attention,
+        w_group_size=prefill_pass.w_group_size,
+        w_group_bits=prefill_pass.w_group_bits,
+        tensor_parallel=prefill_pass.tensor_parallel,
     )
     return Analysis(m, hw, settings, prefill, decode, memory)

@@ -50,6 +50,11 @@ def _add_workload_flags(p: argparse.ArgumentParser) -> None:
         "--use_flashattention", "--use-flashattention", dest="flash", action="store_true", help="fused attention"
     )
     p.add_argument("--causal", action="store_true", help="attention computes only the causal (lower) triangle")
+    p.add_argument("--group-size", "--group_size", dest="group_size", type=int, help="weights per quantization group")
+    p.add_argument("--group-bits", "--group_bits", dest="group_bits", type=int, default=16,
+                   help="metadata bits per group (16: an FP16 scale; 32: scale and zero point)")  # fmt: skip
+    p.add_argument("--tensor-parallel", "--tp", dest="tensor_parallel", type=int, default=1,
+                   help="devices sharing each layer (results are per device)")  # fmt: skip
     p.add_argument("--hardware-file", help="JSON file of extra devices (same schema as data/hardware.json)")
     custom = p.add_argument_group("a custom device (HARDWARE = custom)")
     custom.add_argument("--bandwidth", type=float, help="memory bandwidth, bytes/s")
@@ -143,6 +148,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         kv_bit=args.kv_bit,
         use_flashattention=args.flash,
         causal_attention=args.causal,
+        w_group_size=args.group_size,
+        w_group_bits=args.group_bits,
+        tensor_parallel=args.tensor_parallel,
     )
     device = _device(args)
     if args.command == "analyze":

@@ -22,8 +22,8 @@ from .analysis import STAGES, evaluate_pass
 from .hardware import Hardware, load_hardware
 from .layers import build_ops
 from .models import ModelSpec, load_model
-from .roofline import peak_for_bits
-from .workload import Pass, check_sizes, clip, make_pass, maximum, where
+from .roofline import link_bandwidth, peak_for_bits, roofline_time
+from .workload import Pass, check_options, check_sizes, clip, maximum, stage_passes, where
 
 
 def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
@@ -49,9 +49,15 @@ def decode_steps_time(model: ModelSpec, hw: Hardware, first: Pass, steps: Any) -
     (cached tokens grow by one per step). Exact sum of per-step roofline times."""
     nxt = Pass(**{**first.__dict__, "past_tokens": first.past_tokens + 1})
     total = 0.0
-    for op in build_ops(model, first.flash_attention, first.absorb_mla):
+    for op in build_ops(model, first.flash_attention, first.absorb_mla, first.tensor_parallel):
         peak = peak_for_bits(hw, op.compute_bits(first))
         t0, t1 = op.traffic(first), op.traffic(nxt)
+        if op.kind == "communication":  # collectives do not depend on the cache: same every step
+            step, _ = roofline_time(
+                t0.OPs, t0.memory_access, peak, hw.memory_bandwidth, t0.link_bytes, link_bandwidth(hw)
+            )
+            total = total + op.count * steps * step
+            continue
         a, c = t0.OPs / peak, t0.memory_access / hw.memory_bandwidth
         b, d = t1.OPs / peak - a, t1.memory_access / hw.memory_bandwidth - c
         if op.window == float("inf"):
@@ -98,24 +104,17 @@ def generate(
     batch_size: Any = 1,
     prompt_len: Any = 1024,
     gen_len: Any = 128,
-    w_bit: Any = 16,
-    a_bit: Any = 16,
-    kv_bit: Any = None,
-    use_flashattention: bool = False,
-    causal_attention: bool = False,
+    **options: Any,
 ) -> Generation:
     """Time to first token, mean time per output token, total time and throughput of
     generating ``gen_len`` tokens after a ``prompt_len``-token prompt for ``batch_size``
-    sequences. Arguments may be numpy arrays (they broadcast). ``tpot_mean`` is the mean
-    decode-step time (NaN when ``gen_len`` is 1)."""
+    sequences. ``options`` as for :func:`llmviewer.analyze`. Arguments may be numpy arrays
+    (they broadcast). ``tpot_mean`` is the mean decode-step time (NaN when ``gen_len`` is 1)."""
+    check_options(options)
     m = load_model(model)
     hw = load_hardware(hardware)
     gen = check_sizes("gen_len", gen_len)
-    common = dict(
-        w_bit=w_bit, a_bit=a_bit, kv_bit=kv_bit, flash_attention=use_flashattention, causal_attention=causal_attention
-    )
-    prefill = make_pass(batch_size, prompt_len, 0, 1, **common)
-    first_decode = make_pass(batch_size, 1, prompt_len, 1, absorb_mla=True, **common)
+    prefill, first_decode = stage_passes(batch_size, prompt_len, **options)
     ttft = evaluate_pass(m, hw, prefill, STAGES[0]).time
     steps = gen - 1
     decode = decode_steps_time(m, hw, first_decode, steps)
@@ -129,7 +128,10 @@ def generate(
         w_bit=prefill.w_bits,
         a_bit=prefill.a_bits,
         kv_bit=prefill.kv_bits,
-        use_flashattention=bool(use_flashattention),
-        causal_attention=bool(causal_attention),
+        use_flashattention=prefill.flash_attention,
+        causal_attention=prefill.causal_attention,
+        w_group_size=prefill.w_group_size,
+        w_group_bits=prefill.w_group_bits,
+        tensor_parallel=prefill.tensor_parallel,
     )
     return Generation(m, hw, settings, ttft, decode, tpot, total, prefill.batch * gen / total)

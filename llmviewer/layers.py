@@ -24,7 +24,7 @@ Counting conventions (one place for every formula):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -35,6 +35,7 @@ INF = float("inf")
 ACTIVATION_OPS = {"relu": 1, "silu": 4, "swish": 4, "gelu": 8, "gelu_new": 8, "gelu_pytorch_tanh": 8, "gelu_fast": 8}
 NORM_OPS = {"rms": 4, "layer": 7}
 TRAFFIC_FIELDS = ("load_weight", "load_act", "store_act", "load_kv_cache", "store_kv_cache")
+"""The parts of an operator's memory traffic (bytes); link traffic is counted apart."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Traffic:
     store_act: Any = 0
     load_kv_cache: Any = 0
     store_kv_cache: Any = 0
+    link_bytes: Any = 0  # bytes each device sends over the device-to-device link
 
     @property
     def memory_access(self) -> Any:
@@ -344,6 +346,26 @@ class Embedding(Op):
         return self.rows * self.width
 
 
+@dataclass(frozen=True)
+class AllReduce(Op):
+    """Sum of a ``width``-wide activation per token across ``devices`` tensor-parallel devices
+    (ring algorithm): each device sends ``2 (n-1)/n`` of the tensor over its link, reads its
+    partial sum and writes the result, and performs ``(n-1)/n`` of the additions."""
+
+    width: int = 0
+    devices: int = 1
+
+    def traffic(self, p: Pass) -> Traffic:
+        elems = p.tokens * self.width
+        share = (self.devices - 1) / self.devices
+        return Traffic(
+            OPs=elems * share,
+            load_act=elems * p.a_bytes,
+            store_act=elems * p.a_bytes,
+            link_bytes=2 * share * elems * p.a_bytes,
+        )
+
+
 # --------------------------------------------------------------------------- model -> ops
 
 
@@ -490,9 +512,49 @@ def _latent_attention(m: ModelSpec, flash: bool, absorb: bool) -> list[Op]:
     return ops
 
 
+def shard(m: ModelSpec, devices: int) -> ModelSpec:
+    """The slice of ``m`` one of ``devices`` tensor-parallel devices holds (Megatron-style):
+    attention heads, MLP and expert columns and the vocabulary split ``devices`` ways; KV heads
+    split too, or replicated when there are fewer than devices; norms replicated."""
+    if devices == 1:
+        return m
+    from .errors import LLMViewerError
+
+    splits = {"num_attention_heads": m.num_heads, "intermediate_size": m.intermediate_size, "vocab_size": m.vocab_size}
+    if m.num_kv_heads >= devices:
+        splits["num_key_value_heads"] = m.num_kv_heads
+    if m.is_moe:
+        splits["moe_intermediate_size"] = m.moe_intermediate_size
+        if m.shared_expert_intermediate_size:
+            splits["shared_expert_intermediate_size"] = m.shared_expert_intermediate_size
+    uneven = [f"{k} ({v})" for k, v in splits.items() if v % devices]
+    if uneven:
+        raise LLMViewerError(f"{m.name}: tensor_parallel={devices} does not divide {', '.join(uneven)}")
+    return replace(
+        m,
+        num_heads=m.num_heads // devices,
+        num_kv_heads=max(m.num_kv_heads // devices, 1),
+        intermediate_size=m.intermediate_size // devices,
+        vocab_size=m.vocab_size // devices,
+        moe_intermediate_size=m.moe_intermediate_size // devices,
+        shared_expert_intermediate_size=m.shared_expert_intermediate_size // devices,
+    )
+
+
 @lru_cache(maxsize=256)
-def build_ops(m: ModelSpec, flash_attention: bool = False, absorb_mla: bool = False) -> tuple[Op, ...]:
-    """The model's operators in execution order, each with its instance count."""
+def build_ops(
+    m: ModelSpec, flash_attention: bool = False, absorb_mla: bool = False, tensor_parallel: int = 1
+) -> tuple[Op, ...]:
+    """The operators ONE device runs, in execution order, each with its instance count. With
+    ``tensor_parallel`` n > 1 each device runs its slice (:func:`shard`) plus the all-reduces that
+    combine the slices: after attention and after the MLP (once per layer for parallel blocks)."""
+    if tensor_parallel > 1:
+        ops = list(build_ops(shard(m, tensor_parallel), flash_attention, absorb_mla))
+        per_layer = 1 if m.parallel_block else 2
+        reduce = AllReduce(
+            "all_reduce", "communication", per_layer * m.num_layers, width=m.hidden_size, devices=tensor_parallel
+        )
+        return tuple(ops[:-2] + [reduce] + ops[-2:])
     L, h = m.num_layers, m.hidden_size
     ops: list[Op] = [Embedding("embed_tokens", "elementwise", 1, rows=m.vocab_size, width=h, scale=m.embedding_scale)]
     if m.learned_positions:

@@ -206,7 +206,7 @@ def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
     bw = dev["memory_bandwidth"]
     peaks = np.array([dev["peak_vector"] if b == VECTOR else dev[f"peak_{b}bit"] for b in rows["compute_bits"]])
     ops, nbytes = rows["OPs"].to_numpy(), rows["memory_access"].to_numpy()
-    time, compute_bound = roofline_time(ops, nbytes, peaks, bw)
+    time, bound = roofline_time(ops, nbytes, peaks, bw)
     return _points(
         rows["layer"],
         rows["kind"],
@@ -215,7 +215,7 @@ def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
         nbytes,
         ops / nbytes,
         ops / time,
-        np.where(compute_bound, "compute", "memory"),
+        bound,
         time,
     )
 

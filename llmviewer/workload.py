@@ -111,6 +111,9 @@ class Pass:
     flash_attention: bool = False
     causal_attention: bool = False
     absorb_mla: bool = False
+    w_group_size: int | None = None
+    w_group_bits: int = 16
+    tensor_parallel: int = 1
 
     @property
     def tokens(self) -> Any:
@@ -119,7 +122,10 @@ class Pass:
 
     @property
     def w_bytes(self) -> Any:
-        return self.w_bits / 8
+        """Bytes per quantized weight, including its share of per-group scales (and zeros)."""
+        if self.w_group_size is None:
+            return self.w_bits / 8
+        return self.w_bits / 8 + self.w_group_bits / 8 / self.w_group_size
 
     @property
     def a_bytes(self) -> Any:
@@ -150,8 +156,15 @@ def make_pass(
     flash_attention: bool = False,
     causal_attention: bool = False,
     absorb_mla: bool = False,
+    w_group_size: int | None = None,
+    w_group_bits: int = 16,
+    tensor_parallel: int = 1,
 ) -> Pass:
-    """Validate a workload and build its :class:`Pass` (``kv_bit`` defaults to ``a_bit``)."""
+    """Validate a workload and build its :class:`Pass` (``kv_bit`` defaults to ``a_bit``).
+
+    ``w_group_size``: quantized weights carry ``w_group_bits`` bits of metadata (an FP16 scale
+    by default; 32 for a scale and a zero point) per group of that many weights.
+    ``tensor_parallel``: devices that each hold a 1/n slice of every layer (Megatron-style)."""
     return Pass(
         batch=check_sizes("batch_size", batch),
         new_tokens=check_sizes("new tokens", new_tokens),
@@ -163,4 +176,64 @@ def make_pass(
         flash_attention=bool(flash_attention),
         causal_attention=bool(causal_attention),
         absorb_mla=bool(absorb_mla),
+        w_group_size=None if w_group_size is None else check_sizes("w_group_size", w_group_size),
+        w_group_bits=check_sizes("w_group_bits", w_group_bits),
+        tensor_parallel=_single_int("tensor_parallel", tensor_parallel),
     )
+
+
+def _single_int(name: str, value: Any) -> int:
+    if isinstance(value, (list, tuple, np.ndarray)):
+        raise LLMViewerError(f"{name} must be a single integer (it changes the model's layout), got an array")
+    return check_sizes(name, value)
+
+
+def stage_passes(
+    batch_size: Any,
+    context: Any,
+    w_bit: Any = 16,
+    a_bit: Any = 16,
+    kv_bit: Any = None,
+    use_flashattention: bool = False,
+    causal_attention: bool = False,
+    w_group_size: int | None = None,
+    w_group_bits: int = 16,
+    tensor_parallel: int = 1,
+) -> tuple[Pass, Pass]:
+    """The prefill pass of a ``context``-token prompt and the first decode step after it
+    (``context`` cached tokens), for ``batch_size`` sequences. The keyword arguments are the
+    workload options that :func:`llmviewer.analyze`, :func:`llmviewer.generate` and
+    :func:`llmviewer.memory_footprint` accept (see :func:`make_pass`)."""
+    common = dict(
+        w_bit=w_bit,
+        a_bit=a_bit,
+        kv_bit=kv_bit,
+        flash_attention=use_flashattention,
+        causal_attention=causal_attention,
+        w_group_size=w_group_size,
+        w_group_bits=w_group_bits,
+        tensor_parallel=tensor_parallel,
+    )
+    return make_pass(batch_size, context, 0, 1, **common), make_pass(
+        batch_size, 1, context, 1, absorb_mla=True, **common
+    )
+
+
+OPTIONS = (
+    "w_bit",
+    "a_bit",
+    "kv_bit",
+    "use_flashattention",
+    "causal_attention",
+    "w_group_size",
+    "w_group_bits",
+    "tensor_parallel",
+)
+"""Workload options accepted by analyze(), generate() and memory_footprint()."""
+
+
+def check_options(options: dict[str, Any]) -> None:
+    """Reject unknown workload options with the list of valid ones."""
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise LLMViewerError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")

@@ -152,3 +152,47 @@ def test_moe_reads_only_touched_experts():
     assert one["load_weight"] == pytest.approx(2 * per_expert)  # top-2 of 8 for one token
     assert many["load_weight"] == pytest.approx(8 * per_expert)  # a large batch touches all
     assert one["OPs"] == 2 * 2 * mx.hidden_size * mx.moe_intermediate_size
+
+
+def test_tensor_parallel_splits_weights_and_kv_and_adds_all_reduces(llama7):
+    one = llmviewer.analyze(llama7, "H100", batch_size=4, seqlen=1024)
+    two = llmviewer.analyze(llama7, "H100", batch_size=4, seqlen=1024, tensor_parallel=2)
+    norms = llama7.hidden_size * (2 * llama7.num_layers + 1) * 2  # replicated on every device
+    assert two.memory["weights"] == pytest.approx((one.memory["weights"] - norms) / 2 + norms)
+    assert two.memory["kv_cache"] == pytest.approx(one.memory["kv_cache"] / 2)
+    reduce = two.decode.layer("all_reduce")
+    assert reduce["count"] == 2 * llama7.num_layers and reduce["kind"] == "communication"
+    assert reduce["link_bytes"] == 2 * (1 / 2) * 4 * llama7.hidden_size * 2
+    assert two.decode.layer("q_proj")["OPs"] * 2 == one.decode.layer("q_proj")["OPs"]
+    assert 0.5 * one.decode.time < two.decode.time < one.decode.time
+
+
+def test_tensor_parallel_replicates_a_single_kv_head():
+    falcon = llmviewer.load_model("falcon-7b")  # multi-query: one KV head, 71 query heads
+    with pytest.raises(ValueError, match=r"tensor_parallel=2 does not divide num_attention_heads \(71\)"):
+        llmviewer.analyze(falcon, "H100", tensor_parallel=2)
+    l70 = llmviewer.load_model("Llama-2-70b-hf")  # 8 KV heads
+    kv8 = llmviewer.memory_footprint(l70, seqlen=100, tensor_parallel=8)["kv_cache"]
+    kv16 = llmviewer.memory_footprint(l70, seqlen=100, tensor_parallel=16)["kv_cache"]
+    assert kv8 == kv16  # beyond 8 devices each holds (a copy of) one KV head
+
+
+def test_all_reduce_is_bound_by_the_link_on_pcie():
+    r = llmviewer.analyze("Llama-3.1-8B", "L40S", batch_size=64, seqlen=1024, tensor_parallel=4).prefill
+    assert r.layer("all_reduce")["bound"] == "communication"
+
+
+def test_group_scales_add_to_weight_bytes(llama7):
+    plain = llmviewer.memory_footprint(llama7, w_bit=4)["weights"]
+    grouped = llmviewer.memory_footprint(llama7, w_bit=4, w_group_size=128, w_group_bits=32)["weights"]
+    block_params = sum(
+        op.params * op.count
+        for op in llmviewer.build_ops(llama7)
+        if getattr(op, "quantized", False) and op.holds_params
+    )
+    assert grouped - plain == pytest.approx(block_params * 32 / 8 / 128)
+
+
+def test_unknown_option_is_rejected(llama7):
+    with pytest.raises(ValueError, match=r"unknown option\(s\) wbit; valid: w_bit"):
+        llmviewer.analyze(llama7, "H100", wbit=4)

@@ -7,7 +7,7 @@ import pytest
 
 import llmviewer
 from llmviewer.generation import _sum_affine_max
-from llmviewer.workload import make_pass
+from llmviewer.workload import stage_passes
 
 TINY_SLIDING = {
     "model_type": "mistral",
@@ -19,13 +19,17 @@ TINY_SLIDING = {
     "vocab_size": 1000,
     "sliding_window": 40,
 }
-DEVICE = {"name": "toy", "memory_bandwidth": 1e12, "peak_ops": {"fp16": 2e13, "int8": 4e13, "fp32": 1e12}}
+DEVICE = {
+    "name": "toy",
+    "memory_bandwidth": 1e12,
+    "peak_ops": {"fp16": 2e13, "int8": 4e13, "fp32": 1e12},
+    "interconnect_bandwidth": 1e11,
+}
 
 
 def stepwise_decode_time(model, hw, batch, prompt, gen, **kw):
     return sum(
-        llmviewer.evaluate_pass(model, hw, make_pass(batch, 1, prompt + j, 1, absorb_mla=True, **kw)).time
-        for j in range(gen - 1)
+        llmviewer.evaluate_pass(model, hw, stage_passes(batch, prompt + j, **kw)[1]).time for j in range(gen - 1)
     )
 
 
@@ -50,15 +54,14 @@ def test_sum_of_max_of_affine_functions(a, b, c, d, n):
         (TINY_SLIDING, 200, 60, 9, {"causal_attention": True}),  # starts past the window
         ("Mixtral-8x7B-v0.1", 8, 64, 10, {}),
         ("DeepSeek-V3", 4, 300, 6, {"w_bit": 8, "a_bit": 8}),
+        ("Llama-3.1-70B", 16, 900, 7, {"tensor_parallel": 4, "w_bit": 4, "w_group_size": 128}),
     ],
 )
 def test_closed_form_matches_step_by_step(model, batch, prompt, gen, kw):
     hw = llmviewer.load_hardware(DEVICE)
     m = llmviewer.load_model(model)
     g = llmviewer.generate(m, hw, batch_size=batch, prompt_len=prompt, gen_len=gen, **kw)
-    stepwise = stepwise_decode_time(
-        m, hw, batch, prompt, gen, **{k.replace("use_flashattention", "flash_attention"): v for k, v in kw.items()}
-    )
+    stepwise = stepwise_decode_time(m, hw, batch, prompt, gen, **kw)
     assert g.decode_time == pytest.approx(stepwise, rel=1e-12)
     prefill = llmviewer.analyze(m, hw, batch_size=batch, seqlen=prompt, **kw).prefill.time
     assert g.ttft == pytest.approx(prefill, rel=1e-12)
