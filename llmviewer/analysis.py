@@ -19,7 +19,7 @@ from .errors import LLMViewerError
 from .hardware import Hardware, load_hardware
 from .layers import TRAFFIC_FIELDS, Op, Traffic, build_ops, shard
 from .models import ModelSpec, load_model
-from .roofline import BOUNDS, dtype_for_bits, link_bandwidth, peak_for_bits, roofline_time
+from .roofline import BOUNDS, PURE, Efficiency, combine, dtype_for_bits, op_terms, peak_for_bits
 from .workload import Pass, check_options, maximum, minimum, stage_passes, where
 
 NUMERIC_FIELDS = (
@@ -83,17 +83,30 @@ def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     return [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
 
 
-def evaluate_pass(model: ModelSpec, hardware: Hardware, p: Pass, stage: str = "custom") -> StageResult:
-    """Roofline of every operator of ``model`` for the forward pass ``p`` on ``hardware``."""
-    rows = [_evaluate_op(op, t, bits, hardware) for op, t, bits in count_pass(model, p)]
+def resolve_efficiency(calibration: Efficiency | str | None) -> Efficiency:
+    """None -> the pure roofline; a name -> that engine class's fitted efficiencies."""
+    if calibration is None:
+        return PURE
+    if isinstance(calibration, Efficiency):
+        return calibration
+    from .calibration import load_calibration
+
+    return load_calibration(calibration)
+
+
+def evaluate_pass(
+    model: ModelSpec, hardware: Hardware, p: Pass, stage: str = "custom", efficiency: Efficiency = PURE
+) -> StageResult:
+    """Roofline of every operator of ``model`` for the forward pass ``p`` on ``hardware``
+    (pure, or derated by a calibrated ``efficiency``)."""
+    rows = [_evaluate_op(op, t, bits, hardware, p, efficiency) for op, t, bits in count_pass(model, p)]
     return StageResult(stage=stage, layers=rows, total=_totals(rows))
 
 
-def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware) -> dict[str, Any]:
+def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware, p: Pass, eff: Efficiency) -> dict[str, Any]:
     peak = peak_for_bits(hw, bits)
     mem = t.memory_access
-    link_bw = link_bandwidth(hw) if op.kind == "communication" else None
-    time, bound = roofline_time(t.OPs, mem, peak, hw.memory_bandwidth, t.link_bytes, link_bw)
+    time, bound = combine(*op_terms(op.kind, t.OPs, mem, t.link_bytes, peak, hw, p.tokens, eff))
     row: dict[str, Any] = {"name": op.name, "kind": op.kind, "count": op.count}
     row.update(
         OPs=t.OPs,
@@ -206,6 +219,7 @@ def analyze(
     batch_size: Any = 1,
     seqlen: Any = 1024,
     stages: tuple[str, ...] = STAGES,
+    calibration: Efficiency | str | None = None,
     **options: Any,
 ) -> Analysis:
     """Roofline analysis of ``model`` on ``hardware`` for prefill of a ``seqlen``-token prompt
@@ -215,7 +229,9 @@ def analyze(
     ``a_bit``), ``use_flashattention``, ``causal_attention``, ``w_group_size`` and
     ``w_group_bits`` (per-group quantization metadata), ``tensor_parallel`` (devices; results
     are per device). Sizes and bit widths may be numpy arrays (they broadcast).
-    Units: OPs, bytes, seconds, OPs/s.
+    ``calibration``: None for the pure roofline (a bound), or an engine class name
+    (``"serving"``, ``"llama.cpp"``, ``"pytorch-eager"``) or :class:`Efficiency` for the
+    calibrated estimate (:mod:`llmviewer.calibration`). Units: OPs, bytes, seconds, OPs/s.
     """
     check_options(options)
     m = load_model(model)
@@ -224,8 +240,9 @@ def analyze(
     if bad or not stages:
         raise LLMViewerError(f"stages must be a non-empty subset of {STAGES}, got {stages!r}")
     prefill_pass, decode_pass = stage_passes(batch_size, seqlen, **options)
-    prefill = evaluate_pass(m, hw, prefill_pass, "prefill") if "prefill" in stages else None
-    decode = evaluate_pass(m, hw, decode_pass, "decode") if "decode" in stages else None
+    eff = resolve_efficiency(calibration)
+    prefill = evaluate_pass(m, hw, prefill_pass, "prefill", eff) if "prefill" in stages else None
+    decode = evaluate_pass(m, hw, decode_pass, "decode", eff) if "decode" in stages else None
     memory = _footprint(m, prefill_pass, decode_pass)
     settings = dict(
         batch_size=_tolist(prefill_pass.batch),
@@ -238,5 +255,6 @@ def analyze(
         w_group_size=prefill_pass.w_group_size,
         w_group_bits=prefill_pass.w_group_bits,
         tensor_parallel=prefill_pass.tensor_parallel,
+        calibration=calibration if isinstance(calibration, str) or calibration is None else "custom",
     )
     return Analysis(m, hw, settings, prefill, decode, memory)

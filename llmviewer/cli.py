@@ -56,6 +56,9 @@ def _add_workload_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tensor-parallel", "--tp", dest="tensor_parallel", type=int, default=1,
                    help="devices sharing each layer (results are per device)")  # fmt: skip
     p.add_argument("--hardware-file", help="JSON file of extra devices (same schema as data/hardware.json)")
+    p.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
+                   help="calibrated estimate instead of the pure roofline (engine class: serving [default], "
+                   "llama.cpp-cuda, llama.cpp-metal, pytorch-eager)")  # fmt: skip
     custom = p.add_argument_group("a custom device (HARDWARE = custom)")
     custom.add_argument("--bandwidth", type=float, help="memory bandwidth, bytes/s")
     custom.add_argument("--peak", type=float, help="dense 16-bit peak, OPs/s")
@@ -153,6 +156,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         tensor_parallel=args.tensor_parallel,
     )
     device = _device(args)
+    common["calibration"] = args.calibrated
     if args.command == "analyze":
         result = analyze(args.model, device, batch_size=args.batchsize, seqlen=args.seqlen, **common)
         if args.json:

@@ -44,20 +44,24 @@ def hardware_table(devices: Iterable[str | Hardware] | None = None) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def memory_per_sequence(model: str | ModelSpec, seqlen: Any, **bits: Any) -> tuple[Any, Any]:
-    """(weight bytes, bytes that each extra sequence adds: its KV cache for ``seqlen`` tokens and
-    its share of the largest activation working set). Every per-sequence term of
-    :func:`llmviewer.analyze`'s footprint is proportional to the batch, so
-    ``total = weights + batch * per_sequence`` exactly."""
-    mem = memory_footprint(model, batch_size=1, seqlen=seqlen, **bits)
-    return mem["weights"], mem["total"] - mem["weights"]
+def memory_per_sequence(model: str | ModelSpec, seqlen: Any, kv_only: bool = False, **options: Any) -> tuple[Any, Any]:
+    """(weight bytes, bytes that each extra sequence adds: its KV cache for ``seqlen`` tokens and,
+    unless ``kv_only``, its share of the largest activation working set). Every per-sequence
+    term of :func:`llmviewer.analyze`'s footprint is proportional to the batch, so
+    ``total = weights + batch * per_sequence`` exactly. ``kv_only`` models a serving engine
+    whose chunked prefill keeps activations small next to the KV cache."""
+    mem = memory_footprint(model, batch_size=1, seqlen=seqlen, **options)
+    return mem["weights"], mem["kv_cache"] if kv_only else mem["total"] - mem["weights"]
 
 
-def max_batch_size(model: str | ModelSpec, hardware: str | Hardware, seqlen: Any, **bits: Any) -> Any:
-    """Largest batch whose footprint (weights + KV cache of ``seqlen`` tokens + activations)
-    fits in the device's memory; 0 when even the weights do not fit."""
+def max_batch_size(
+    model: str | ModelSpec, hardware: str | Hardware, seqlen: Any, kv_only: bool = False, **options: Any
+) -> Any:
+    """Largest batch whose footprint (weights + KV cache of ``seqlen`` tokens + activations, or
+    the KV cache alone with ``kv_only``) fits in one device's memory; 0 when even the weights
+    do not fit. ``options`` as for :func:`llmviewer.analyze` (``tensor_parallel`` included)."""
     hw = load_hardware(hardware)
-    weights, per_seq = memory_per_sequence(model, seqlen, **bits)
+    weights, per_seq = memory_per_sequence(model, seqlen, kv_only=kv_only, **options)
     free = hw.memory_bytes - weights
     return (
         np.maximum(np.floor(free / per_seq), 0).astype(int)

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import STAGES, evaluate_pass
+from .analysis import STAGES, evaluate_pass, resolve_efficiency
 from .hardware import Hardware, load_hardware
 from .layers import build_ops
 from .models import ModelSpec, load_model
-from .roofline import link_bandwidth, peak_for_bits, roofline_time
+from .roofline import PURE, Efficiency, combine, op_terms, peak_for_bits
 from .workload import Pass, check_options, check_sizes, clip, maximum, stage_passes, where
 
 
@@ -44,7 +44,7 @@ def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
     return base + positive
 
 
-def decode_steps_time(model: ModelSpec, hw: Hardware, first: Pass, steps: Any) -> Any:
+def decode_steps_time(model: ModelSpec, hw: Hardware, first: Pass, steps: Any, efficiency: Efficiency = PURE) -> Any:
     """Seconds for ``steps`` consecutive decode steps, the first being the pass ``first``
     (cached tokens grow by one per step). Exact sum of per-step roofline times."""
     nxt = Pass(**{**first.__dict__, "past_tokens": first.past_tokens + 1})
@@ -52,22 +52,21 @@ def decode_steps_time(model: ModelSpec, hw: Hardware, first: Pass, steps: Any) -
     for op in build_ops(model, first.flash_attention, first.absorb_mla, first.tensor_parallel):
         peak = peak_for_bits(hw, op.compute_bits(first))
         t0, t1 = op.traffic(first), op.traffic(nxt)
+        a, c, link, overhead = op_terms(
+            op.kind, t0.OPs, t0.memory_access, t0.link_bytes, peak, hw, first.tokens, efficiency
+        )
+        b, d, _, _ = op_terms(op.kind, t1.OPs, t1.memory_access, t1.link_bytes, peak, hw, nxt.tokens, efficiency)
+        b, d = b - a, d - c
+        total = total + op.count * steps * overhead
         if op.kind == "communication":  # collectives do not depend on the cache: same every step
-            step, _ = roofline_time(
-                t0.OPs, t0.memory_access, peak, hw.memory_bandwidth, t0.link_bytes, link_bandwidth(hw)
-            )
-            total = total + op.count * steps * step
-            continue
-        a, c = t0.OPs / peak, t0.memory_access / hw.memory_bandwidth
-        b, d = t1.OPs / peak - a, t1.memory_access / hw.memory_bandwidth - c
-        if op.window == float("inf"):
+            total = total + op.count * steps * combine(a, c, link, 0.0)[0]
+        elif op.window == float("inf"):
             total = total + op.count * _sum_affine_max(a, b, c, d, steps)
-            continue
-        # keys grow until the window is full, then the step time stays at its value there
-        growing = clip(op.window - first.past_tokens - first.new_tokens + 1, 0, steps)
-        last = growing - 1
-        capped = maximum(steps - growing, 0) * maximum(a + b * last, c + d * last)
-        total = total + op.count * (_sum_affine_max(a, b, c, d, growing) + capped)
+        else:  # keys grow until the window is full, then the step time stays at its value there
+            growing = clip(op.window - first.past_tokens - first.new_tokens + 1, 0, steps)
+            last = growing - 1
+            capped = maximum(steps - growing, 0) * maximum(a + b * last, c + d * last)
+            total = total + op.count * (_sum_affine_max(a, b, c, d, growing) + capped)
     return total
 
 
@@ -104,20 +103,22 @@ def generate(
     batch_size: Any = 1,
     prompt_len: Any = 1024,
     gen_len: Any = 128,
+    calibration: Efficiency | str | None = None,
     **options: Any,
 ) -> Generation:
     """Time to first token, mean time per output token, total time and throughput of
     generating ``gen_len`` tokens after a ``prompt_len``-token prompt for ``batch_size``
-    sequences. ``options`` as for :func:`llmviewer.analyze`. Arguments may be numpy arrays
+    sequences. ``options`` and ``calibration`` as for :func:`llmviewer.analyze`. Arguments may be numpy arrays
     (they broadcast). ``tpot_mean`` is the mean decode-step time (NaN when ``gen_len`` is 1)."""
     check_options(options)
     m = load_model(model)
     hw = load_hardware(hardware)
     gen = check_sizes("gen_len", gen_len)
     prefill, first_decode = stage_passes(batch_size, prompt_len, **options)
-    ttft = evaluate_pass(m, hw, prefill, STAGES[0]).time
+    eff = resolve_efficiency(calibration)
+    ttft = evaluate_pass(m, hw, prefill, STAGES[0], eff).time
     steps = gen - 1
-    decode = decode_steps_time(m, hw, first_decode, steps)
+    decode = decode_steps_time(m, hw, first_decode, steps, eff)
     with np.errstate(divide="ignore", invalid="ignore"):
         tpot = where(steps > 0, decode / maximum(steps, 1), np.nan)
     total = ttft + decode
@@ -133,5 +134,6 @@ def generate(
         w_group_size=prefill.w_group_size,
         w_group_bits=prefill.w_group_bits,
         tensor_parallel=prefill.tensor_parallel,
+        calibration=calibration if isinstance(calibration, str) or calibration is None else "custom",
     )
     return Generation(m, hw, settings, ttft, decode, tpot, total, prefill.batch * gen / total)

@@ -9,6 +9,7 @@ numbers and numpy arrays alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,18 +49,59 @@ def link_bandwidth(hw: Hardware) -> float:
     return bw
 
 
-def roofline_time(
-    ops: Any, memory_bytes: Any, peak: Any, bandwidth: float, link_bytes: Any = 0, link_bw: float | None = None
-) -> tuple[Any, Any]:
-    """Time in seconds and the bound (``"compute"``, ``"memory"`` or ``"communication"``) of an
-    operator doing ``ops`` OPs and moving ``memory_bytes`` bytes at ``peak`` OPs/s and
-    ``bandwidth`` bytes/s, and sending ``link_bytes`` bytes at ``link_bw`` bytes/s."""
-    compute = ops / peak
-    memory = memory_bytes / bandwidth
+def roofline_time(ops: Any, memory_bytes: Any, peak: Any, bandwidth: float) -> tuple[Any, Any]:
+    """Time in seconds and bound (``"compute"`` or ``"memory"``) of an operator doing ``ops``
+    OPs and moving ``memory_bytes`` bytes at ``peak`` OPs/s and ``bandwidth`` bytes/s."""
+    return combine(ops / peak, memory_bytes / bandwidth, 0, 0.0)
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """What a real engine achieves of the roofline (1.0 and 0 overhead = the pure roofline).
+
+    ``bandwidth``: fraction of memory bandwidth reached; ``compute``: fraction of peak reached
+    by large matrix products, reduced for small ones as ``compute * T / (T + compute_half_tokens)``
+    with ``T`` the tokens in the pass; ``link``: fraction of link bandwidth; ``kernel_overhead``:
+    seconds added per operator instance (launch and synchronisation).
+    """
+
+    bandwidth: float = 1.0
+    compute: float = 1.0
+    compute_half_tokens: float = 0.0
+    link: float = 1.0
+    kernel_overhead: float = 0.0
+
+
+PURE = Efficiency()
+
+
+def op_terms(
+    kind: str,
+    ops: Any,
+    memory_bytes: Any,
+    link_bytes: Any,
+    peak: Any,
+    hw: Hardware,
+    tokens: Any,
+    eff: Efficiency = PURE,
+) -> tuple[Any, Any, Any, float]:
+    """The four parts of an operator's time in seconds: compute ``OPs / attained peak``, memory
+    ``bytes / attained bandwidth``, link ``link bytes / attained link bandwidth`` (0 unless a
+    collective), and the fixed per-instance overhead. Time = max(first three) + overhead."""
+    attained = peak * eff.compute
+    if eff.compute_half_tokens and kind in ("matmul", "fused"):
+        attained = attained * tokens / (tokens + eff.compute_half_tokens)
+    compute = ops / attained
+    memory = memory_bytes / (hw.memory_bandwidth * eff.bandwidth)
+    link = link_bytes / (link_bandwidth(hw) * eff.link) if kind == "communication" else 0
+    return compute, memory, link, eff.kernel_overhead
+
+
+def combine(compute: Any, memory: Any, link: Any, overhead: float) -> tuple[Any, Any]:
+    """Time in seconds and bound from :func:`op_terms`' parts."""
     time = maximum(compute, memory)
     bound = where(compute > memory, "compute", "memory")
-    if link_bw is not None:
-        link = link_bytes / link_bw
+    if not (isinstance(link, (int, float)) and link == 0):
         bound = where(link > time, "communication", bound)
         time = maximum(time, link)
-    return time, bound
+    return time + overhead, bound

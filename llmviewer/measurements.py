@@ -1,0 +1,203 @@
+"""Published measurements (``data/measurements/``) and the engine's prediction for each row.
+
+Every row is turned into the workload the engine models: the shipped model config, the
+device of the library, the bit widths (with per-group scale overhead for group-quantized
+formats), the batch, the prompt and generated lengths, and tensor parallelism. Then the
+metric the source reports (time to first token, time per output token, throughput...) is
+predicted, pure or calibrated. Rows the engine cannot model (no lengths, no precision, a
+device outside the library) are kept with the reason.
+
+All comparisons are made on *speed* (1/time, or tokens/s), so ``speed_ratio`` =
+predicted speed / measured speed for every metric: above 1 the prediction is faster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .compare import max_batch_size
+from .generation import generate
+from .paths import data_dir
+from .roofline import PURE, Efficiency
+
+MEASUREMENTS_FILE = "measurements/measurements.csv"
+
+DEVICE_ALIASES = {
+    "A100-unspecified": "A100-SXM4-80GB",
+    "H100-80GB-unspecified": "H100-SXM5-80GB",
+    "H200-unspecified": "H200-SXM-141GB",
+    "Jetson-Orin-unspecified": "Jetson-AGX-Orin-64GB",
+    "Apple-M2-Ultra-unspecified": "Apple-M2-Ultra-76C",
+}
+"""Sources that name only a device family: the library's flagship variant of it."""
+
+# precision -> (w_bit, a_bit, kv_bit, weights per group, metadata bits per group)
+PRECISIONS = {
+    "FP16": (16, 16, 16, None, 16),
+    "BF16": (16, 16, 16, None, 16),
+    "F16": (16, 16, 16, None, 16),
+    "FP8": (8, 8, 8, None, 16),
+    "W4A16-AWQ-g128": (4, 16, 16, 128, 20),  # FP16 scale + 4-bit zero per group
+    "W4A16-AWQ-g64": (4, 16, 16, 64, 20),
+    "Q4_0": (4, 16, 16, 32, 16),  # llama.cpp: FP16 scale per 32 weights (4.5 bits/weight)
+    "Q4_K_M": (4, 16, 16, 32, 16),  # ~4.5 bits/weight for Q4_K; the _M mix keeps some tensors at 6 bits
+    "Q8_0": (8, 16, 16, 32, 16),
+}
+
+ENGINE_CLASSES = {
+    "llama.cpp": "llama.cpp",
+    "Hugging Face transformers": "pytorch-eager",
+    "PyTorch eager": "pytorch-eager",
+}
+"""Engine name prefix -> class; every other engine (TensorRT-LLM, vLLM, NIM, TinyChat) is
+'serving'. llama.cpp splits by backend: its CUDA and Metal kernels differ."""
+
+TIME_METRICS = {"ttft_s", "tpot_s", "e2e_latency_s"}
+
+
+def engine_class(engine: str) -> str:
+    """The calibration class of an engine: 'serving', 'llama.cpp-cuda', 'llama.cpp-metal' or
+    'pytorch-eager'."""
+    for prefix, cls in ENGINE_CLASSES.items():
+        if str(engine).startswith(prefix):
+            if cls == "llama.cpp":
+                return "llama.cpp-metal" if "Metal" in str(engine) else "llama.cpp-cuda"
+            return cls
+    return "serving"
+
+
+def load_measurements(path: str | None = None) -> pd.DataFrame:
+    """The measurement table (one row per published number), with an ``engine_class`` column."""
+    table = pd.read_csv(path or data_dir() / MEASUREMENTS_FILE)
+    notes = table["notes"].fillna("")
+    return table.assign(
+        engine_class=table["engine"].map(engine_class),
+        # the source's own doubts, kept but set apart from fits and headline errors
+        suspect=notes.str.startswith("suspect"),
+        # time to first token measured with other requests in flight includes waiting in a
+        # queue, which a roofline (service time only) does not model
+        queueing=(table["metric"] == "ttft_s") & ~(table["batch_size"].fillna(0) == 1),
+    )
+
+
+def _skip_reason(row: pd.Series, devices: set[str]) -> str | None:
+    if pd.isna(row["model_config"]):
+        return "model not shipped"
+    if pd.isna(row["input_len"]) or pd.isna(row["output_len"]):
+        return "input/output lengths not stated (variable-length dataset)"
+    if row["precision"] not in PRECISIONS:
+        return "precision not stated"
+    if DEVICE_ALIASES.get(row["device"], row["device"]) not in devices:
+        return "device not in the hardware library"
+    if pd.isna(row["tensor_parallel"]):
+        return "tensor/data-parallel split not stated"
+    if pd.isna(row["batch_size"]) and row["metric"] in ("tpot_s", "e2e_latency_s"):
+        return "concurrency not stated (requests at a given rate)"
+    return None
+
+
+def workloads(table: pd.DataFrame) -> pd.DataFrame:
+    """The modelled workload of every row: device, bits, group size, tensor parallelism,
+    replicas, lengths, and the batch (the largest that fits in memory when the source ran at
+    maximum load without stating it); ``skip`` says why a row cannot be modelled."""
+    from .hardware import hardware_library
+
+    devices = set(hardware_library())
+    out = table.copy()
+    out["skip"] = [_skip_reason(r, devices) for _, r in table.iterrows()]
+    ok = out["skip"].isna()
+    out["hw"] = out["device"].map(lambda d: DEVICE_ALIASES.get(d, d))
+    bits = out["precision"].map(lambda p: PRECISIONS.get(p, (np.nan,) * 5))
+    for i, name in enumerate(("m_w_bit", "m_a_bit", "m_kv_bit", "m_group_size", "m_group_bits")):
+        out[name] = bits.map(lambda b, i=i: b[i])
+    out["tp"] = out["tensor_parallel"].fillna(1).astype(int)
+    out["replicas"] = (out["num_devices"].fillna(1) / out["tp"]).clip(lower=1)
+    # a batch is needed for throughput at maximum load only: the largest that fits
+    out["batch_assumed"] = out["batch_size"].isna() & ok
+    batch = out["batch_size"].copy()
+    for idx in out.index[out["batch_assumed"]]:
+        r = out.loc[idx]
+        # in-flight batching: a sequence holds on average its prompt and half its output
+        held = int(r["input_len"] + r["output_len"] // 2)
+        fit = max_batch_size(r["model_config"], r["hw"], held, kv_only=True, **_options(r))
+        batch[idx] = fit if fit >= 1 else np.nan
+        if fit < 1:
+            out.loc[idx, "skip"] = "model does not fit in the devices' memory"
+    out["batch"] = batch
+    # llama-bench's "tg N" runs N decode steps from an empty cache, "pp N" a bare prefill
+    out["m_prompt"] = out["input_len"].clip(lower=1)
+    out["m_gen"] = np.where(out["input_len"] == 0, out["output_len"] + 1, out["output_len"].clip(lower=1))
+    return out
+
+
+def _options(r: pd.Series) -> dict[str, Any]:
+    group = None if pd.isna(r["m_group_size"]) else int(r["m_group_size"])
+    return dict(
+        w_bit=int(r["m_w_bit"]),
+        a_bit=int(r["m_a_bit"]),
+        kv_bit=int(r["m_kv_bit"]),
+        w_group_size=group,
+        w_group_bits=int(r["m_group_bits"]),
+        tensor_parallel=int(r["tp"]),
+        use_flashattention=True,  # every engine in the data fuses attention and skips masked blocks
+        causal_attention=True,
+    )
+
+
+def predict(work: pd.DataFrame, efficiency: dict[str, Efficiency] | Efficiency = PURE) -> pd.Series:
+    """Predicted value of each row's metric, in the row's unit (NaN for skipped rows).
+    ``efficiency``: one for all rows, or one per engine class (missing classes: pure)."""
+    predicted = pd.Series(np.nan, index=work.index)
+    ready = work[work["skip"].isna()]
+    keys = ["model_config", "hw", "engine_class", "precision", "tp"]
+    for (_, hw, cls, _, _), grp in ready.groupby(keys, sort=False):
+        eff = efficiency.get(cls, PURE) if isinstance(efficiency, dict) else efficiency
+        g = generate(
+            grp["model_config"].iloc[0],
+            hw,
+            batch_size=grp["batch"].to_numpy(float),
+            prompt_len=grp["m_prompt"].to_numpy(float),
+            gen_len=grp["m_gen"].to_numpy(float),
+            calibration=eff,
+            **_options(grp.iloc[0]),
+        )
+        # requests arrive one at a time or staggered: a request's first token waits for its own prompt
+        single = generate(
+            grp["model_config"].iloc[0],
+            hw,
+            batch_size=1,
+            prompt_len=grp["m_prompt"].to_numpy(float),
+            gen_len=1,
+            calibration=eff,
+            **_options(grp.iloc[0]),
+        )
+        predicted[grp.index] = _metric(grp, g, single.ttft)
+    return predicted
+
+
+def _metric(grp: pd.DataFrame, g: Any, ttft_single: Any) -> np.ndarray:
+    batch, inp, out = (grp[c].to_numpy(float) for c in ("batch", "input_len", "output_len"))
+    system = grp["replicas"].to_numpy(float)  # independent copies of the model serve in parallel
+    per_gpu = np.where(grp["unit"].to_numpy() == "tok/s/GPU", 1 / grp["num_devices"].to_numpy(float), 1.0)
+    values = {
+        "ttft_s": ttft_single,
+        "tpot_s": g.tpot_mean,
+        "e2e_latency_s": g.total_time,
+        "output_throughput_tok_s": system * batch * out / g.total_time * per_gpu,
+        "total_throughput_tok_s": system * batch * (inp + out) / g.total_time * per_gpu,
+        "prefill_throughput_tok_s": batch * inp / g.ttft,  # llama-bench "pp": batch 1
+        "decode_throughput_tok_s": batch / g.tpot_mean,
+    }
+    metrics = grp["metric"].to_numpy()
+    return np.select(
+        [metrics == m for m in values], [np.broadcast_to(v, metrics.shape) for v in values.values()], np.nan
+    )
+
+
+def speed_ratio(work: pd.DataFrame, predicted: pd.Series) -> pd.Series:
+    """Predicted speed over measured speed (time metrics inverted): 1 is a perfect prediction."""
+    ratio = predicted / work["value"]
+    return ratio.where(~work["metric"].isin(TIME_METRICS), 1 / ratio)
