@@ -35,6 +35,14 @@ NUMERIC_FIELDS = (
 STAGES = ("prefill", "decode")
 
 
+def _ratio(num: Any, den: Any) -> Any:
+    """num / den, 0 where den is 0 (an operator fused away takes no time of its own)."""
+    if isinstance(den, np.ndarray) or isinstance(num, np.ndarray):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
+    return num / den if den > 0 else 0.0
+
+
 def _tolist(x: Any) -> Any:
     return x.tolist() if isinstance(x, np.ndarray) else x
 
@@ -112,7 +120,7 @@ def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware, p: Pass, eff: Effi
         OPs=t.OPs,
         memory_access=mem,
         arithmetic_intensity=t.OPs / mem,
-        performance=t.OPs / time,
+        performance=_ratio(t.OPs, time),
         load_weight=t.load_weight,
         load_act=t.load_act,
         store_act=t.store_act,
@@ -131,7 +139,7 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time"):
         total[f] = sum(r[f] * r["count"] for r in rows)
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
-    total["performance"] = total["OPs"] / total["inference_time"]
+    total["performance"] = _ratio(total["OPs"], total["inference_time"])
     # the whole pass is bound by whatever bounds the largest share of its time
     share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
     top = functools.reduce(maximum, share.values())

@@ -62,7 +62,9 @@ class Efficiency:
     ``bandwidth``: fraction of memory bandwidth reached; ``compute``: fraction of peak reached
     by large matrix products, reduced for small ones as ``compute * T / (T + compute_half_tokens)``
     with ``T`` the tokens in the pass; ``link``: fraction of link bandwidth; ``kernel_overhead``:
-    seconds added per operator instance (launch and synchronisation).
+    seconds added per operator instance (launch and synchronisation); ``fuse_elementwise``:
+    element-wise operators are fused into their neighbours' kernels (cost nothing by themselves),
+    as serving engines do.
     """
 
     bandwidth: float = 1.0
@@ -70,6 +72,7 @@ class Efficiency:
     compute_half_tokens: float = 0.0
     link: float = 1.0
     kernel_overhead: float = 0.0
+    fuse_elementwise: bool = False
 
 
 PURE = Efficiency()
@@ -88,6 +91,8 @@ def op_terms(
     """The four parts of an operator's time in seconds: compute ``OPs / attained peak``, memory
     ``bytes / attained bandwidth``, link ``link bytes / attained link bandwidth`` (0 unless a
     collective), and the fixed per-instance overhead. Time = max(first three) + overhead."""
+    if eff.fuse_elementwise and kind == "elementwise":
+        return 0 * ops, 0 * memory_bytes, 0, 0.0
     attained = peak * eff.compute
     if eff.compute_half_tokens and kind in ("matmul", "fused"):
         attained = attained * tokens / (tokens + eff.compute_half_tokens)

@@ -276,8 +276,7 @@ def run_bandwidth(ctx: Ctx, tab: Table) -> None:
         ok = torch.equal(dst, src)
         if not ok:
             log("WARNING: copy result differs from source")
-        acc = torch.empty((), device=ctx.dev, dtype=torch.float32)
-        r = bench(ctx, lambda i: torch.sum(src, dtype=torch.float32, out=acc), target_s=1e-3, reps=max(ctx.reps, 20))
+        r = bench(ctx, lambda i: torch.sum(src, dtype=torch.float32), target_s=1e-3, reps=max(ctx.reps, 20))
         tab.add(
             op="sum_read",
             bytes_per_tensor=nbytes,
@@ -403,8 +402,9 @@ def _profile_kernels(ctx: Ctx, fn) -> str:
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             fn()
             torch.cuda.synchronize()
-        names = sorted({e.key for e in prof.key_averages()})
-        return "|".join(n[:80] for n in names)[:400]
+        skip = ("cuda", "cu", "Activity", "Memset", "Memcpy")
+        names = sorted({e.key for e in prof.key_averages() if not e.key.startswith(skip)})
+        return "|".join(n[:100] for n in names)[:400]
     except Exception as ex:  # noqa: BLE001
         return f"profiler error {type(ex).__name__}"
 
@@ -726,6 +726,14 @@ def run_model(ctx: Ctx, tab: Table, name: str, eager: bool, graph: bool) -> None
                         if ref_logits is None:
                             ref_logits = step().logits.float()
                             reset()
+                        # control: how much do two eager steps on the same input differ?
+                        again = step().logits.float()
+                        reset()
+                        den = float(ref_logits.norm())
+                        row["rel_diff_eager_repeat"] = (float((again - ref_logits).norm()) / den
+                                                        if den > 0 else float("nan"))
+                        row["logits_finite"] = bool(torch.isfinite(ref_logits).all())
+                        del again
                         st = torch.cuda.Stream()
                         st.wait_stream(torch.cuda.current_stream())
                         with torch.cuda.stream(st):
@@ -752,7 +760,10 @@ def run_model(ctx: Ctx, tab: Table, name: str, eager: bool, graph: bool) -> None
                             rel_diff_vs_eager=rel,
                             status="ok",
                         )
-                        log(f"{name} decode B={B:2d} L={L:5d} graph: {med * 1e3:8.2f} ms (rel diff vs eager {rel:.1e})")
+                        log(
+                            f"{name} decode B={B:2d} L={L:5d} graph: {med * 1e3:8.2f} ms (rel diff vs eager "
+                            f"{rel:.1e}; eager vs eager {row['rel_diff_eager_repeat']:.1e})"
+                        )
                         del static_out
                     except Exception as ex:  # noqa: BLE001
                         row.update(status=f"error: {type(ex).__name__}: {str(ex)[:200]}")
