@@ -35,6 +35,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -402,8 +403,9 @@ def _profile_kernels(ctx: Ctx, fn) -> str:
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             fn()
             torch.cuda.synchronize()
-        skip = ("cuda", "cu", "Activity", "Memset", "Memcpy")
-        names = sorted({e.key for e in prof.key_averages() if not e.key.startswith(skip)})
+        # keep kernel names; drop runtime/driver API entries (cudaX, cuX) and memsets
+        api = re.compile(r"^(cu[A-Z]|cuda|Activity|Memset|Memcpy)")
+        names = sorted({e.key for e in prof.key_averages() if not api.match(e.key)})
         return "|".join(n[:100] for n in names)[:400]
     except Exception as ex:  # noqa: BLE001
         return f"profiler error {type(ex).__name__}"
