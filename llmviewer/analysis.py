@@ -111,6 +111,11 @@ def evaluate_pass(
     return StageResult(stage=stage, layers=rows, total=_totals(rows))
 
 
+def evaluate_op(op: Op, hardware: Hardware, p: Pass, efficiency: Efficiency = PURE) -> dict[str, Any]:
+    """Roofline of ONE operator instance for the pass ``p`` (the fields of a layer entry)."""
+    return _evaluate_op(op, op.traffic(p), op.compute_bits(p), hardware, p, efficiency)
+
+
 def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware, p: Pass, eff: Efficiency) -> dict[str, Any]:
     peak = peak_for_bits(hw, bits)
     mem = t.memory_access

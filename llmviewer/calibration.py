@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import LLMViewerError
-from .measurements import load_measurements, predict, speed_ratio, workloads
+from .measurements import load_measurements, predict, prepare, speed_ratio, workloads
 from .paths import data_dir
 from .roofline import Efficiency
 
@@ -75,10 +75,11 @@ def fit_class(work: pd.DataFrame, engine_class: str) -> tuple[Efficiency, dict[s
 
     rows = work[usable(work)]
     weight = 1 / np.sqrt(rows.groupby("source_id")["source_id"].transform("size").to_numpy(float))
+    counted = prepare(rows)
 
     def residuals(x: np.ndarray) -> np.ndarray:
         eff = _efficiency({k: _FROM_FREE[k](v) for k, v in zip(PARAMETERS, x, strict=True)}, engine_class)
-        return weight * np.log(speed_ratio(rows, predict(rows, eff)).to_numpy(float))
+        return weight * np.log(speed_ratio(rows, predict(rows, eff, counted)).to_numpy(float))
 
     x0 = np.array([_TO_FREE[k](_START[k]) for k in PARAMETERS])
     result = least_squares(residuals, x0, loss="soft_l1", f_scale=0.1, x_scale=1.0, max_nfev=60)
@@ -141,7 +142,8 @@ def evaluate(table: pd.DataFrame | None = None, efficiencies: dict[str, Efficien
     percentage errors (of the time, i.e. of 1/speed) and split."""
     work = workloads(load_measurements() if table is None else table)
     eff = stored_efficiencies() if efficiencies is None else efficiencies
-    pure, calibrated = predict(work), predict(work, eff)
+    counted = prepare(work)
+    pure, calibrated = predict(work, prepared=counted), predict(work, eff, counted)
     out = work.assign(
         split=np.where(is_held_out(work), "held-out", "train"),
         pure=pure,
@@ -200,8 +202,9 @@ def leave_one_source_out(table: pd.DataFrame | None = None) -> pd.DataFrame:
             if usable(grp).sum() >= 2 * len(PARAMETERS):
                 effs[cls] = fit_class(grp, cls)[0]
         judged = test[usable(test)]
-        pure = (1 / speed_ratio(judged, predict(judged)) - 1).abs()
-        cal = (1 / speed_ratio(judged, predict(judged, effs)) - 1).abs()
+        counted = prepare(judged)
+        pure = (1 / speed_ratio(judged, predict(judged, prepared=counted)) - 1).abs()
+        cal = (1 / speed_ratio(judged, predict(judged, effs, counted)) - 1).abs()
         covered = judged["engine_class"].isin(effs)
         rows.append(
             {

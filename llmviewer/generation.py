@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import STAGES, evaluate_pass, resolve_efficiency
+from .analysis import count_pass, resolve_efficiency
 from .hardware import Hardware, load_hardware
 from .layers import build_ops
 from .models import ModelSpec, load_model
@@ -44,18 +44,29 @@ def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
     return base + positive
 
 
-def decode_steps_time(model: ModelSpec, hw: Hardware, first: Pass, steps: Any, efficiency: Efficiency = PURE) -> Any:
-    """Seconds for ``steps`` consecutive decode steps, the first being the pass ``first``
-    (cached tokens grow by one per step). Exact sum of per-step roofline times."""
+def _decode_ops(model: ModelSpec, hw: Hardware, first: Pass) -> list[tuple[Any, Any, Any, Any]]:
+    """(operator, peak, traffic of the first step, traffic of the next) for every operator."""
     nxt = Pass(**{**first.__dict__, "past_tokens": first.past_tokens + 1})
+    ops = build_ops(model, first.flash_attention, first.absorb_mla, first.tensor_parallel)
+    return [(op, peak_for_bits(hw, op.compute_bits(first)), op.traffic(first), op.traffic(nxt)) for op in ops]
+
+
+def decode_steps_time(
+    model: ModelSpec,
+    hw: Hardware,
+    first: Pass,
+    steps: Any,
+    efficiency: Efficiency = PURE,
+    counted: list[tuple[Any, Any, Any, Any]] | None = None,
+) -> Any:
+    """Seconds for ``steps`` consecutive decode steps, the first being the pass ``first``
+    (cached tokens grow by one per step). Exact sum of per-step roofline times. ``counted``:
+    the operators' traffic from an earlier call (it does not depend on ``efficiency``)."""
     total = 0.0
-    for op in build_ops(model, first.flash_attention, first.absorb_mla, first.tensor_parallel):
-        peak = peak_for_bits(hw, op.compute_bits(first))
-        t0, t1 = op.traffic(first), op.traffic(nxt)
-        a, c, link, overhead = op_terms(
-            op.kind, t0.OPs, t0.memory_access, t0.link_bytes, peak, hw, first.tokens, efficiency
-        )
-        b, d, _, _ = op_terms(op.kind, t1.OPs, t1.memory_access, t1.link_bytes, peak, hw, nxt.tokens, efficiency)
+    tokens = first.tokens
+    for op, peak, t0, t1 in counted if counted is not None else _decode_ops(model, hw, first):
+        a, c, link, overhead = op_terms(op.kind, t0.OPs, t0.memory_access, t0.link_bytes, peak, hw, tokens, efficiency)
+        b, d, _, _ = op_terms(op.kind, t1.OPs, t1.memory_access, t1.link_bytes, peak, hw, tokens, efficiency)
         b, d = b - a, d - c
         total = total + op.count * steps * overhead
         if op.kind == "communication":  # collectives do not depend on the cache: same every step
@@ -68,6 +79,56 @@ def decode_steps_time(model: ModelSpec, hw: Hardware, first: Pass, steps: Any, e
             capped = maximum(steps - growing, 0) * maximum(a + b * last, c + d * last)
             total = total + op.count * (_sum_affine_max(a, b, c, d, growing) + capped)
     return total
+
+
+@dataclass
+class PreparedTask:
+    """A generation task's operator counts, computed once, to be timed under many efficiencies
+    (as calibration fits do). Times come from :meth:`times`."""
+
+    model: ModelSpec
+    hardware: Hardware
+    prefill: Pass
+    first_decode: Pass
+    steps: Any
+    prefill_counted: list
+    decode_counted: list
+
+    def times(self, efficiency: Efficiency = PURE) -> tuple[Any, Any]:
+        """(time to first token, time of all decode steps) in seconds."""
+        ttft = pass_time(self.prefill_counted, self.hardware, self.prefill, efficiency)
+        decode = decode_steps_time(
+            self.model, self.hardware, self.first_decode, self.steps, efficiency, self.decode_counted
+        )
+        return ttft, decode
+
+
+def pass_time(counted: list, hw: Hardware, p: Pass, efficiency: Efficiency = PURE) -> Any:
+    """Seconds of one forward pass from :func:`llmviewer.analysis.count_pass`'s counts."""
+    total = 0.0
+    for op, t, bits in counted:
+        terms = op_terms(
+            op.kind, t.OPs, t.memory_access, t.link_bytes, peak_for_bits(hw, bits), hw, p.tokens, efficiency
+        )
+        total = total + op.count * combine(*terms)[0]
+    return total
+
+
+def prepare_task(
+    model: str | ModelSpec | dict,
+    hardware: str | Hardware | dict,
+    batch_size: Any = 1,
+    prompt_len: Any = 1024,
+    gen_len: Any = 128,
+    **options: Any,
+) -> PreparedTask:
+    """Count a generation task once (see :class:`PreparedTask`); arguments as :func:`generate`."""
+    check_options(options)
+    m = load_model(model)
+    hw = load_hardware(hardware)
+    steps = check_sizes("gen_len", gen_len) - 1
+    prefill, first_decode = stage_passes(batch_size, prompt_len, **options)
+    return PreparedTask(m, hw, prefill, first_decode, steps, count_pass(m, prefill), _decode_ops(m, hw, first_decode))
 
 
 @dataclass
@@ -110,15 +171,10 @@ def generate(
     generating ``gen_len`` tokens after a ``prompt_len``-token prompt for ``batch_size``
     sequences. ``options`` and ``calibration`` as for :func:`llmviewer.analyze`. Arguments may be numpy arrays
     (they broadcast). ``tpot_mean`` is the mean decode-step time (NaN when ``gen_len`` is 1)."""
-    check_options(options)
-    m = load_model(model)
-    hw = load_hardware(hardware)
-    gen = check_sizes("gen_len", gen_len)
-    prefill, first_decode = stage_passes(batch_size, prompt_len, **options)
-    eff = resolve_efficiency(calibration)
-    ttft = evaluate_pass(m, hw, prefill, STAGES[0], eff).time
-    steps = gen - 1
-    decode = decode_steps_time(m, hw, first_decode, steps, eff)
+    task = prepare_task(model, hardware, batch_size, prompt_len, gen_len, **options)
+    m, hw, prefill, steps = task.model, task.hardware, task.prefill, task.steps
+    gen = steps + 1
+    ttft, decode = task.times(resolve_efficiency(calibration))
     with np.errstate(divide="ignore", invalid="ignore"):
         tpot = where(steps > 0, decode / maximum(steps, 1), np.nan)
     total = ttft + decode

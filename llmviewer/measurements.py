@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .compare import max_batch_size
-from .generation import generate
+from .generation import PreparedTask, prepare_task
 from .paths import data_dir
 from .roofline import PURE, Efficiency
 
@@ -147,49 +147,58 @@ def _options(r: pd.Series) -> dict[str, Any]:
     )
 
 
-def predict(work: pd.DataFrame, efficiency: dict[str, Efficiency] | Efficiency = PURE) -> pd.Series:
-    """Predicted value of each row's metric, in the row's unit (NaN for skipped rows).
-    ``efficiency``: one for all rows, or one per engine class (missing classes: pure)."""
-    predicted = pd.Series(np.nan, index=work.index)
-    ready = work[work["skip"].isna()]
-    keys = ["model_config", "hw", "engine_class", "precision", "tp"]
-    for (_, hw, cls, _, _), grp in ready.groupby(keys, sort=False):
-        eff = efficiency.get(cls, PURE) if isinstance(efficiency, dict) else efficiency
-        g = generate(
-            grp["model_config"].iloc[0],
-            hw,
-            batch_size=grp["batch"].to_numpy(float),
-            prompt_len=grp["m_prompt"].to_numpy(float),
-            gen_len=grp["m_gen"].to_numpy(float),
-            calibration=eff,
-            **_options(grp.iloc[0]),
+_GROUP = ["model_config", "hw", "engine_class", "precision", "tp"]
+
+
+def prepare(work: pd.DataFrame) -> list[tuple[pd.DataFrame, str, PreparedTask, PreparedTask]]:
+    """Count every modelled row's task once: (rows, engine class, task at the row's batch, the
+    same prompt alone for time to first token), grouped so that each engine call is vectorised."""
+    groups = []
+    for (model, hw, cls, _, _), grp in work[work["skip"].isna()].groupby(_GROUP, sort=False):
+        options = _options(grp.iloc[0])
+        prompt, gen = grp["m_prompt"].to_numpy(float), grp["m_gen"].to_numpy(float)
+        task = prepare_task(
+            model, hw, batch_size=grp["batch"].to_numpy(float), prompt_len=prompt, gen_len=gen, **options
         )
         # requests arrive one at a time or staggered: a request's first token waits for its own prompt
-        single = generate(
-            grp["model_config"].iloc[0],
-            hw,
-            batch_size=1,
-            prompt_len=grp["m_prompt"].to_numpy(float),
-            gen_len=1,
-            calibration=eff,
-            **_options(grp.iloc[0]),
-        )
-        predicted[grp.index] = _metric(grp, g, single.ttft)
+        single = prepare_task(model, hw, batch_size=1, prompt_len=prompt, gen_len=1, **options)
+        groups.append((grp, cls, task, single))
+    return groups
+
+
+def predict(
+    work: pd.DataFrame,
+    efficiency: dict[str, Efficiency] | Efficiency = PURE,
+    prepared: list | None = None,
+) -> pd.Series:
+    """Predicted value of each row's metric, in the row's unit (NaN for skipped rows).
+    ``efficiency``: one for all rows, or one per engine class (missing classes: pure).
+    ``prepared``: :func:`prepare`'s result for ``work``, to skip the counting."""
+    predicted = pd.Series(np.nan, index=work.index)
+    for grp, cls, task, single in prepared if prepared is not None else prepare(work):
+        eff = efficiency.get(cls, PURE) if isinstance(efficiency, dict) else efficiency
+        ttft, decode = task.times(eff)
+        single_ttft, _ = single.times(eff)
+        predicted[grp.index] = _metric(grp, ttft, decode, single_ttft)
     return predicted
 
 
-def _metric(grp: pd.DataFrame, g: Any, ttft_single: Any) -> np.ndarray:
+def _metric(grp: pd.DataFrame, ttft: Any, decode: Any, ttft_single: Any) -> np.ndarray:
     batch, inp, out = (grp[c].to_numpy(float) for c in ("batch", "input_len", "output_len"))
+    steps = grp["m_gen"].to_numpy(float) - 1
+    total = ttft + decode
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tpot = np.where(steps > 0, decode / np.maximum(steps, 1), np.nan)
     system = grp["replicas"].to_numpy(float)  # independent copies of the model serve in parallel
     per_gpu = np.where(grp["unit"].to_numpy() == "tok/s/GPU", 1 / grp["num_devices"].to_numpy(float), 1.0)
     values = {
         "ttft_s": ttft_single,
-        "tpot_s": g.tpot_mean,
-        "e2e_latency_s": g.total_time,
-        "output_throughput_tok_s": system * batch * out / g.total_time * per_gpu,
-        "total_throughput_tok_s": system * batch * (inp + out) / g.total_time * per_gpu,
-        "prefill_throughput_tok_s": batch * inp / g.ttft,  # llama-bench "pp": batch 1
-        "decode_throughput_tok_s": batch / g.tpot_mean,
+        "tpot_s": tpot,
+        "e2e_latency_s": total,
+        "output_throughput_tok_s": system * batch * out / total * per_gpu,
+        "total_throughput_tok_s": system * batch * (inp + out) / total * per_gpu,
+        "prefill_throughput_tok_s": batch * inp / ttft,  # llama-bench "pp": batch 1
+        "decode_throughput_tok_s": batch / tpot,
     }
     metrics = grp["metric"].to_numpy()
     return np.select(
@@ -201,3 +210,56 @@ def speed_ratio(work: pd.DataFrame, predicted: pd.Series) -> pd.Series:
     """Predicted speed over measured speed (time metrics inverted): 1 is a perfect prediction."""
     ratio = predicted / work["value"]
     return ratio.where(~work["metric"].isin(TIME_METRICS), 1 / ratio)
+
+
+# --------------------------------------------------------------------------- our own H100 runs
+
+KERNELS_DIR = "measurements/h100_kernels"
+H100 = "H100-SXM5-80GB"
+
+
+def kernel_table(name: str) -> pd.DataFrame:
+    """One table measured on an H100 by ``benchmarks/gpu/measure_h100.py`` (gemm, attention,
+    models, bandwidth), rows that ran only."""
+    table = pd.read_csv(data_dir() / KERNELS_DIR / f"{name}.csv")
+    return table[table["status"].fillna("ok") == "ok"] if "status" in table else table
+
+
+def gemm_vs_roofline() -> pd.DataFrame:
+    """Measured bf16 ``x @ W^T`` (CUDA-graph median) against the engine's roofline for the same
+    linear layer on an H100: seconds, and the fraction of the roofline speed reached."""
+    from .analysis import evaluate_op
+    from .hardware import load_hardware
+    from .layers import Linear
+    from .workload import make_pass
+
+    hw = load_hardware(H100)
+    table = kernel_table("gemm")
+    table = table[table["dtype"] == "bf16"]
+    rows = []
+    for _, r in table.iterrows():
+        op = Linear("linear", "matmul", 1, in_f=int(r["K"]), out_f=int(r["N"]))
+        roof = evaluate_op(op, hw, make_pass(int(r["M"]), 1, 0, 1))
+        shape = {"shape": r["shape"], "M": int(r["M"]), "N": int(r["N"]), "K": int(r["K"])}
+        rows.append({**shape, "measured_s": r["graph_s"], "roofline_s": roof["inference_time"], "bound": roof["bound"]})
+    out = pd.DataFrame(rows)
+    return out.assign(fraction_of_roofline=out["roofline_s"] / out["measured_s"])
+
+
+def models_vs_roofline() -> pd.DataFrame:
+    """Measured Hugging Face forward passes (eager, and decode under a CUDA graph) against
+    the engine's roofline of the same pass: prefill of ``L`` tokens, or one decode step with
+    ``L`` cached tokens, at batch ``B`` (bf16, fused causal attention)."""
+    from .analysis import analyze
+
+    table = kernel_table("models")
+    rows = []
+    for _, r in table.iterrows():
+        stage = "prefill" if r["phase"] == "prefill" else "decode"
+        res = analyze(r["model"], H100, batch_size=int(r["B"]), seqlen=int(r["L"]), stages=(stage,),
+                      use_flashattention=True, causal_attention=True)  # fmt: skip
+        rows.append({"model": r["model"], "stage": stage, "mode": r["mode"], "run": r["run"], "batch": int(r["B"]),
+                     "length": int(r["L"]), "measured_s": r["median_s"],
+                     "roofline_s": getattr(res, stage).time})  # fmt: skip
+    out = pd.DataFrame(rows)
+    return out.assign(fraction_of_roofline=out["roofline_s"] / out["measured_s"])

@@ -474,3 +474,52 @@ def scatter_figure(
     fig.add_layout(LabelSet(x="x", y="y", text="label", source=src, text_font_size="7pt", x_offset=4, y_offset=2))
     fig.add_tools(HoverTool(tooltips=[(label, "@label"), (x, "@x{0.000a}"), (y, "@y{0.000a}")]))
     return fig
+
+
+def prediction_scatter(evaluated: pd.DataFrame, title: str = "") -> Any:
+    """Predicted against measured speed for every modelled measurement, pure roofline and
+    calibrated estimate side by side (one point per row, coloured by source; hollow markers
+    for held-out sources). Speeds are normalised to 1/seconds or tokens/s as the source
+    reports them, so the diagonal is a perfect prediction."""
+    from bokeh.layouts import row
+    from bokeh.models import ColumnDataSource, HoverTool
+    from bokeh.palettes import Category10_10
+
+    rows = evaluated[evaluated["skip"].isna()]
+    measured = np.where(rows["metric"].str.endswith("_s"), 1 / rows["value"], rows["value"])
+    colors = dict(zip(sorted(rows["source_id"].unique()), itertools.cycle(Category10_10), strict=False))
+    lo, hi = float(np.nanmin(measured)) / 3, float(np.nanmax(measured)) * 3
+    figures = []
+    for kind, label in (("pure", "pure roofline"), ("calibrated", "calibrated estimate")):
+        predicted = measured * rows[f"{kind}_ratio"].to_numpy()
+        fig = _axes(f"{label}", "measured speed (1/s or tokens/s)", "predicted speed", width=400, height=400,
+                    x_range=(lo, hi), y_range=(lo, hi))  # fmt: skip
+        fig.line([lo, hi], [lo, hi], color="#444444", line_dash="dashed")
+        for source, grp in rows.assign(measured=measured, predicted=predicted).groupby("source_id"):
+            held = grp["split"] == "held-out"
+            src = ColumnDataSource(
+                {
+                    "x": grp["measured"],
+                    "y": grp["predicted"],
+                    "source": grp["source_id"],
+                    "what": grp["model_config"] + " on " + grp["hw"] + ", " + grp["precision"] + ", " + grp["metric"],
+                    "setting": "batch "
+                    + grp["batch"].round().astype(int).astype(str)
+                    + ", in/out "
+                    + grp["input_len"].astype(int).astype(str)
+                    + "/"
+                    + grp["output_len"].astype(int).astype(str),
+                    "error": grp[f"{kind}_error"],
+                    "fill": np.where(held, "white", colors[source]),
+                }
+            )
+            fig.scatter("x", "y", source=src, color=colors[source], fill_color="fill", size=6, alpha=0.8,
+                        legend_label=source if kind == "pure" else None)  # fmt: skip
+        fig.add_tools(HoverTool(tooltips=[("source", "@source"), ("case", "@what"), ("", "@setting"),
+                                          ("measured", "@x{0.000a}"), ("predicted", "@y{0.000a}"),
+                                          ("time error", "@error{0.0%}")]))  # fmt: skip
+        figures.append(fig)
+    figures[0].legend.location = "top_left"
+    figures[0].legend.label_text_font_size = "7pt"
+    figures[0].legend.click_policy = "hide"
+    return row(*figures)
