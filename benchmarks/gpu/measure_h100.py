@@ -732,8 +732,9 @@ def run_model(ctx: Ctx, tab: Table, name: str, eager: bool, graph: bool) -> None
                         again = step().logits.float()
                         reset()
                         den = float(ref_logits.norm())
-                        row["rel_diff_eager_repeat"] = (float((again - ref_logits).norm()) / den
-                                                        if den > 0 else float("nan"))
+                        row["rel_diff_eager_repeat"] = (
+                            float((again - ref_logits).norm()) / den if den > 0 else float("nan")
+                        )
                         row["logits_finite"] = bool(torch.isfinite(ref_logits).all())
                         del again
                         st = torch.cuda.Stream()
