@@ -492,7 +492,7 @@ def prediction_scatter(evaluated: pd.DataFrame, title: str = "") -> Any:
     figures = []
     for kind, label in (("pure", "pure roofline"), ("calibrated", "calibrated estimate")):
         predicted = measured * rows[f"{kind}_ratio"].to_numpy()
-        fig = _axes(f"{label}", "measured speed (1/s or tokens/s)", "predicted speed", width=400, height=400,
+        fig = _axes(f"{label}", "measured speed (1/s or tokens/s)", "predicted speed", width=335, height=380,
                     x_range=(lo, hi), y_range=(lo, hi))  # fmt: skip
         fig.line([lo, hi], [lo, hi], color="#444444", line_dash="dashed")
         for source, grp in rows.assign(measured=measured, predicted=predicted).groupby("source_id"):
@@ -513,8 +513,8 @@ def prediction_scatter(evaluated: pd.DataFrame, title: str = "") -> Any:
                     "fill": np.where(held, "white", colors[source]),
                 }
             )
-            fig.scatter("x", "y", source=src, color=colors[source], fill_color="fill", size=6, alpha=0.8,
-                        legend_label=source if kind == "pure" else None)  # fmt: skip
+            legend = {"legend_label": source} if kind == "pure" else {}
+            fig.scatter("x", "y", source=src, color=colors[source], fill_color="fill", size=6, alpha=0.8, **legend)
         fig.add_tools(HoverTool(tooltips=[("source", "@source"), ("case", "@what"), ("", "@setting"),
                                           ("measured", "@x{0.000a}"), ("predicted", "@y{0.000a}"),
                                           ("time error", "@error{0.0%}")]))  # fmt: skip
