@@ -91,6 +91,11 @@ def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     return [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
 
 
+def calibration_name(calibration: Efficiency | str | None) -> str | None:
+    """How a report names the calibration: None (pure roofline), a class name, or "custom"."""
+    return calibration if calibration is None or isinstance(calibration, str) else "custom"
+
+
 def resolve_efficiency(calibration: Efficiency | str | None) -> Efficiency:
     """None -> the pure roofline; a name -> that engine class's fitted efficiencies."""
     if calibration is None:
@@ -197,7 +202,7 @@ def memory_footprint(
     or decode) and ``total``. The same footprint :func:`analyze` reports; no device needed.
     ``options``: see :data:`llmviewer.workload.OPTIONS`."""
     check_options(options)
-    return _footprint(load_model(model), *stage_passes(batch_size, seqlen, **options))
+    return _footprint(load_model(model), *stage_passes(batch_size, seqlen, "seqlen", **options))
 
 
 @dataclass
@@ -260,14 +265,7 @@ def analyze(
     settings = dict(
         batch_size=_tolist(prefill_pass.batch),
         seqlen=_tolist(prefill_pass.new_tokens),
-        w_bit=_tolist(prefill_pass.w_bits),
-        a_bit=_tolist(prefill_pass.a_bits),
-        kv_bit=_tolist(prefill_pass.kv_bits),
-        use_flashattention=prefill_pass.flash_attention,
-        causal_attention=prefill_pass.causal_attention,
-        w_group_size=prefill_pass.w_group_size,
-        w_group_bits=prefill_pass.w_group_bits,
-        tensor_parallel=prefill_pass.tensor_parallel,
-        calibration=calibration if isinstance(calibration, str) or calibration is None else "custom",
+        **prefill_pass.options(),
+        calibration=calibration_name(calibration),
     )
     return Analysis(m, hw, settings, prefill, decode, memory)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import count_pass, resolve_efficiency
+from .analysis import calibration_name, count_pass, resolve_efficiency
 from .hardware import Hardware, load_hardware
 from .layers import build_ops
 from .models import ModelSpec, load_model
@@ -127,7 +127,7 @@ def prepare_task(
     m = load_model(model)
     hw = load_hardware(hardware)
     steps = check_sizes("gen_len", gen_len) - 1
-    prefill, first_decode = stage_passes(batch_size, prompt_len, **options)
+    prefill, first_decode = stage_passes(batch_size, prompt_len, "prompt_len", **options)
     return PreparedTask(m, hw, prefill, first_decode, steps, count_pass(m, prefill), _decode_ops(m, hw, first_decode))
 
 
@@ -182,14 +182,7 @@ def generate(
         batch_size=prefill.batch,
         prompt_len=prefill.new_tokens,
         gen_len=gen,
-        w_bit=prefill.w_bits,
-        a_bit=prefill.a_bits,
-        kv_bit=prefill.kv_bits,
-        use_flashattention=prefill.flash_attention,
-        causal_attention=prefill.causal_attention,
-        w_group_size=prefill.w_group_size,
-        w_group_bits=prefill.w_group_bits,
-        tensor_parallel=prefill.tensor_parallel,
-        calibration=calibration if isinstance(calibration, str) or calibration is None else "custom",
+        **prefill.options(),
+        calibration=calibration_name(calibration),
     )
     return Generation(m, hw, settings, ttft, decode, tpot, total, prefill.batch * gen / total)

@@ -144,6 +144,24 @@ class Pass:
     def hi_bytes(self) -> Any:
         return self.hi_bits / 8
 
+    def options(self) -> dict[str, Any]:
+        """The workload options of this pass (bit widths, attention, quantization groups,
+        parallelism) as plain values, named as :data:`OPTIONS`, for reports and JSON."""
+
+        def plain(x: Any) -> Any:
+            return x.tolist() if isinstance(x, np.ndarray) else x
+
+        return {
+            "w_bit": plain(self.w_bits),
+            "a_bit": plain(self.a_bits),
+            "kv_bit": plain(self.kv_bits),
+            "use_flashattention": self.flash_attention,
+            "causal_attention": self.causal_attention,
+            "w_group_size": plain(self.w_group_size),
+            "w_group_bits": plain(self.w_group_bits),
+            "tensor_parallel": self.tensor_parallel,
+        }
+
 
 def make_pass(
     batch: Any,
@@ -191,6 +209,7 @@ def _single_int(name: str, value: Any) -> int:
 def stage_passes(
     batch_size: Any,
     context: Any,
+    context_name: str = "seqlen",
     w_bit: Any = 16,
     a_bit: Any = 16,
     kv_bit: Any = None,
@@ -214,9 +233,9 @@ def stage_passes(
         w_group_bits=w_group_bits,
         tensor_parallel=tensor_parallel,
     )
-    return make_pass(batch_size, context, 0, 1, **common), make_pass(
-        batch_size, 1, context, 1, absorb_mla=True, **common
-    )
+    context = check_sizes(context_name, context)  # named as the caller's argument in errors
+    prefill = make_pass(batch_size, context, 0, 1, **common)
+    return prefill, make_pass(batch_size, 1, context, 1, absorb_mla=True, **common)
 
 
 OPTIONS = (

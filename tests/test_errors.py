@@ -27,7 +27,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
         ({"batch_size": -3}, "batch_size must be an integer >= 1"),
         ({"batch_size": 1.5}, "batch_size must be an integer"),
         ({"batch_size": np.array([1, 2.5])}, "batch_size must hold whole numbers"),
-        ({"seqlen": 0}, "new tokens must be an integer >= 1"),
+        ({"seqlen": 0}, "seqlen must be an integer >= 1, got 0"),
         ({"w_bit": 0}, "unsupported w_bit 0; valid: 1-16 or 32"),
         ({"a_bit": 6}, "unsupported a_bit 6; valid: 4, 8, 16, 32"),
         ({"kv_bit": 64}, "unsupported kv_bit 64"),
