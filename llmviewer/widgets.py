@@ -11,21 +11,25 @@ from typing import Any
 
 from .analysis import analyze
 from .errors import LLMViewerError
-from .hardware import hardware_library
+from .hardware import hardware_library, load_hardware
 from .models import shipped_models
 from .plots import roofline_figure
 
 BIT_CHOICES = {"weights": [16, 8, 4, 3, 2, 1], "activations": [16, 8, 4], "KV cache": [16, 8, 4, 2]}
 
 
-def explorer(model: str = "Llama-2-7b-hf", hardware: str = "A100-SXM4-80GB") -> Any:
-    """An ipywidgets panel: pick a shipped model (or type a config.json path), a device, the
-    stage, batch, sequence length, bit widths and FlashAttention; the roofline redraws."""
+def explorer(model: str = "Llama-2-7b-hf", hardware: Any = "A100-SXM4-80GB") -> Any:
+    """An ipywidgets panel: pick a shipped model (or type a config.json path), a device (a
+    shipped name, or your own given as a JSON path, dict or Hardware), the stage, batch,
+    sequence length, bit widths and FlashAttention; the roofline redraws."""
     import ipywidgets as w
     from jupyter_bokeh import BokehModel
 
+    devices = dict(hardware_library())
+    own = load_hardware(hardware)
+    devices.setdefault(own.name, own)
     model_box = w.Combobox(value=model, options=list(shipped_models()), description="model", ensure_option=False)
-    device = w.Dropdown(options=list(hardware_library()), value=hardware, description="device")
+    device = w.Dropdown(options=list(devices), value=own.name, description="device")
     stage = w.ToggleButtons(options=["prefill", "decode"], value="decode", description="stage")
     batch = w.BoundedIntText(value=1, min=1, max=1 << 20, description="batch")
     seqlen = w.BoundedIntText(value=2048, min=1, max=1 << 22, description="seqlen")
@@ -38,7 +42,7 @@ def explorer(model: str = "Llama-2-7b-hf", hardware: str = "A100-SXM4-80GB") -> 
         try:
             res = analyze(
                 model_box.value,
-                device.value,
+                devices[device.value],
                 batch_size=batch.value,
                 seqlen=seqlen.value,
                 w_bit=bits["weights"].value,

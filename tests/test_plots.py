@@ -50,6 +50,8 @@ def test_live_explorer_redraws_and_reports_bad_input():
     assert message.value != before and "decode" in message.value
     model_box.value = "Llama-2-7b"
     assert "unknown model 'Llama-2-7b'" in message.value
+    mine = explorer("Llama-2-7b-hf", {"name": "my-npu", "memory_bandwidth": 5e11, "peak_ops": {"fp16": 5e13}})
+    assert mine.children[0].children[1].value == "my-npu" and "memory-bound" in mine.children[4].value
 
 
 def test_compare_devices_ranks_by_throughput_and_checks_fit():
