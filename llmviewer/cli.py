@@ -1,4 +1,4 @@
-"""The ``llmviewer`` command line: analyze, generate, models, hardware.
+"""The ``llmviewer`` command line: analyze, generate, models, hardware, speculative.
 
 Flag names follow LLM-Viewer's (``--batchsize``, ``--w_bit``, ``--use_flashattention``) so
 its users can switch; dashed aliases are accepted too. Bad input prints one line on stderr
@@ -82,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print one JSON object")
     sub.add_parser("models", help="list shipped models")
     sub.add_parser("hardware", help="list shipped devices")
+    from .speculative import add_cli_parser as _add_speculative_parser
+
+    _add_speculative_parser(sub)
+    _add_rank_parser(sub)
+    from .serving import add_cli_parser as _add_serve_parser
+
+    _add_serve_parser(sub)
+    from .compression import add_cli_parser as _add_compress_parser
+
+    _add_compress_parser(sub)
     return parser
 
 
@@ -145,6 +155,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "hardware":
         print("\n".join(hardware_library()))
         return 0
+    if args.command == "speculative":
+        from .speculative import run_cli as _run_speculative
+
+        return _run_speculative(args)
+    if args.command == "rank":
+        return _run_rank(args)
+    if args.command == "serve":
+        from .serving import run_cli as _run_serve
+
+        return _run_serve(args)
+    if args.command == "compress":
+        from .compression import run_cli as _run_compress
+
+        return _run_compress(args)
     common = dict(
         w_bit=args.w_bit,
         a_bit=args.a_bit,
@@ -179,6 +203,59 @@ def run(argv: Sequence[str] | None = None) -> int:
             f"  time per output token (mean)  {si(gen.tpot_mean, 's')}\n  total  {si(gen.total_time, 's')}\n"
             f"  throughput  {gen.throughput:.4g} tokens/s"
         )
+    return 0
+
+
+def _add_rank_parser(sub: Any) -> None:
+    r = sub.add_parser("rank", help="rank every device of the library on one generation task")
+    r.add_argument("model", help="shipped model name or path to a config.json or its folder")
+    r.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
+    r.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=int, default=1024)
+    r.add_argument("--gen-len", "--gen_len", dest="gen_len", type=int, default=256)
+    r.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
+    r.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
+    r.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
+    r.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
+    r.add_argument("--by", choices=["throughput", "ttft", "tpot"], default="throughput", help="ranking metric")
+    r.add_argument("--max-devices", "--max_devices", dest="max_devices", type=int, default=1,
+                   help="largest tensor-parallel group a device may use to hold the model")  # fmt: skip
+    r.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
+                   help="calibrated estimate instead of the pure roofline (default class: serving)")  # fmt: skip
+    out = r.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON list, one object per device")
+    out.add_argument("--csv", metavar="FILE", help="write the ranked table to FILE")
+
+
+def _run_rank(args: argparse.Namespace) -> int:
+    from .compare import rank_devices
+
+    if args.max_devices < 1:
+        raise LLMViewerError(f"--max-devices must be a positive integer, got {args.max_devices}")
+    table = rank_devices(
+        args.model,
+        batch_size=args.batchsize,
+        prompt_len=args.prompt_len,
+        gen_len=args.gen_len,
+        by="tpot_mean" if args.by == "tpot" else args.by,
+        max_devices=args.max_devices,
+        calibration=args.calibrated,
+        w_bit=args.w_bit,
+        a_bit=args.a_bit,
+        kv_bit=args.kv_bit,
+        use_flashattention=args.flash,
+    )
+    if args.json:
+        print(table.to_json(orient="records"))
+    elif args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    else:
+        print(f"{'#':>3}  {'device':<22}{'n':>3}{'TTFT':>11}{'TPOT':>11}{'tokens/s':>11}  fits")
+        for r in table.itertuples():
+            print(
+                f"{r.rank:>3}  {r.device:<22}{r.devices:>3}{si(r.ttft, 's'):>11}{si(r.tpot_mean, 's'):>11}"
+                f"{r.throughput:>11.4g}  {'yes' if r.fits else 'no'}"
+            )
     return 0
 
 

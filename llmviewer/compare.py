@@ -13,9 +13,12 @@ import numpy as np
 import pandas as pd
 
 from .analysis import analyze, memory_footprint
+from .errors import LLMViewerError
 from .generation import generate
 from .hardware import Hardware, hardware_library, load_hardware
 from .models import ModelSpec, load_model
+from .roofline import peak_for_bits
+from .workload import unit_bits
 
 
 def _devices(devices: Iterable[str | Hardware] | None) -> list[Hardware]:
@@ -116,3 +119,92 @@ def compare_devices(
             }
         )
     return pd.DataFrame(rows).sort_values("throughput", ascending=False, ignore_index=True)
+
+
+RANK_METRICS = {"throughput": False, "ttft": True, "tpot_mean": True}
+"""Columns :func:`rank_devices` can rank by, and whether smaller is better."""
+
+
+def min_tensor_parallel(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    batch_size: int = 1,
+    seqlen: int = 1024,
+    max_devices: int = 8,
+    **options: Any,
+) -> int | None:
+    """Fewest devices (1, 2, 4, ... up to ``max_devices``) that hold ``batch_size`` sequences of
+    ``seqlen`` tokens with the model split tensor-parallel: the per-device footprint (weights,
+    KV cache, activations; bytes) fits in one device's memory, the split divides the model's
+    heads and widths, and the device has a link to its peers. None if no such count exists."""
+    m, hw = load_model(model), load_hardware(hardware)
+    n = 1
+    while n <= max_devices:
+        if n > 1 and hw.interconnect_bandwidth is None and hw.host_link_bandwidth is None:
+            return None
+        try:
+            need = memory_footprint(m, batch_size=batch_size, seqlen=seqlen, tensor_parallel=n, **options)["total"]
+        except ValueError:  # the split does not divide the model; a larger one will not either
+            return None
+        if need <= hw.memory_bytes:
+            return n
+        n *= 2
+    return None
+
+
+def rank_devices(
+    model: str | ModelSpec,
+    devices: Iterable[str | Hardware] | None = None,
+    batch_size: int = 1,
+    prompt_len: int = 1024,
+    gen_len: int = 256,
+    by: str = "throughput",
+    max_devices: int = 1,
+    calibration: Any = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Every device (default: the whole library) on one generation task, ranked by ``by``
+    (``throughput``: highest first; ``ttft`` or ``tpot_mean``: lowest first). Each device runs
+    the task on the fewest tensor-parallel devices that hold it (:func:`min_tensor_parallel`, up
+    to ``max_devices``); devices that cannot hold it run it on one device, are marked
+    ``fits=False`` and rank after all that fit. Columns: ``rank``, ``device``, ``vendor``,
+    ``kind``, ``year``, ``devices`` (tensor-parallel count), ``ttft`` and ``tpot_mean`` (s),
+    ``throughput`` (generated tokens/s of the group) and ``throughput_per_device``,
+    ``memory_needed`` (bytes per device), ``memory_bytes``, ``fits``, ``memory_bandwidth``
+    (bytes/s) and ``peak`` (OPs/s of the units that run the weights' matmuls)."""
+    if by not in RANK_METRICS:
+        raise LLMViewerError(f"by must be one of {', '.join(RANK_METRICS)}, got {by!r}")
+    m = load_model(model)
+    seqlen = prompt_len + gen_len
+    rows = []
+    for hw in _devices(devices):
+        n = min_tensor_parallel(m, hw, batch_size, seqlen, max_devices, **options)
+        tp = n or 1
+        g = generate(
+            m, hw, batch_size=batch_size, prompt_len=prompt_len, gen_len=gen_len, calibration=calibration,
+            tensor_parallel=tp, **options,
+        )  # fmt: skip
+        need = memory_footprint(m, batch_size=batch_size, seqlen=seqlen, tensor_parallel=tp, **options)["total"]
+        bits = int(unit_bits(max(options.get("w_bit", 16), options.get("a_bit", 16))))
+        rows.append(
+            {
+                "device": hw.name,
+                "vendor": hw.vendor,
+                "kind": hw.kind,
+                "year": hw.year,
+                "devices": tp,
+                "ttft": float(g.ttft),
+                "tpot_mean": float(g.tpot_mean),
+                "throughput": float(g.throughput),
+                "throughput_per_device": float(g.throughput) / tp,
+                "memory_needed": float(need),
+                "memory_bytes": hw.memory_bytes,
+                "fits": n is not None,
+                "memory_bandwidth": hw.memory_bandwidth,
+                "peak": peak_for_bits(hw, bits),
+            }
+        )
+    table = pd.DataFrame(rows)
+    table = table.sort_values(["fits", by], ascending=[False, RANK_METRICS[by]], kind="stable", ignore_index=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table

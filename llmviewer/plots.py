@@ -523,3 +523,157 @@ def prediction_scatter(evaluated: pd.DataFrame, title: str = "") -> Any:
     figures[0].legend.label_text_font_size = "7pt"
     figures[0].legend.click_policy = "hide"
     return row(*figures)
+
+
+CHOOSER_METRICS = {
+    "throughput": "throughput (tokens/s)",
+    "ttft": "time to first token (ms)",
+    "tpot_mean": "time per output token (ms)",
+}
+
+
+def device_chooser(
+    models: Sequence[str],
+    batches: Sequence[int] = (1, 4, 16, 64, 256),
+    precisions: Sequence[Precision] = (),
+    prompt_len: int = 1024,
+    gen_len: int = 256,
+    devices: Sequence[str] | None = None,
+    initial: dict[str, int] | None = None,
+) -> tuple[Any, pd.DataFrame]:
+    """Interactive device ranking: choose model, precision, metric and batch size; every device
+    of the library (or ``devices``) appears as a bar at its rank, computed by
+    :func:`llmviewer.compare.rank_devices` for each combination (the JavaScript only selects
+    those rows). Devices that cannot hold the task are grey and rank last. Returns (Bokeh
+    layout, the table: model, precision, batch, device, ttft/tpot_mean in s, throughput, fits
+    and the rank by each metric)."""
+    from bokeh.layouts import column, row
+    from bokeh.models import (
+        ColumnDataSource,
+        CustomJS,
+        Div,
+        HoverTool,
+        LabelSet,
+        RadioButtonGroup,
+        Range1d,
+        Select,
+        Slider,
+    )  # fmt: skip
+
+    from .compare import rank_devices
+
+    precisions = tuple(precisions) or DEFAULT_PRECISIONS[:3]
+    init = {"model": 0, "precision": 0, "metric": 0, "batch": 0, **(initial or {})}
+    parts = []
+    for m in models:
+        for q in precisions:
+            for b in batches:
+                t = rank_devices(
+                    m, devices, batch_size=b, prompt_len=prompt_len, gen_len=gen_len,
+                    w_bit=q.w_bit, a_bit=q.a_bit, kv_bit=q.kv_bit, use_flashattention=True,
+                )  # fmt: skip
+                t = t.sort_values("device", kind="stable", ignore_index=True)
+                for metric, smaller in (("throughput", False), ("ttft", True), ("tpot_mean", True)):
+                    order = t.sort_values(["fits", metric], ascending=[False, smaller], kind="stable").index
+                    t.loc[order, f"rank_{metric}"] = np.arange(1, len(t) + 1)
+                parts.append(t.assign(model=m, precision=q.label, batch=b))
+    table = pd.concat(parts, ignore_index=True)
+    cols = ["model", "precision", "batch", "device", "ttft", "tpot_mean", "throughput", "fits"]
+    table = table[cols + [f"rank_{k}" for k in CHOOSER_METRICS]]
+    table = table.astype({f"rank_{k}": int for k in CHOOSER_METRICS})
+    n_dev = table["device"].nunique()
+    full = ColumnDataSource(
+        {
+            "ttft_ms": table["ttft"].to_numpy(np.float64) * 1e3,
+            "tpot_mean_ms": table["tpot_mean"].to_numpy(np.float64) * 1e3,
+            "throughput": table["throughput"].to_numpy(np.float64),
+            "fits": table["fits"].to_numpy(np.int8),
+            **{f"rank_{k}": table[f"rank_{k}"].to_numpy(np.int16) for k in CHOOSER_METRICS},
+        }
+    )
+    names = table["device"].iloc[:n_dev].tolist()  # the same sorted device order in every block
+    lo = ((init["model"] * len(precisions) + init["precision"]) * len(batches) + init["batch"]) * n_dev
+    first = table.iloc[lo : lo + n_dev]
+    metric0 = list(CHOOSER_METRICS)[init["metric"]]
+    value0 = first[metric0].to_numpy(np.float64) * (1 if metric0 == "throughput" else 1e3)
+    bars = ColumnDataSource(
+        {
+            "y": first[f"rank_{metric0}"].tolist(),
+            "value": value0.tolist(),
+            "device": names,
+            "label": [d + ("" if f else " (does not fit)") for d, f in zip(names, first["fits"], strict=True)],
+            "color": ["#1f77b4" if f else "#bbbbbb" for f in first["fits"]],
+            "ttft": (first["ttft"] * 1e3).tolist(),
+            "tpot": (first["tpot_mean"] * 1e3).tolist(),
+            "tput": first["throughput"].tolist(),
+            "fits": ["yes" if f else "no" for f in first["fits"]],
+        },
+        name="chooser-bars",
+    )
+    x_range, y_range = Range1d(0, float(value0.max()) * 1.45), Range1d(n_dev + 0.7, 0.3)
+    title0 = list(CHOOSER_METRICS.values())[init["metric"]]
+    fig = _axes("", title0, "rank", log_x=False, log_y=False, width=640, height=620, x_range=x_range, y_range=y_range)
+    fig.hbar(y="y", left=0, right="value", height=0.7, color="color", source=bars, alpha=0.85)
+    fig.add_layout(LabelSet(x="value", y="y", text="label", source=bars, text_font_size="8pt", x_offset=3,
+                            y_offset=-5))  # fmt: skip
+    fig.add_tools(HoverTool(tooltips=[("device", "@device"), ("TTFT", "@ttft{0.00} ms"), ("TPOT", "@tpot{0.000} ms"),
+                                      ("throughput", "@tput{0.0} tokens/s"), ("fits", "@fits")]))  # fmt: skip
+    summary = Div(text="")
+    controls = {
+        "model": Select(title="model", value=models[init["model"]], options=list(models)),
+        "precision": RadioButtonGroup(labels=[q.label for q in precisions], active=init["precision"]),
+        "metric": RadioButtonGroup(labels=list(CHOOSER_METRICS.values()), active=init["metric"]),
+        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["batch"], show_value=False),
+    }
+    controls["batch"].title = f"batch size: {batches[init['batch']]}"
+    callback = CustomJS(
+        args=dict(
+            full=full,
+            bars=bars,
+            summary=summary,
+            c=controls,
+            names=names,
+            models=list(models),
+            batches=list(batches),
+            nq=len(precisions),
+            nb=len(batches),
+            n=n_dev,
+            metrics=list(CHOOSER_METRICS),
+            titles=list(CHOOSER_METRICS.values()),
+            xaxis=fig.xaxis[0],
+            xr=fig.x_range,
+        ),  # fmt: skip
+        code=_CHOOSER_JS,
+    )
+    for key, widget in controls.items():
+        widget.name = f"chooser-{key}"
+        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
+    fig.js_on_event("document_ready", callback)
+    layout = column(row(controls["model"], controls["batch"]), controls["precision"], controls["metric"], fig, summary)
+    return layout, table
+
+
+_CHOOSER_JS = """
+const m = models.indexOf(c.model.value), q = c.precision.active, b = c.batch.value, k = c.metric.active;
+c.batch.title = "batch size: " + batches[b];
+const lo = ((m * nq + q) * nb + b) * n;
+const F = full.data, metric = metrics[k];
+const col = metric == "throughput" ? F.throughput : (metric == "ttft" ? F.ttft_ms : F.tpot_mean_ms);
+const out = {y: [], value: [], device: [], label: [], color: [], ttft: [], tpot: [], tput: [], fits: []};
+let best = "", vmax = 0;
+for (let i = 0; i < n; i++) {
+  const j = lo + i, r = F["rank_" + metric][j], v = col[j];
+  out.y.push(r); out.value.push(v); out.device.push(names[i]);
+  out.label.push(names[i] + (F.fits[j] ? "" : " (does not fit)"));
+  out.color.push(F.fits[j] ? "#1f77b4" : "#bbbbbb");
+  out.ttft.push(F.ttft_ms[j]); out.tpot.push(F.tpot_mean_ms[j]); out.tput.push(F.throughput[j]);
+  out.fits.push(F.fits[j] ? "yes" : "no");
+  if (r == 1) best = names[i];
+  vmax = Math.max(vmax, v);
+}
+bars.data = out;
+xaxis.axis_label = titles[k];
+xr.start = 0; xr.end = vmax * 1.45;
+summary.text = "<b>" + models[m] + "</b>, batch " + batches[b] + ": best device by " + titles[k] +
+  " is <b>" + best + "</b>";
+"""

@@ -1,0 +1,635 @@
+"""System-level optimization on the roofline: fusion, KV-cache management, offloading,
+batching and parallel serving.
+
+Every model here is built on :func:`llmviewer.analyze` and :func:`llmviewer.generate` (the
+roofline of each operator); this module only adds what a serving system changes around them.
+Units: seconds, bytes, bytes/s, tokens/s. Each function documents its (simple) model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .analysis import analyze, kv_cache_bytes, memory_footprint
+from .errors import LLMViewerError
+from .generation import generate
+from .hardware import Hardware, load_hardware
+from .models import ModelSpec, load_model
+from .roofline import link_bandwidth
+from .workload import check_sizes, maximum
+
+UNFUSED_ATTENTION = ("qk_matmul", "softmax", "sv_matmul")
+"""Operator names of unfused attention (a ``_sliding`` suffix marks sliding-window layers)."""
+
+
+def _attention_bytes(stage: Any) -> Any:
+    """Bytes moved by the attention core (scores, softmax, P V or the fused kernel) of a pass."""
+    total = 0.0
+    for row in stage.layers:
+        base = row["name"].removesuffix("_sliding")
+        if base in UNFUSED_ATTENTION or base == "fused_attention":
+            total = total + row["memory_access"] * row["count"]
+    return total
+
+
+def fusion_comparison(
+    model: str | ModelSpec, hardware: str | Hardware, batch_size: Any = 1, seqlen: Any = 1024, **options: Any
+) -> dict[str, dict[str, Any]]:
+    """Attention traffic and pass time with and without FlashAttention-style fusion.
+
+    For each stage (``prefill`` of a ``seqlen``-token prompt, one ``decode`` step with ``seqlen``
+    cached tokens): ``attention_bytes_unfused`` and ``attention_bytes_fused`` (bytes the attention
+    core moves: unfused it writes and re-reads the ``heads x queries x keys`` score and
+    probability matrices; fused it reads Q, K, V once and writes the output),
+    ``attention_ratio`` (unfused / fused), ``total_bytes_*`` (whole pass, bytes), ``time_*``
+    (whole pass, s) and ``speedup`` (unfused / fused time). Numbers or arrays (sweeps)."""
+    if "use_flashattention" in options:
+        raise LLMViewerError("fusion_comparison sets use_flashattention itself")
+    plain = analyze(model, hardware, batch_size, seqlen, use_flashattention=False, **options)
+    fused = analyze(model, hardware, batch_size, seqlen, use_flashattention=True, **options)
+    out = {}
+    for stage in ("prefill", "decode"):
+        u, f = getattr(plain, stage), getattr(fused, stage)
+        au, af = _attention_bytes(u), _attention_bytes(f)
+        out[stage] = {
+            "attention_bytes_unfused": au,
+            "attention_bytes_fused": af,
+            "attention_ratio": au / af,
+            "total_bytes_unfused": u.total["memory_access"],
+            "total_bytes_fused": f.total["memory_access"],
+            "time_unfused": u.time,
+            "time_fused": f.time,
+            "speedup": u.time / f.time,
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- KV cache
+
+
+def kv_bytes_per_token(model: str | ModelSpec, kv_bit: Any = 16, tensor_parallel: int = 1) -> Any:
+    """Bytes of KV cache one token of one sequence adds on one device (all layers; models with
+    sliding-window layers: the bytes while the window is not yet full)."""
+    m = load_model(model)
+    m = dataclasses.replace(m, sliding_layers=0, sliding_window=None)
+    return kv_cache_bytes(m, 1, 1, kv_bit, tensor_parallel)
+
+
+def kv_budget_model(model: str | ModelSpec, budget: int) -> ModelSpec:
+    """The model with a KV-cache budget: every layer keeps and attends to at most ``budget``
+    tokens (StreamingLLM / H2O-style eviction), expressed as a sliding window over all layers.
+    The roofline only sees how many tokens are kept, not which ones."""
+    m = load_model(model)
+    budget = check_sizes("budget", budget)
+    if m.uses_mla:
+        raise LLMViewerError(f"{m.name}: a KV budget is modelled for ordinary (GQA/MHA) attention only")
+    window = budget if m.sliding_window is None else min(budget, m.sliding_window)
+    return dataclasses.replace(
+        m, name=f"{m.name} (KV budget {budget})", sliding_window=window, sliding_layers=m.num_layers
+    )
+
+
+def kv_reservation(
+    model: str | ModelSpec,
+    lengths: Any,
+    max_len: int,
+    block_size: int | None = None,
+    kv_bit: Any = 16,
+    tensor_parallel: int = 1,
+) -> dict[str, Any]:
+    """KV-cache bytes that sequences of final lengths ``lengths`` (tokens, an array) use and
+    reserve under an allocation policy.
+
+    ``block_size=None``: contiguous pre-allocation, every sequence reserves ``max_len`` tokens.
+    ``block_size=B``: paged allocation (PagedAttention), a sequence of ``n`` tokens holds
+    ``ceil(n / B)`` blocks of ``B`` tokens. Returns ``used``, ``reserved`` and ``waste``
+    (= reserved - used) in bytes, ``waste_fraction`` (waste / reserved), per-sequence means
+    ``reserved_per_seq``."""
+    lengths = np.atleast_1d(check_sizes("lengths", lengths))
+    max_len = check_sizes("max_len", max_len)
+    if np.any(lengths > max_len):
+        raise LLMViewerError(f"a sequence length exceeds max_len={max_len}")
+    per_token = kv_bytes_per_token(model, kv_bit, tensor_parallel)
+    if block_size is None:
+        reserved_tokens = np.full_like(lengths, max_len)
+    else:
+        b = check_sizes("block_size", block_size)
+        reserved_tokens = np.ceil(lengths / b) * b
+    used, reserved = lengths.sum() * per_token, reserved_tokens.sum() * per_token
+    return {
+        "used": used,
+        "reserved": reserved,
+        "waste": reserved - used,
+        "waste_fraction": (reserved - used) / reserved,
+        "reserved_per_seq": reserved / lengths.size,
+    }
+
+
+def uniform_lengths(prompt_len: int, max_gen: int) -> np.ndarray:
+    """Final lengths of requests with a ``prompt_len``-token prompt and an output length drawn
+    uniformly from 1..``max_gen`` (each value once: the exact distribution, no sampling)."""
+    return prompt_len + np.arange(1, check_sizes("max_gen", max_gen) + 1)
+
+
+def max_batch_by_policy(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    lengths: Any,
+    max_len: int,
+    block_size: int | None = None,
+    **options: Any,
+) -> int:
+    """Largest number of concurrent sequences (drawn from the length distribution ``lengths``)
+    whose KV reservations fit beside the weights and activations on one device: ``floor((memory
+    - weights - activations) / mean reservation per sequence)``, 0 if the weights do not fit.
+    The paged count holds each sequence's final length in blocks, so no sequence is ever
+    preempted (engines that admit optimistically and preempt fit a little more)."""
+    hw = load_hardware(hardware)
+    tp = options.get("tensor_parallel", 1)
+    mem = memory_footprint(model, batch_size=1, seqlen=max_len, **options)
+    act = mem["activations"]
+    res = kv_reservation(model, lengths, max_len, block_size, options.get("kv_bit") or options.get("a_bit", 16), tp)
+    free = hw.memory_bytes - mem["weights"] - act
+    return max(math.floor(free / res["reserved_per_seq"]), 0)
+
+
+# --------------------------------------------------------------------------- offloading
+
+
+def offload_step(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    batch_size: Any = 1,
+    seqlen: Any = 1024,
+    weight_offload: float = 1.0,
+    kv_offload: float = 0.0,
+    overlap: bool = True,
+    **options: Any,
+) -> dict[str, Any]:
+    """One decode step with part of the weights and/or KV cache in host memory (FlexGen-style).
+
+    Each step streams ``weight_offload`` of the weight bytes and ``kv_offload`` of the KV cache
+    (``batch x seqlen`` tokens) over the host link (PCIe), at ``host_link_bandwidth`` per direction;
+    the GPU runs the step at its own roofline. With ``overlap`` the transfer hides behind the
+    compute (time = max), else they add. Returns ``gpu_time``, ``link_time``, ``step_time`` (s),
+    ``throughput`` (tokens/s = batch / step time), ``link_bytes``, ``device_memory`` and
+    ``host_memory`` (bytes), and ``bound`` ("host link" or the step's roofline bound)."""
+    for name, frac in (("weight_offload", weight_offload), ("kv_offload", kv_offload)):
+        if not 0 <= frac <= 1:
+            raise LLMViewerError(f"{name} must be a fraction in [0, 1], got {frac!r}")
+    hw = load_hardware(hardware)
+    if hw.host_link_bandwidth is None:
+        raise LLMViewerError(f"{hw.name} lists no host-link bandwidth; offloading needs one")
+    res = analyze(model, hw, batch_size, seqlen, stages=("decode",), **options)
+    mem = res.memory
+    link_bytes = weight_offload * mem["weights"] + kv_offload * mem["kv_cache"]
+    gpu, link = res.decode.time, link_bytes / hw.host_link_bandwidth
+    step = maximum(gpu, link) if overlap else gpu + link
+    bound = np.where(link > gpu, "host link", res.decode.total["bound"])
+    return {
+        "gpu_time": gpu,
+        "link_time": link,
+        "step_time": step,
+        "throughput": batch_size / step,
+        "link_bytes": link_bytes,
+        "device_memory": mem["total"] - link_bytes,
+        "host_memory": link_bytes,
+        "bound": bound.item() if bound.ndim == 0 else bound,
+    }
+
+
+def offload_break_even_batch(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    seqlen: int = 1024,
+    weight_offload: float = 1.0,
+    max_batch: int = 1 << 14,
+    **options: Any,
+) -> int | None:
+    """Smallest batch at which the GPU's own decode step takes as long as streaming the offloaded
+    weights over the host link (KV cache on the device), so that the transfer is amortised;
+    None if it is not reached by ``max_batch``."""
+    batch = np.arange(1, max_batch + 1)
+    r = offload_step(model, hardware, batch, seqlen, weight_offload=weight_offload, **options)
+    hits = np.flatnonzero(r["gpu_time"] >= r["link_time"])
+    return int(batch[hits[0]]) if hits.size else None
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def expected_max_uniform(n: Any, g: int) -> Any:
+    """Expected maximum of ``n`` independent integers uniform on 1..``g``:
+    ``g - sum_{k=1}^{g-1} (k/g)^n``."""
+    k = np.arange(1, g)
+    n = np.asarray(n, dtype=float)
+    return g - ((k / g) ** n[..., None]).sum(axis=-1)
+
+
+def batching_comparison(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    batch_size: Any,
+    prompt_len: int,
+    max_gen: int,
+    **options: Any,
+) -> dict[str, Any]:
+    """Static vs continuous (iteration-level) batching for requests with a ``prompt_len`` prompt
+    and an output length uniform on 1..``max_gen`` (mean ``(max_gen+1)/2``).
+
+    Static: a batch of ``batch_size`` requests is prefilled together and decodes until its
+    longest request ends (expected :func:`expected_max_uniform` tokens); finished slots idle.
+    Continuous (Orca): a finished request is replaced at the next step, so every decode step
+    runs ``batch_size`` live sequences (at the mean context ``prompt + mean_gen/2``) and each
+    new request's prefill runs as its own pass (batch 1) that stalls the others. The prefill
+    yields a request's first token, so a cycle of ``batch_size`` requests costs ``mean_gen - 1``
+    steps plus ``batch_size`` prefills. Returns ``static_throughput`` and
+    ``continuous_throughput`` (generated tokens/s), ``gain`` (their ratio), ``static_latency``
+    and ``continuous_latency`` (mean seconds from a request's start of prefill to its last token,
+    no queueing)."""
+    max_gen = check_sizes("max_gen", max_gen)
+    mean_gen = (max_gen + 1) / 2
+    longest = np.rint(expected_max_uniform(batch_size, max_gen))
+    longest = longest.item() if longest.ndim == 0 else longest
+    static = generate(model, hardware, batch_size, prompt_len, longest, **options)
+    static_tp = batch_size * mean_gen / static.total_time
+    step = analyze(
+        model, hardware, batch_size, prompt_len + math.floor(mean_gen / 2), stages=("decode",), **options
+    ).decode.time
+    prefill1 = generate(model, hardware, 1, prompt_len, 1, **options).ttft
+    # the prefill makes a request's first token; its other mean_gen - 1 come from decode steps
+    cont_tp = batch_size * mean_gen / ((mean_gen - 1) * step + batch_size * prefill1)
+    return {
+        "static_throughput": static_tp,
+        "continuous_throughput": cont_tp,
+        "gain": cont_tp / static_tp,
+        "static_latency": static.total_time,
+        "continuous_latency": prefill1 + (mean_gen - 1) * (step + batch_size * prefill1 / mean_gen),
+        "expected_longest": longest,
+    }
+
+
+def throughput_latency(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    batches: Any,
+    prompt_len: int = 1024,
+    gen_len: int = 256,
+    **options: Any,
+) -> pd.DataFrame:
+    """Throughput against latency as the batch grows: one row per batch with ``ttft`` and
+    ``tpot`` (s), ``throughput`` (tokens/s), per-device ``memory`` (bytes) and ``fits``."""
+    b = np.atleast_1d(np.asarray(batches))
+    hw = load_hardware(hardware)
+    g = generate(model, hw, b, prompt_len, gen_len, **options)
+    mem = memory_footprint(model, b, prompt_len + gen_len, **options)["total"]
+    return pd.DataFrame(
+        {
+            "batch": b,
+            "ttft": g.ttft,
+            "tpot": g.tpot_mean,
+            "throughput": g.throughput,
+            "memory": mem,
+            "fits": mem <= hw.memory_bytes,
+        }
+    )
+
+
+# --------------------------------------------------------------------------- parallel serving
+
+
+def bubble_fraction(stages: Any, micro_batches: Any) -> Any:
+    """Idle share of a GPipe schedule with flush: ``(p - 1) / (m + p - 1)`` for ``p`` stages and
+    ``m`` micro-batches."""
+    return (stages - 1) / (micro_batches + stages - 1)
+
+
+def serve(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    tensor_parallel: int = 1,
+    pipeline_parallel: int = 1,
+    batch_size: int = 1,
+    prompt_len: int = 1024,
+    gen_len: int = 256,
+    micro_batches: int | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Latency, throughput and per-device memory of a generation task on ``tensor_parallel x
+    pipeline_parallel`` devices.
+
+    Tensor parallelism is the engine's (each device runs a 1/tp slice, all-reduces on the link
+    roof). Pipeline parallelism splits the layers into ``pp`` equal stages (weights, KV cache
+    and time each 1/pp of the tensor-parallel model's; embeddings and head spread evenly, an
+    approximation). The batch runs as ``micro_batches`` micro-batches (default ``min(pp,
+    batch)``; must divide the batch); every forward pass (prefill, each decode step) is a GPipe
+    schedule with flush, ``(m + pp - 1)`` stage slots of one micro-batch, plus sending each
+    micro-batch's hidden states across the ``pp - 1`` stage boundaries at the link bandwidth.
+    Returns ``ttft``, ``tpot`` and ``total_time`` (s), ``throughput`` (generated tokens/s),
+    ``memory_per_device`` (bytes), ``fits``, ``bubble`` (idle fraction), ``prefill_bound`` and
+    ``decode_bound`` (of one device's stage), ``devices``."""
+    hw = load_hardware(hardware)
+    m = load_model(model)
+    tp = check_sizes("tensor_parallel", tensor_parallel)
+    pp = check_sizes("pipeline_parallel", pipeline_parallel)
+    batch = check_sizes("batch_size", batch_size)
+    mb = min(pp, batch) if micro_batches is None else check_sizes("micro_batches", micro_batches)
+    if batch % mb:
+        raise LLMViewerError(f"micro_batches={mb} must divide batch_size={batch}")
+    if m.num_layers % pp:
+        raise LLMViewerError(f"pipeline_parallel={pp} does not divide {m.name}'s {m.num_layers} layers")
+    if pp > 1 or tp > 1:
+        link_bandwidth(hw)  # raises a clear error when the device has no link
+    micro = batch // mb
+    g = generate(m, hw, micro, prompt_len, gen_len, tensor_parallel=tp, **options)
+    slots = (mb + pp - 1) / pp
+    a_bytes = options.get("a_bit", 16) / 8
+    hop = (pp - 1) * m.hidden_size * a_bytes / (link_bandwidth(hw) if pp > 1 else 1.0)
+    ttft = slots * g.ttft + hop * micro * prompt_len
+    steps = gen_len - 1
+    decode = slots * g.decode_time + hop * micro * steps
+    total = ttft + decode
+    mem = memory_footprint(m, batch, prompt_len + gen_len, tensor_parallel=tp, **options)
+    mem_micro = memory_footprint(m, micro, prompt_len + gen_len, tensor_parallel=tp, **options)
+    per_device = (mem["weights"] + mem["kv_cache"]) / pp + mem_micro["activations"]
+    stage = analyze(m, hw, micro, prompt_len, tensor_parallel=tp, **options)
+    return {
+        "devices": tp * pp,
+        "ttft": ttft,
+        "tpot": decode / steps if steps else float("nan"),
+        "total_time": total,
+        "throughput": batch * gen_len / total,
+        "memory_per_device": per_device,
+        "fits": bool(per_device <= hw.memory_bytes),
+        "bubble": bubble_fraction(pp, mb),
+        "prefill_bound": str(stage.prefill.total["bound"]),
+        "decode_bound": str(stage.decode.total["bound"]),
+    }
+
+
+def disaggregation(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    prefill_devices: int,
+    decode_devices: int,
+    batch_size: int = 32,
+    prompt_len: int = 1024,
+    gen_len: int = 256,
+    **options: Any,
+) -> dict[str, Any]:
+    """Colocated vs disaggregated prefill and decode (DistServe/Splitwise-style), per device pool.
+
+    Colocated: all ``prefill_devices + decode_devices`` devices run continuous batching with
+    ``batch_size`` live sequences; to keep the batch full each device prefills ``batch_size /
+    gen_len`` new requests per decode step (batch-1 prefills), which stall that step, so
+    ``tpot = step + (batch/gen) * prefill``. Disaggregated: prefill devices only prefill
+    (``1 / prefill`` requests/s each), decode devices only decode (``tpot = step``), and each
+    request's KV cache crosses the link (adds ``kv_bytes / link`` to its TTFT). System
+    throughput (generated tokens/s) is the smaller of the two pools' rates. Returns, for
+    ``colocated`` and ``disaggregated``: ``ttft``, ``tpot`` (s), ``throughput`` (tokens/s)."""
+    hw = load_hardware(hardware)
+    x, y = check_sizes("prefill_devices", prefill_devices), check_sizes("decode_devices", decode_devices)
+    prefill = generate(model, hw, 1, prompt_len, 1, **options).ttft
+    step = analyze(model, hw, batch_size, prompt_len + gen_len // 2, stages=("decode",), **options).decode.time
+    kv = kv_cache_bytes(load_model(model), 1, prompt_len, options.get("kv_bit") or options.get("a_bit", 16))
+    co_tpot = step + batch_size / gen_len * prefill
+    n = x + y
+    dis_rate = min(x / prefill * gen_len, y * batch_size / step)
+    return {
+        "colocated": {"ttft": prefill, "tpot": co_tpot, "throughput": n * batch_size / co_tpot},
+        "disaggregated": {"ttft": prefill + kv / link_bandwidth(hw), "tpot": step, "throughput": dis_rate},
+    }
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def add_cli_parser(sub: Any) -> None:
+    """Register ``llmviewer serve``."""
+    s = sub.add_parser("serve", help="latency, throughput and memory on several devices (tensor/pipeline parallel)")
+    s.add_argument("model", help="shipped model name or path to a config.json or its folder")
+    s.add_argument("hardware", help="shipped device name or alias")
+    s.add_argument("--devices", type=int, default=None, help="devices in all (must equal tp x pp)")
+    s.add_argument("--tp", "--tensor-parallel", dest="tp", type=int, default=1, help="tensor-parallel devices")
+    s.add_argument("--pp", "--pipeline-parallel", dest="pp", type=int, default=1, help="pipeline stages")
+    s.add_argument("--micro-batches", dest="micro_batches", type=int, default=None, help="pipeline micro-batches")
+    s.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1)
+    s.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=int, default=1024)
+    s.add_argument("--gen-len", "--gen_len", dest="gen_len", type=int, default=256)
+    s.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16)
+    s.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None)
+    s.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_cli(args: Any) -> int:
+    """Run ``llmviewer serve``."""
+    import json
+
+    from .cli import si
+
+    if args.devices is not None and args.devices != args.tp * args.pp:
+        raise LLMViewerError(f"--devices {args.devices} must equal --tp x --pp = {args.tp * args.pp}")
+    r = serve(
+        args.model, args.hardware, args.tp, args.pp, args.batchsize, args.prompt_len, args.gen_len,
+        micro_batches=args.micro_batches, w_bit=args.w_bit, kv_bit=args.kv_bit, use_flashattention=args.flash,
+    )  # fmt: skip
+    r = {k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+    if args.json:
+        print(json.dumps(r))
+        return 0
+    print(f"{args.model} on {r['devices']} x {args.hardware} (tp {args.tp}, pp {args.pp}), batch {args.batchsize}")
+    print(f"  time to first token  {si(r['ttft'], 's')}  ({r['prefill_bound']}-bound)")
+    print(f"  time per output token  {si(r['tpot'], 's')}  ({r['decode_bound']}-bound)")
+    print(f"  throughput  {r['throughput']:.4g} tokens/s; pipeline bubble {r['bubble']:.0%}")
+    print(f"  memory per device  {si(r['memory_per_device'], 'B')}  ({'fits' if r['fits'] else 'does NOT fit'})")
+    return 0
+
+
+# --------------------------------------------------------------------------- interactive figure
+
+
+def serving_table(
+    models: Any,
+    devices: Any,
+    tensor_parallel: Any = (1, 2, 4, 8),
+    batches: Any = (1, 2, 4, 8, 16, 32, 64, 128, 256),
+    prompt_lens: Any = (512, 2048, 8192),
+    gen_len: int = 256,
+    **options: Any,
+) -> pd.DataFrame:
+    """Every (model, device, tensor-parallel size, batch, prompt length) of a generation task of
+    ``gen_len`` tokens, in that nested order: ``ttft``, ``tpot`` (s), ``throughput`` (generated
+    tokens/s of the group), ``memory_per_device`` (bytes), ``fits``, ``prefill_bound`` and
+    ``decode_bound``. Rows whose split does not divide the model are left out."""
+    b = np.asarray(batches)[:, None]
+    p = np.asarray(prompt_lens)[None, :]
+    frames = []
+    for model in models:
+        for device in devices:
+            hw = load_hardware(device)
+            for tp in tensor_parallel:
+                try:
+                    g = generate(model, hw, b, p, gen_len, tensor_parallel=tp, **options)
+                except LLMViewerError:
+                    continue
+                a = analyze(model, hw, b, p, tensor_parallel=tp, **options)
+                mem = memory_footprint(model, b, p + gen_len, tensor_parallel=tp, **options)["total"]
+                shape = np.broadcast_shapes(b.shape, p.shape)
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "model": model,
+                            "device": hw.name,
+                            "tensor_parallel": tp,
+                            "batch": np.broadcast_to(b, shape).ravel(),
+                            "prompt_len": np.broadcast_to(p, shape).ravel(),
+                            "ttft": np.broadcast_to(g.ttft, shape).ravel(),
+                            "tpot": np.broadcast_to(g.tpot_mean, shape).ravel(),
+                            "throughput": np.broadcast_to(g.throughput, shape).ravel(),
+                            "memory_per_device": np.broadcast_to(mem, shape).ravel(),
+                            "fits": np.broadcast_to(mem <= hw.memory_bytes, shape).ravel(),
+                            "prefill_bound": np.broadcast_to(a.prefill.total["bound"], shape).ravel(),
+                            "decode_bound": np.broadcast_to(a.decode.total["bound"], shape).ravel(),
+                        }
+                    )
+                )
+    return pd.concat(frames, ignore_index=True)
+
+
+def serving_explorer(
+    models: Any,
+    devices: Any,
+    tensor_parallel: Any = (1, 2, 4, 8),
+    batches: Any = (1, 2, 4, 8, 16, 32, 64, 128, 256),
+    prompt_lens: Any = (512, 2048, 8192),
+    gen_len: int = 256,
+    **options: Any,
+) -> tuple[Any, pd.DataFrame]:
+    """Interactive serving explorer: choose model, device, tensor-parallel devices, batch and
+    prompt length; the curve is throughput against time per output token as the batch grows
+    (hollow points do not fit in memory), the large dot is the chosen batch, and the text gives
+    latency, throughput, memory per device and what bounds each stage. The JavaScript only
+    looks rows up in :func:`serving_table`. Returns (Bokeh layout, table)."""
+    from bokeh.layouts import column, row
+    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider
+
+    table = serving_table(models, devices, tensor_parallel, batches, prompt_lens, gen_len, **options)
+    full = ColumnDataSource(
+        {
+            "key": (table["model"] + "|" + table["device"] + "|" + table["tensor_parallel"].astype(str)).tolist(),
+            **{c: table[c].to_numpy() for c in ("batch", "prompt_len", "ttft", "tpot", "throughput")},
+            "memory": table["memory_per_device"].to_numpy(),
+            "fits": table["fits"].astype(int).to_numpy(),
+            "prefill_bound": table["prefill_bound"].astype(str).tolist(),
+            "decode_bound": table["decode_bound"].astype(str).tolist(),
+        }
+    )
+    b0, p0 = min(4, len(batches) - 1), min(1, len(prompt_lens) - 1)
+    sel = table[(table["model"] == table["model"].iloc[0]) & (table["device"] == table["device"].iloc[0])]
+    sel = sel[(sel["tensor_parallel"] == tensor_parallel[0]) & (sel["prompt_len"] == prompt_lens[p0])]
+    first = sel[sel["batch"] == batches[b0]].iloc[0]
+    curve = ColumnDataSource(
+        {
+            "x": (sel["tpot"] * 1e3).tolist(),
+            "y": sel["throughput"].tolist(),
+            "batch": sel["batch"].tolist(),
+            "fill": ["#1f77b4" if f else "white" for f in sel["fits"]],
+        },
+        name="serving-curve",
+    )
+    chosen = ColumnDataSource(
+        {"x": [first["tpot"] * 1e3], "y": [first["throughput"]], "batch": [int(first["batch"])]}, name="serving-chosen"
+    )
+    fig = _serving_axes()
+    fig.line("x", "y", source=curve, line_width=2, color="#1f77b4")
+    dots = fig.scatter("x", "y", source=curve, size=9, line_color="#1f77b4", fill_color="fill")
+    fig.scatter("x", "y", source=chosen, size=18, color="#d62728", alpha=0.6)
+    fig.add_tools(HoverTool(renderers=[dots], tooltips=[("batch", "@batch"), ("ms/token", "@x"), ("tokens/s", "@y")]))
+    summary = Div(text=_summary_html(first, len(tensor_parallel) and tensor_parallel[0]), width=660)
+    tps = [str(t) for t in tensor_parallel]
+    controls = {
+        "model": Select(title="model", value=str(models[0]), options=[str(m) for m in models]),
+        "device": Select(title="device", value=table["device"].iloc[0], options=list(dict.fromkeys(table["device"]))),
+        "tp": RadioButtonGroup(labels=[f"{t} device{'s' if t != '1' else ''}" for t in tps], active=0),
+        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=b0, show_value=False,
+                        title=f"batch size: {batches[b0]}"),
+        "prompt": Slider(start=0, end=len(prompt_lens) - 1, step=1, value=p0, show_value=False,
+                         title=f"prompt length: {prompt_lens[p0]} (then {gen_len} generated tokens)"),
+    }  # fmt: skip
+    callback = CustomJS(
+        args=dict(full=full, curve=curve, chosen=chosen, summary=summary, c=controls, tps=tps,
+                  batches=list(batches), prompts=list(prompt_lens), gen=gen_len),
+        code=_SERVING_JS,
+    )  # fmt: skip
+    for key, widget in controls.items():
+        widget.name = f"serving-{key}"
+        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
+    fig.js_on_event("document_ready", callback)
+    layout = column(
+        row(controls["model"], controls["device"]),
+        controls["tp"],
+        row(controls["batch"], controls["prompt"]),
+        fig,
+        summary,
+    )
+    return layout, table
+
+
+def _summary_html(r: Any, tp: int) -> str:
+    """The explorer's text for one row of :func:`serving_table` (the JavaScript writes the same)."""
+    return (
+        f"<b>{r['model']}</b> on {tp} x <b>{r['device']}</b>, batch {r['batch']}, prompt {r['prompt_len']}:<br>"
+        f"time to first token {r['ttft'] * 1e3:.4g} ms ({r['prefill_bound']}-bound); time per output token "
+        f"{r['tpot'] * 1e3:.4g} ms ({r['decode_bound']}-bound); throughput {r['throughput']:.4g} tokens/s; "
+        f"memory per device {r['memory_per_device'] / 1e9:.4g} GB "
+        + ("(fits)" if r["fits"] else "<b>(does not fit)</b>")
+    )
+
+
+def _serving_axes() -> Any:
+    from bokeh.plotting import figure
+
+    fig = figure(
+        x_axis_type="log", y_axis_type="log", width=660, height=380,
+        tools="pan,wheel_zoom,box_zoom,reset,save", toolbar_location="above",
+    )  # fmt: skip
+    fig.xaxis.axis_label = "time per output token (ms)"
+    fig.yaxis.axis_label = "throughput (generated tokens/s, whole group)"
+    return fig
+
+
+_SERVING_JS = """
+const key = c.model.value + "|" + c.device.value + "|" + tps[c.tp.active];
+const P = prompts[c.prompt.value], B = batches[c.batch.value];
+c.batch.title = "batch size: " + B;
+c.prompt.title = "prompt length: " + P + " (then " + gen + " generated tokens)";
+const F = full.data;
+const cx = [], cy = [], cb = [], cf = [];
+let pick = -1;
+for (let i = 0; i < F.key.length; i++) {
+  if (F.key[i] !== key || F.prompt_len[i] !== P) continue;
+  cx.push(F.tpot[i] * 1e3); cy.push(F.throughput[i]); cb.push(F.batch[i]);
+  cf.push(F.fits[i] ? "#1f77b4" : "white");
+  if (F.batch[i] === B) pick = i;
+}
+curve.data = {x: cx, y: cy, batch: cb, fill: cf};
+if (pick < 0) {
+  chosen.data = {x: [], y: [], batch: []};
+  summary.text = "<b>" + key.split("|").join(", ") + "</b>: this split does not divide the model.";
+} else {
+  chosen.data = {x: [F.tpot[pick] * 1e3], y: [F.throughput[pick]], batch: [B]};
+  const fmt = (x, d) => Number(x).toPrecision(d);
+  summary.text = "<b>" + c.model.value + "</b> on " + tps[c.tp.active] + " x <b>" + c.device.value +
+    "</b>, batch " + B + ", prompt " + P + ":<br>time to first token " + fmt(F.ttft[pick] * 1e3, 4) +
+    " ms (" + F.prefill_bound[pick] + "-bound); time per output token " + fmt(F.tpot[pick] * 1e3, 4) +
+    " ms (" + F.decode_bound[pick] + "-bound); throughput " + fmt(F.throughput[pick], 4) +
+    " tokens/s; memory per device " + fmt(F.memory[pick] / 1e9, 4) + " GB " +
+    (F.fits[pick] ? "(fits)" : "<b>(does not fit)</b>");
+}
+"""

@@ -1,0 +1,538 @@
+"""More tokens per target pass: speculative decoding, Medusa heads, and early exiting.
+
+Every time here is the engine's roofline time (seconds; pure, or calibrated through
+``calibration``) of real forward passes of the models involved; only the acceptance models
+are closed-form probability.
+
+Speculative decoding (Leviathan et al. 2023; Chen et al. 2023). One step: the draft model
+runs ``gamma`` decode steps (cached tokens ``context``, ``context + 1``, ...), then the target
+verifies the ``gamma`` drafted tokens in ONE pass of ``gamma + 1`` new tokens per sequence
+with logits at all of them. If each drafted token is accepted independently with
+probability ``alpha``, a step yields ``(1 - alpha**(gamma + 1)) / (1 - alpha)`` tokens per
+sequence in expectation (the accepted prefix plus the target's own next token). With a
+batch, every sequence advances by its own count; we use the expectation per sequence and
+assume all sequences stay at ``context`` cached tokens (the step is synchronised).
+
+Medusa (Cai et al. 2024): ``heads`` extra decoding heads on the target's last hidden state
+propose the next ``heads`` tokens; head ``i`` is accepted with probability ``acceptance**i``
+(an accepted prefix, as above), so a step yields ``(1 - a**(heads + 1)) / (1 - a)`` tokens.
+The step is one target pass verifying ``heads + 1`` tokens plus the heads themselves, each a
+residual block (``hidden x hidden`` linear with bias) and its own ``hidden x vocab``
+projection, run on the same ``heads + 1`` positions.
+
+Early exiting (e.g. CALM, Schuster et al. 2022): a token leaves the network after ``l`` of
+``L`` blocks with probability ``pmf[l - 1]``. Blocks are taken as identical, so running
+``l`` blocks costs ``l / L`` of the blocks' time; embedding, final norm and ``lm_head`` run
+once. A batch runs until its deepest sequence exits (the expected maximum over ``batch``
+independent sequences). Filling the KV cache of skipped layers is not counted.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .analysis import count_pass, resolve_efficiency
+from .errors import LLMViewerError
+from .generation import decode_steps_time, pass_time
+from .hardware import Hardware, load_hardware
+from .layers import Linear
+from .models import ModelSpec, load_model
+from .roofline import Efficiency
+from .workload import check_options, check_sizes, make_pass
+
+HEAD_OPS = ("embed_tokens", "embed_positions", "add_positions", "final_norm", "lm_head")
+"""Operators that run once per pass, not once per block (for early exiting)."""
+
+
+def check_alpha(alpha: Any, name: str = "alpha") -> Any:
+    """Validate an acceptance probability: a number or array in [0, 1)."""
+    arr = np.asarray(alpha, dtype=float) if not isinstance(alpha, (bool, str)) else None
+    if arr is None or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any((arr < 0) | (arr >= 1)):
+        raise LLMViewerError(f"{name} must be a probability in [0, 1), got {alpha!r}")
+    return arr if isinstance(alpha, (list, tuple, np.ndarray)) else float(alpha)
+
+
+def check_gamma(gamma: Any, name: str = "gamma") -> Any:
+    """Validate a count of drafted tokens: a positive integer (or array of them)."""
+    if isinstance(gamma, str):
+        raise LLMViewerError(f"{name} must be a positive integer, got {gamma!r}")
+    try:
+        return check_sizes(name, gamma)
+    except LLMViewerError as e:
+        raise LLMViewerError(f"{name} must be a positive integer (tokens drafted per step): {e}") from None
+
+
+def expected_tokens_per_step(alpha: Any, gamma: Any) -> Any:
+    """Expected tokens one sequence gains per speculative step: ``(1 - alpha**(gamma+1)) /
+    (1 - alpha)``, for ``gamma`` drafted tokens each accepted independently with probability
+    ``alpha`` (1 when ``alpha`` is 0; ``gamma + 1`` is the limit as ``alpha`` -> 1)."""
+    a, g = check_alpha(alpha), check_gamma(gamma)
+    return (1 - a ** (g + 1)) / (1 - a)
+
+
+def _passes(options: dict[str, Any]) -> dict[str, Any]:
+    """Workload options (:data:`llmviewer.workload.OPTIONS`) as :func:`make_pass` arguments."""
+    check_options(options)
+    kw = dict(options)
+    if "use_flashattention" in kw:
+        kw["flash_attention"] = kw.pop("use_flashattention")
+    return kw
+
+
+def decode_step_time(model: ModelSpec, hw: Hardware, batch: Any, context: Any, eff: Efficiency, **kw: Any) -> Any:
+    """Seconds of one plain decode step (one new token, ``context`` cached) of ``model``."""
+    p = make_pass(batch, 1, context, 1, absorb_mla=True, **kw)
+    return pass_time(count_pass(model, p), hw, p, eff)
+
+
+def verify_time(model: ModelSpec, hw: Hardware, batch: Any, tokens: Any, context: Any, eff: Efficiency, **kw) -> Any:
+    """Seconds of one target pass over ``tokens`` new tokens per sequence (``context`` cached),
+    with logits at every one of them: verifying drafted tokens."""
+    p = make_pass(batch, tokens, context, tokens, absorb_mla=True, **kw)
+    return pass_time(count_pass(model, p), hw, p, eff)
+
+
+@dataclass
+class Speculation:
+    """Result of :func:`speculative_decoding`. Times in seconds; arrays broadcast over the
+    arguments. ``time_per_token``: step time over expected tokens per sequence;
+    ``speedup``: plain decode's time per token over it (> 1 is faster)."""
+
+    target: str
+    draft: str
+    hardware: str
+    settings: dict[str, Any]
+    tokens_per_step: Any
+    draft_time: Any
+    verify_time: Any
+    step_time: Any
+    time_per_token: Any
+    baseline_time_per_token: Any
+    speedup: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+
+        def plain(x: Any) -> Any:
+            return x.tolist() if isinstance(x, np.ndarray) else x
+
+        out = {"target": self.target, "draft": self.draft, "hardware": self.hardware}
+        out["settings"] = {k: plain(v) for k, v in self.settings.items()}
+        for k in ("tokens_per_step", "draft_time", "verify_time", "step_time", "time_per_token"):
+            out[k] = plain(getattr(self, k))
+        out["baseline_time_per_token"] = plain(self.baseline_time_per_token)
+        out["speedup"] = plain(self.speedup)
+        return out
+
+
+def speculative_decoding(
+    target: str | ModelSpec | dict,
+    draft: str | ModelSpec | dict,
+    hardware: str | Hardware | dict,
+    alpha: Any,
+    gamma: Any,
+    batch_size: Any = 1,
+    context: Any = 1024,
+    calibration: Efficiency | str | None = None,
+    **options: Any,
+) -> Speculation:
+    """Expected speed-up of speculative decoding over plain decoding of ``target``.
+
+    ``alpha``: acceptance probability of a drafted token, in [0, 1). ``gamma``: tokens drafted
+    per step (positive integer). ``context``: tokens already cached per sequence. Draft and
+    target run on the same device with the same workload ``options`` (see
+    :data:`llmviewer.workload.OPTIONS`). ``alpha``, ``gamma``, ``batch_size`` and ``context``
+    may be numpy arrays (they broadcast). See the module docstring for the cost model."""
+    kw = _passes(options)
+    tm, dm, hw = load_model(target), load_model(draft), load_hardware(hardware)
+    eff = resolve_efficiency(calibration)
+    tokens = expected_tokens_per_step(alpha, gamma)
+    g = check_gamma(gamma)
+    first = make_pass(batch_size, 1, context, 1, absorb_mla=True, **kw)
+    drafting = decode_steps_time(dm, hw, first, g, eff)
+    verifying = verify_time(tm, hw, batch_size, g + 1, context, eff, **kw)
+    baseline = decode_step_time(tm, hw, batch_size, context, eff, **kw)
+    step = drafting + verifying
+    per_token = step / tokens
+    settings = dict(alpha=alpha, gamma=g, batch_size=first.batch, context=first.past_tokens, **first.options())
+    return Speculation(tm.name, dm.name, hw.name, settings, tokens, drafting, verifying, step, per_token, baseline,
+                       baseline / per_token)  # fmt: skip
+
+
+def best_gamma(
+    target: str | ModelSpec | dict,
+    draft: str | ModelSpec | dict,
+    hardware: str | Hardware | dict,
+    alpha: Any,
+    batch_size: Any = 1,
+    context: Any = 1024,
+    max_gamma: int = 16,
+    **kwargs: Any,
+) -> tuple[Any, Any]:
+    """The ``gamma`` in 1..``max_gamma`` that maximises the speed-up, and that speed-up, for
+    each ``alpha`` (number or 1-D array; other arguments scalars). Arguments as
+    :func:`speculative_decoding`."""
+    a = np.atleast_1d(check_alpha(alpha))
+    gammas = np.arange(1, check_gamma(max_gamma, "max_gamma") + 1)
+    s = speculative_decoding(target, draft, hardware, a[:, None], gammas[None, :], batch_size, context, **kwargs)
+    speedup = np.broadcast_to(s.speedup, (len(a), len(gammas)))
+    i = np.argmax(speedup, axis=1)
+    best, value = gammas[i], speedup[np.arange(len(a)), i]
+    if np.ndim(alpha) == 0:
+        return int(best[0]), float(value[0])
+    return best, value
+
+
+# --------------------------------------------------------------------------- Medusa
+
+
+def medusa_head_ops(model: ModelSpec, heads: int) -> list[Linear]:
+    """The extra operators of ``heads`` Medusa heads: each a ``hidden x hidden`` residual
+    block (with bias) and its own ``hidden x vocab`` projection (kept at 16 bits, like lm_head)."""
+    h, v = model.hidden_size, model.vocab_size
+    return [
+        Linear("medusa_block", "matmul", heads, in_f=h, out_f=h, bias=True),
+        Linear("medusa_lm_head", "matmul", heads, in_f=h, out_f=v, quantized=False, tokens="logits"),
+    ]
+
+
+def medusa_parameters(model: str | ModelSpec | dict, heads: int) -> int:
+    """Parameters that ``heads`` Medusa heads add to ``model``."""
+    m = load_model(model)
+    return sum(op.params * op.count for op in medusa_head_ops(m, check_gamma(heads, "heads")))
+
+
+def medusa_decoding(
+    model: str | ModelSpec | dict,
+    hardware: str | Hardware | dict,
+    acceptance: Any,
+    heads: int = 4,
+    batch_size: Any = 1,
+    context: Any = 1024,
+    calibration: Efficiency | str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Expected speed-up of Medusa-style decoding (one chain of ``heads`` candidates).
+
+    Returns seconds ``step_time`` (target pass over ``heads + 1`` tokens plus the heads),
+    ``heads_time``, ``tokens_per_step`` (``(1 - a**(heads+1)) / (1 - a)``),
+    ``time_per_token``, ``baseline_time_per_token`` (plain decode) and ``speedup``.
+    ``acceptance`` (in [0, 1)), ``batch_size`` and ``context`` may be arrays."""
+    kw = _passes(options)
+    m, hw = load_model(model), load_hardware(hardware)
+    eff = resolve_efficiency(calibration)
+    k = check_gamma(heads, "heads")
+    if isinstance(k, np.ndarray):
+        raise LLMViewerError("heads must be a single integer (it changes the model)")
+    tokens = expected_tokens_per_step(acceptance, k)
+    p = make_pass(batch_size, k + 1, context, k + 1, absorb_mla=True, **kw)
+    heads_time = pass_time([(op, op.traffic(p), op.compute_bits(p)) for op in medusa_head_ops(m, k)], hw, p, eff)
+    step = pass_time(count_pass(m, p), hw, p, eff) + heads_time
+    baseline = decode_step_time(m, hw, batch_size, context, eff, **kw)
+    return dict(
+        tokens_per_step=tokens,
+        heads_time=heads_time,
+        step_time=step,
+        time_per_token=step / tokens,
+        baseline_time_per_token=baseline,
+        speedup=baseline * tokens / step,
+    )
+
+
+# --------------------------------------------------------------------------- early exit
+
+
+def check_exit_pmf(pmf: Any, num_layers: int) -> np.ndarray:
+    """Validate a distribution of exit layers: ``num_layers`` non-negative entries summing to 1."""
+    arr = np.asarray(pmf, dtype=float)
+    if arr.ndim != 1 or len(arr) != num_layers:
+        raise LLMViewerError(f"exit distribution needs {num_layers} entries (one per block), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or not np.isclose(arr.sum(), 1.0):
+        raise LLMViewerError(f"exit distribution must be non-negative and sum to 1, sums to {arr.sum():.6g}")
+    return arr
+
+
+def expected_layers_run(pmf: Any, batch_size: Any = 1) -> Any:
+    """Expected blocks a batch runs: the mean of the deepest exit among ``batch_size``
+    sequences, each exiting after ``l`` blocks with probability ``pmf[l - 1]``:
+    ``sum_{l=1}^{L} (1 - F(l-1)**batch)``, ``F`` the cumulative distribution."""
+    arr = np.asarray(pmf, dtype=float)
+    b = check_sizes("batch_size", batch_size)
+    below = np.concatenate([[0.0], np.cumsum(arr)[:-1]])  # F(l - 1), l = 1..L
+    below = np.minimum(below, 1.0)
+    out = np.sum(1 - below ** np.asarray(b, dtype=float)[..., None], axis=-1)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def geometric_exit_pmf(num_layers: int, exit_rate: float, min_layers: int = 1) -> np.ndarray:
+    """A simple exit distribution: no exit before ``min_layers`` blocks, then a token leaves
+    after each further block with probability ``exit_rate``; the rest leave after the last."""
+    if not 0 <= exit_rate <= 1:
+        raise LLMViewerError(f"exit_rate must be in [0, 1], got {exit_rate!r}")
+    n = check_sizes("min_layers", min_layers)
+    if n > num_layers:
+        raise LLMViewerError(f"min_layers ({n}) exceeds the {num_layers} blocks")
+    pmf = np.zeros(num_layers)
+    stay = 1.0
+    for layer in range(n, num_layers):
+        pmf[layer - 1] = stay * exit_rate
+        stay *= 1 - exit_rate
+    pmf[-1] += stay
+    return pmf
+
+
+def early_exit(
+    model: str | ModelSpec | dict,
+    hardware: str | Hardware | dict,
+    pmf: Any,
+    batch_size: Any = 1,
+    context: Any = 1024,
+    calibration: Efficiency | str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Expected decode-step time with early exiting. ``pmf[l - 1]``: probability that a token
+    exits after block ``l``. Returns seconds ``step_time``, ``baseline_time`` (all blocks),
+    ``blocks_time`` and ``head_time`` (the parts of the full step), ``expected_layers``
+    and ``speedup``."""
+    kw = _passes(options)
+    m, hw = load_model(model), load_hardware(hardware)
+    pmf = check_exit_pmf(pmf, m.num_layers)
+    eff = resolve_efficiency(calibration)
+    p = make_pass(batch_size, 1, context, 1, absorb_mla=True, **kw)
+    counted = count_pass(m, p)
+    head = pass_time([c for c in counted if c[0].name in HEAD_OPS], hw, p, eff)
+    full = pass_time(counted, hw, p, eff)
+    layers = expected_layers_run(pmf, batch_size)
+    step = head + (full - head) * layers / m.num_layers
+    return dict(
+        step_time=step,
+        baseline_time=full,
+        blocks_time=full - head,
+        head_time=head,
+        expected_layers=layers,
+        speedup=full / step,
+    )
+
+
+__all__ = [
+    "Speculation",
+    "best_gamma",
+    "early_exit",
+    "expected_layers_run",
+    "expected_tokens_per_step",
+    "geometric_exit_pmf",
+    "medusa_decoding",
+    "medusa_parameters",
+    "speculative_decoding",
+]
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_cli_parser(sub: Any) -> None:
+    """Register ``llmviewer speculative TARGET DRAFT HARDWARE --alpha A --gamma G``."""
+    p = sub.add_parser("speculative", help="expected speed-up of speculative decoding (draft + target)")
+    p.add_argument("target", help="target model (shipped name or config.json path)")
+    p.add_argument("draft", help="draft model (shipped name or config.json path)")
+    p.add_argument("hardware", help="shipped device name or alias, or a device JSON file")
+    p.add_argument("--alpha", required=True, type=float, help="acceptance probability of a drafted token, in [0, 1)")
+    p.add_argument("--gamma", required=True, type=float, help="tokens drafted per step (positive integer)")
+    p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=float, default=1, help="sequences per batch")
+    p.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=float, default=1024,
+                   help="tokens already in the KV cache per sequence")  # fmt: skip
+    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
+    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
+    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
+    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
+    p.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
+                   help="calibrated estimate instead of the pure roofline (default class: serving)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_cli(args: Any) -> int:
+    """Run ``llmviewer speculative`` from parsed arguments; returns the exit status."""
+    import json
+
+    from .cli import si
+
+    s = speculative_decoding(
+        args.target,
+        args.draft,
+        args.hardware,
+        check_alpha(args.alpha),
+        check_gamma(args.gamma),
+        batch_size=args.batchsize,
+        context=args.prompt_len,
+        calibration=args.calibrated,
+        w_bit=args.w_bit,
+        a_bit=args.a_bit,
+        kv_bit=args.kv_bit,
+        use_flashattention=args.flash,
+    )
+    if args.json:
+        print(json.dumps(s.to_dict()))
+        return 0
+    g = s.settings["gamma"]
+    print(
+        f"{s.target} with draft {s.draft} on {s.hardware}: alpha {args.alpha:g}, gamma {g},"
+        f" batch {s.settings['batch_size']}, {s.settings['context']} cached tokens\n"
+        f"  expected tokens per step  {s.tokens_per_step:.3f}\n"
+        f"  draft ({g} steps)  {si(s.draft_time, 's')}\n"
+        f"  target verification ({g + 1} tokens)  {si(s.verify_time, 's')}\n"
+        f"  step  {si(s.step_time, 's')}\n"
+        f"  time per token  {si(s.time_per_token, 's')} (plain decode {si(s.baseline_time_per_token, 's')})\n"
+        f"  expected speed-up  {s.speedup:.2f}x"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- interactive figure
+
+
+def speculation_table(
+    pairs: list[tuple[str, str]],
+    devices: list[str],
+    alphas: Any,
+    gammas: Any,
+    batches: Any,
+    precisions: dict[str, dict[str, Any]] | None = None,
+    context: int = 1024,
+) -> Any:
+    """Speed-up of every (pair, device, precision, batch, alpha, gamma) as a pandas DataFrame,
+    rows in that nested order; one vectorised :func:`speculative_decoding` call per pair,
+    device and precision. ``precisions``: label -> workload options (default W16A16)."""
+    import pandas as pd
+
+    precisions = precisions or {"W16A16": {}}
+    a, g, b = (np.asarray(x) for x in (alphas, gammas, batches))
+    grid = np.meshgrid(b, a, g, indexing="ij")
+    frames = []
+    for (target, draft), device, (label, opts) in itertools.product(pairs, devices, precisions.items()):
+        s = speculative_decoding(
+            target, draft, device, a[None, :, None], g[None, None, :], b[:, None, None], context, **opts
+        )
+        shape = grid[0].shape
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pair": f"{target} / {draft}",
+                    "device": load_hardware(device).name,
+                    "precision": label,
+                    "batch": grid[0].ravel().astype(int),
+                    "alpha": grid[1].ravel(),
+                    "gamma": grid[2].ravel().astype(int),
+                    "tokens_per_step": np.broadcast_to(s.tokens_per_step, shape).ravel(),
+                    "step_ms": np.broadcast_to(s.step_time, shape).ravel() * 1e3,
+                    "plain_ms_per_token": np.broadcast_to(s.baseline_time_per_token, shape).ravel() * 1e3,
+                    "speedup": np.broadcast_to(s.speedup, shape).ravel(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def speculation_explorer(
+    pairs: list[tuple[str, str]],
+    devices: list[str],
+    alphas: Any = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95),
+    gammas: Any = tuple(range(1, 13)),
+    batches: Any = (1, 4, 16, 64, 256),
+    precisions: dict[str, dict[str, Any]] | None = None,
+    context: int = 1024,
+) -> tuple[Any, Any]:
+    """Interactive speed-up of speculative decoding against gamma: choose the target/draft
+    pair, device, precision, batch and alpha. The JavaScript only selects rows of
+    :func:`speculation_table` (computed here by the engine). Returns (layout, table)."""
+    from bokeh.layouts import column, row
+    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider, Span
+
+    from .plots import _axes
+
+    precisions = precisions or {"W16A16": {}}
+    table = speculation_table(pairs, devices, alphas, gammas, batches, precisions, context)
+    names = [f"{t} / {d}" for t, d in pairs]
+    devs = [load_hardware(d).name for d in devices]
+    labels = list(precisions)
+    n_g = len(gammas)
+    full = ColumnDataSource({k: table[k].to_numpy() for k in ("speedup", "tokens_per_step", "step_ms")})
+    block = n_g
+
+    def offset(p: int, d: int, q: int, bi: int, ai: int) -> int:
+        return ((((p * len(devs) + d) * len(labels) + q) * len(batches) + bi) * len(alphas) + ai) * block
+
+    init = dict(p=0, d=0, q=0, b=0, a=len(alphas) // 2 + 1)
+    o = offset(*init.values())
+    rows = table.iloc[o : o + n_g]
+    src = ColumnDataSource(
+        {
+            "gamma": rows["gamma"].to_numpy(),
+            "speedup": rows["speedup"].to_numpy(),
+            "tokens": rows["tokens_per_step"].to_numpy(),
+            "step_ms": rows["step_ms"].to_numpy(),
+        },
+        name="speculation-points",
+    )
+    fig = _axes("", "gamma (tokens drafted per step)", "expected speed-up over plain decoding", False, False)
+    fig.y_range.start = 0  # the top follows the selected curve
+    fig.line("gamma", "speedup", source=src, line_width=2, color="#1f77b4")
+    glyph = fig.scatter("gamma", "speedup", source=src, size=7, color="#1f77b4")
+    fig.add_layout(Span(location=1, dimension="width", line_dash="dashed", line_color="#444444"))
+    tips = [("gamma", "@gamma"), ("speed-up", "@speedup{0.00}x"), ("tokens/step", "@tokens{0.00}"),
+            ("step", "@step_ms{0.000} ms")]  # fmt: skip
+    fig.add_tools(HoverTool(renderers=[glyph], tooltips=tips))
+    summary = Div(text="")
+    c = {
+        "pair": Select(title="target / draft", value=names[0], options=names),
+        "device": Select(title="device", value=devs[0], options=devs),
+        "precision": RadioButtonGroup(labels=labels, active=0),
+        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["b"], show_value=False),
+        "alpha": Slider(start=0, end=len(alphas) - 1, step=1, value=init["a"], show_value=False),
+    }
+    c["batch"].title = f"batch size: {batches[init['b']]}"
+    c["alpha"].title = f"acceptance rate alpha: {alphas[init['a']]:g}"
+    callback = CustomJS(
+        args=dict(
+            full=full,
+            src=src,
+            summary=summary,
+            c=c,
+            names=names,
+            devs=devs,
+            labels=labels,
+            batches=[int(x) for x in batches],
+            alphas=[float(x) for x in alphas],
+            gammas=[int(x) for x in gammas],
+        ),  # fmt: skip
+        code=_SPECULATION_JS,
+    )
+    for key, widget in c.items():
+        widget.name = f"speculation-{key}"
+        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
+    fig.js_on_event("document_ready", callback)
+    layout = column(row(c["pair"], c["device"]), c["precision"], row(c["batch"], c["alpha"]), fig, summary)
+    return layout, table
+
+
+_SPECULATION_JS = """
+const p = names.indexOf(c.pair.value), d = devs.indexOf(c.device.value), q = c.precision.active;
+const b = c.batch.value, a = c.alpha.value, n = gammas.length;
+c.batch.title = "batch size: " + batches[b];
+c.alpha.title = "acceptance rate alpha: " + alphas[a];
+const o = ((((p * devs.length + d) * labels.length + q) * batches.length + b) * alphas.length + a) * n;
+const F = full.data;
+const out = {gamma: [], speedup: [], tokens: [], step_ms: []};
+let best = 0;
+for (let j = 0; j < n; j++) {
+  out.gamma.push(gammas[j]); out.speedup.push(F.speedup[o + j]);
+  out.tokens.push(F.tokens_per_step[o + j]); out.step_ms.push(F.step_ms[o + j]);
+  if (F.speedup[o + j] > F.speedup[o + best]) best = j;
+}
+src.data = out;
+summary.text = "<b>" + names[p] + "</b> on <b>" + devs[d] + "</b>, " + labels[q] + ", batch " + batches[b] +
+  ", alpha " + alphas[a] + ": best gamma " + gammas[best] + ", speed-up " + F.speedup[o + best].toFixed(2) + "x";
+"""
