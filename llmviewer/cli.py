@@ -65,6 +65,23 @@ def _add_workload_flags(p: argparse.ArgumentParser) -> None:
     custom.add_argument("--memory", type=float, help="memory capacity, bytes")
 
 
+_OPTION_FLAGS = {
+    "w_bit": "w_bit",
+    "a_bit": "a_bit",
+    "kv_bit": "kv_bit",
+    "use_flashattention": "flash",
+    "causal_attention": "causal",
+    "w_group_size": "group_size",
+    "w_group_bits": "group_bits",
+    "tensor_parallel": "tensor_parallel",
+}
+
+
+def workload_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The workload options (:data:`llmviewer.workload.OPTIONS`) that the parsed subcommand has flags for."""
+    return {option: getattr(args, flag) for option, flag in _OPTION_FLAGS.items() if hasattr(args, flag)}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``llmviewer`` command."""
     parser = argparse.ArgumentParser(prog="llmviewer", description="Roofline analysis of LLM inference.")
@@ -169,16 +186,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         from .compression import run_cli as _run_compress
 
         return _run_compress(args)
-    common = dict(
-        w_bit=args.w_bit,
-        a_bit=args.a_bit,
-        kv_bit=args.kv_bit,
-        use_flashattention=args.flash,
-        causal_attention=args.causal,
-        w_group_size=args.group_size,
-        w_group_bits=args.group_bits,
-        tensor_parallel=args.tensor_parallel,
-    )
+    common = workload_options(args)
     device = _device(args)
     common["calibration"] = args.calibrated
     if args.command == "analyze":
@@ -239,10 +247,7 @@ def _run_rank(args: argparse.Namespace) -> int:
         by="tpot_mean" if args.by == "tpot" else args.by,
         max_devices=args.max_devices,
         calibration=args.calibrated,
-        w_bit=args.w_bit,
-        a_bit=args.a_bit,
-        kv_bit=args.kv_bit,
-        use_flashattention=args.flash,
+        **workload_options(args),
     )
     if args.json:
         print(table.to_json(orient="records"))

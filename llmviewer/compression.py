@@ -586,18 +586,9 @@ def run_cli(args: Any) -> int:
     import json
 
     from .analysis import resolve_efficiency
-    from .cli import _device, si
+    from .cli import _device, si, workload_options
 
-    options = dict(
-        w_bit=args.w_bit,
-        a_bit=args.a_bit,
-        kv_bit=args.kv_bit,
-        use_flashattention=args.flash,
-        causal_attention=args.causal,
-        w_group_size=args.group_size,
-        w_group_bits=args.group_bits,
-        tensor_parallel=args.tensor_parallel,
-    )
+    options = workload_options(args)
     device = _device(args)
     eff = resolve_efficiency(args.calibrated)
     p, _ = stage_passes(1, 1, **options)

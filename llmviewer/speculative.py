@@ -358,7 +358,7 @@ def run_cli(args: Any) -> int:
     """Run ``llmviewer speculative`` from parsed arguments; returns the exit status."""
     import json
 
-    from .cli import si
+    from .cli import si, workload_options
 
     s = speculative_decoding(
         args.target,
@@ -369,10 +369,7 @@ def run_cli(args: Any) -> int:
         batch_size=args.batchsize,
         context=args.prompt_len,
         calibration=args.calibrated,
-        w_bit=args.w_bit,
-        a_bit=args.a_bit,
-        kv_bit=args.kv_bit,
-        use_flashattention=args.flash,
+        **workload_options(args),
     )
     if args.json:
         print(json.dumps(s.to_dict()))
