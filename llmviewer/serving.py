@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import analyze, kv_cache_bytes, memory_footprint
+from .analysis import analyze, count_pass, kv_cache_bytes, memory_footprint
 from .errors import LLMViewerError
 from .generation import generate
 from .hardware import Hardware, load_hardware
+from .layers import Traffic
 from .models import ModelSpec, load_model
-from .roofline import link_bandwidth
-from .workload import check_sizes, maximum
+from .roofline import combine, link_bandwidth, op_terms, peak_for_bits
+from .workload import Pass, check_sizes, make_pass, maximum, minimum, where
 
 UNFUSED_ATTENTION = ("qk_matmul", "softmax", "sv_matmul")
 """Operator names of unfused attention (a ``_sliding`` suffix marks sliding-window layers)."""
@@ -298,6 +299,208 @@ def throughput_latency(
             "fits": mem <= hw.memory_bytes,
         }
     )
+
+
+# --------------------------------------------------------------------------- chunked prefill
+
+_PASS_OPTIONS = ("w_bit", "a_bit", "kv_bit", "use_flashattention", "causal_attention", "w_group_size", "w_group_bits")
+
+
+def _pass(batch: int, new: int, past: int, options: dict[str, Any]) -> Pass:
+    unknown = set(options) - set(_PASS_OPTIONS) - {"tensor_parallel"}
+    if unknown:
+        raise LLMViewerError(f"unknown options {sorted(unknown)}; allowed: {list(_PASS_OPTIONS)}, tensor_parallel")
+    opts = dict(options)
+    flash = opts.pop("use_flashattention", False)
+    return make_pass(batch, new, past, 1, flash_attention=flash, **opts)
+
+
+def _counted_time(counted: list, hw: Hardware, tokens: Any) -> Any:
+    """Seconds of a pass from ``(op, traffic, bits)`` counts (pure roofline, as
+    :func:`llmviewer.generation.pass_time`)."""
+    total = 0.0
+    for op, t, bits in counted:
+        terms = op_terms(op.kind, t.OPs, t.memory_access, t.link_bytes, peak_for_bits(hw, bits), hw, tokens)
+        total = total + op.count * combine(*terms)[0]
+    return total
+
+
+def _weight_total(counted: list) -> Any:
+    return sum(op.count * t.load_weight for op, t, _ in counted)
+
+
+def chunked_prefill_pass(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    chunk: int,
+    decode_batch: int,
+    prefill_past: int = 0,
+    decode_context: int = 1024,
+    **options: Any,
+) -> dict[str, Any]:
+    """Roofline time of ONE mixed pass (Sarathi's chunked prefill): a prefill chunk of ``chunk``
+    tokens of one request (``prefill_past`` of its tokens already cached) together with one
+    decode token for each of ``decode_batch`` running sequences (``decode_context`` cached
+    tokens each).
+
+    Model: both halves are counted by :func:`llmviewer.analysis.count_pass` (a prefill pass of
+    batch 1 and a decode pass of batch ``decode_batch``); per operator the OPs, activation, KV
+    and link bytes add up, while the weights are read ONCE for the whole pass (the larger of the
+    two ``load_weight``). Each merged operator is then placed on the roofline. Both passes use
+    the same layout (no MLA absorption), so that their operators pair up. ``decode_batch = 0``
+    is the plain prefill pass. Options: ``w_bit``, ``a_bit``, ``kv_bit``, ``use_flashattention``,
+    ``causal_attention``, ``w_group_size``, ``w_group_bits``, ``tensor_parallel``.
+
+    Returns ``time_mixed``, ``time_prefill``, ``time_decode`` (the two as separate passes; 0 for
+    no decode tokens), ``time_separate`` (their sum), ``saving`` (separate - mixed), and the
+    weight bytes read by each (``weight_bytes_mixed``, ``_prefill``, ``_decode``), all in
+    seconds and bytes. Scalars only."""
+    m = load_model(model)
+    hw = load_hardware(hardware)
+    decode_batch = check_sizes("decode_batch", decode_batch, minimum_value=0)
+    pre_p = _pass(1, chunk, prefill_past, options)
+    pre = count_pass(m, pre_p)
+    t_pre = _counted_time(pre, hw, pre_p.tokens)
+    out = {"time_prefill": t_pre, "weight_bytes_prefill": _weight_total(pre)}
+    if decode_batch == 0:
+        out.update(time_decode=0.0, weight_bytes_decode=0.0, time_mixed=t_pre, weight_bytes_mixed=_weight_total(pre))
+    else:
+        dec_p = _pass(decode_batch, 1, decode_context, options)
+        dec = count_pass(m, dec_p)
+        mixed = []
+        for (op, a, bits), (op_d, b, _) in zip(pre, dec, strict=True):
+            if op.name != op_d.name:  # pragma: no cover - same layout by construction
+                raise LLMViewerError(f"operators do not pair up: {op.name} vs {op_d.name}")
+            merged = Traffic(
+                OPs=a.OPs + b.OPs,
+                load_weight=maximum(a.load_weight, b.load_weight),
+                load_act=a.load_act + b.load_act,
+                store_act=a.store_act + b.store_act,
+                load_kv_cache=a.load_kv_cache + b.load_kv_cache,
+                store_kv_cache=a.store_kv_cache + b.store_kv_cache,
+                link_bytes=a.link_bytes + b.link_bytes,
+            )
+            mixed.append((op, merged, bits))
+        out.update(
+            time_decode=_counted_time(dec, hw, dec_p.tokens),
+            weight_bytes_decode=_weight_total(dec),
+            time_mixed=_counted_time(mixed, hw, pre_p.tokens + dec_p.tokens),
+            weight_bytes_mixed=_weight_total(mixed),
+        )
+    out["time_separate"] = out["time_prefill"] + out["time_decode"]
+    out["saving"] = out["time_separate"] - out["time_mixed"]
+    return out
+
+
+def prefill_stall(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    prompt_len: int,
+    chunk: int,
+    decode_batch: int,
+    decode_context: int = 1024,
+    **options: Any,
+) -> dict[str, Any]:
+    """What a new ``prompt_len``-token prompt costs the ``decode_batch`` sequences decoding
+    beside it (each with ``decode_context`` cached tokens).
+
+    Whole: the prompt is one prefill pass, then the decode step runs, so one output token of
+    every running sequence waits ``prefill + decode`` seconds (``tpot_whole``). Chunked: the
+    prompt is split into ``ceil(prompt_len / chunk)`` chunks, each riding in a mixed pass with one
+    decode token per sequence (:func:`chunked_prefill_pass`); each such pass is one output token
+    (``tpot_chunked``, the mean over the chunks, and ``tpot_chunked_max``). Also ``tpot_plain``
+    (a decode step with no prefill), ``prefill_time_whole`` and ``prefill_time_chunked`` (time
+    until the prompt is fully prefilled: its first token), and ``chunks``. Seconds."""
+    prompt_len = check_sizes("prompt_len", prompt_len)
+    chunk = check_sizes("chunk", chunk)
+    n = math.ceil(prompt_len / chunk)
+    times = []
+    for k in range(n):
+        size = min(chunk, prompt_len - k * chunk)
+        r = chunked_prefill_pass(model, hardware, size, decode_batch, k * chunk, decode_context, **options)
+        times.append(r["time_mixed"])
+    whole = chunked_prefill_pass(model, hardware, prompt_len, decode_batch, 0, decode_context, **options)
+    return {
+        "chunks": n,
+        "tpot_plain": whole["time_decode"],
+        "tpot_whole": whole["time_separate"],
+        "tpot_chunked": sum(times) / n,
+        "tpot_chunked_max": max(times),
+        "prefill_time_whole": whole["time_prefill"],
+        "prefill_time_chunked": sum(times),
+    }
+
+
+# --------------------------------------------------------------------------- split-K decoding
+
+H100_SMS = 132
+"""Streaming multiprocessors of an H100 SXM5 (NVIDIA H100 Tensor Core GPU Architecture
+whitepaper, 2022); the default of :func:`split_k_attention`."""
+
+
+def split_k_attention(
+    model: str | ModelSpec,
+    hardware: str | Hardware,
+    batch_size: Any = 1,
+    context: Any = 4096,
+    splits: int | None = None,
+    sms: int = H100_SMS,
+    blocks_per_sm: int = 1,
+    kv_bit: Any = 16,
+    a_bit: Any = 16,
+) -> dict[str, Any]:
+    """Decode attention time with one thread block per (sequence, KV head) and with the keys
+    split into ``splits`` chunks (Flash-Decoding).
+
+    Model: the attention core of one decode step moves the bytes the engine counts for its fused
+    kernel (:func:`llmviewer.analysis.count_pass`, FlashAttention on), but a kernel with ``P``
+    independent thread blocks draws only the fraction ``min(1, P / (sms * blocks_per_sm))`` of the
+    memory bandwidth (too few blocks leave SMs idle). One block per (sequence, KV head) gives
+    ``P = batch x KV heads``; split-K gives ``P x splits``, at the cost of writing and re-reading
+    each split's partial output and its softmax max and sum (fp32) for every query head, moved
+    at the full bandwidth. ``sms`` defaults to the H100 SXM5's 132 (``hardware`` only sets the
+    bandwidth). ``splits=None`` picks the fewest splits that fill the device, each of at least
+    128 keys. Numbers or arrays for ``batch_size`` and ``context``.
+
+    Returns ``blocks`` and ``fraction`` (without split), ``splits``, ``fraction_split``,
+    ``attention_bytes``, ``reduction_bytes``, ``time_plain``, ``time_split`` (attention plus
+    reduction) and ``reduction_time``, in bytes and seconds, and ``speedup``."""
+    m = load_model(model)
+    hw = load_hardware(hardware)
+    batch_size = check_sizes("batch_size", batch_size)
+    context = check_sizes("context", context)
+    p = make_pass(batch_size, 1, context, 1, a_bit=a_bit, kv_bit=kv_bit, flash_attention=True)
+    attn = 0.0
+    for op, t, _ in count_pass(m, p):
+        if op.name.removesuffix("_sliding") == "fused_attention":
+            attn = attn + op.count * t.memory_access
+    target = sms * blocks_per_sm
+    blocks = batch_size * m.num_kv_heads
+    if splits is None:
+        s = np.maximum(1, np.minimum(np.ceil(target / blocks), np.ceil(context / 128)))
+        s = s if isinstance(s, np.ndarray) and s.ndim else int(s)
+    else:
+        s = check_sizes("splits", splits)
+    fraction = minimum(1.0, blocks / target)
+    fraction_split = minimum(1.0, blocks * s / target)
+    partial = m.num_layers * batch_size * m.num_heads * (m.head_dim + 2) * 4
+    reduction_bytes = where(s > 1, 2 * s * partial, 0.0)  # each split writes its partials, the merge reads them
+    bw = hw.memory_bandwidth
+    time_plain = attn / (bw * fraction)
+    reduction_time = reduction_bytes / bw
+    time_split = attn / (bw * fraction_split) + reduction_time
+    return {
+        "blocks": blocks,
+        "fraction": fraction,
+        "splits": s,
+        "fraction_split": fraction_split,
+        "attention_bytes": attn,
+        "reduction_bytes": reduction_bytes,
+        "time_plain": time_plain,
+        "time_split": time_split,
+        "reduction_time": reduction_time,
+        "speedup": time_plain / time_split,
+    }
 
 
 # --------------------------------------------------------------------------- parallel serving

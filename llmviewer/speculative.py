@@ -20,6 +20,11 @@ The step is one target pass verifying ``heads + 1`` tokens plus the heads themse
 residual block (``hidden x hidden`` linear with bias) and its own ``hidden x vocab``
 projection, run on the same ``heads + 1`` positions.
 
+Lookahead decoding (Fu et al. 2024), simplified: one target pass per step verifies ``ngrams``
+candidate n-grams of ``ngram_size`` tokens next to a lookahead branch of ``window`` tokens
+(``window + ngrams * ngram_size`` new tokens per sequence, logits at all) and yields
+``accepted`` tokens on average, a parameter.
+
 Early exiting (e.g. CALM, Schuster et al. 2022): a token leaves the network after ``l`` of
 ``L`` blocks with probability ``pmf[l - 1]``. Blocks are taken as identical, so running
 ``l`` blocks costs ``l / L`` of the blocks' time; embedding, final norm and ``lm_head`` run
@@ -243,6 +248,55 @@ def medusa_decoding(
     )
 
 
+# --------------------------------------------------------------------------- lookahead
+
+
+def lookahead_decoding(
+    model: str | ModelSpec | dict,
+    hardware: str | Hardware | dict,
+    accepted: Any,
+    window: int = 5,
+    ngrams: int = 5,
+    ngram_size: int = 4,
+    batch_size: Any = 1,
+    context: Any = 1024,
+    calibration: Efficiency | str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Expected speed-up of lookahead decoding (Fu et al. 2024), a simple model.
+
+    Each step is ONE target pass over ``window + ngrams * ngram_size`` new tokens per sequence
+    (the lookahead branch's ``window`` tokens and ``ngrams`` candidate n-grams of
+    ``ngram_size`` tokens to verify), with logits at all of them, and yields ``accepted``
+    tokens per sequence on average (a parameter in [1, ngram_size + 1], not modelled: it
+    depends on how often the n-gram pool guesses right). Returns seconds ``step_time``,
+    ``tokens_per_step``, ``time_per_token``, ``baseline_time_per_token`` (plain decode) and
+    ``speedup``. ``accepted``, ``batch_size`` and ``context`` may be arrays."""
+    kw = _passes(options)
+    m, hw = load_model(model), load_hardware(hardware)
+    eff = resolve_efficiency(calibration)
+    w = check_sizes("window", window)
+    g = check_sizes("ngrams", ngrams)
+    n = check_sizes("ngram_size", ngram_size)
+    if any(isinstance(x, np.ndarray) for x in (w, g, n)):
+        raise LLMViewerError("window, ngrams and ngram_size must be single integers")
+    a = np.asarray(accepted, dtype=float) if not isinstance(accepted, (bool, str)) else None
+    if a is None or a.size == 0 or not np.all(np.isfinite(a)) or np.any((a < 1) | (a > n + 1)):
+        raise LLMViewerError(f"accepted must be a number of tokens in [1, ngram_size + 1], got {accepted!r}")
+    a = a if isinstance(accepted, (list, tuple, np.ndarray)) else float(a)
+    tokens = w + g * n
+    step = verify_time(m, hw, batch_size, tokens, context, eff, **kw)
+    baseline = decode_step_time(m, hw, batch_size, context, eff, **kw)
+    return dict(
+        new_tokens=tokens,
+        tokens_per_step=a,
+        step_time=step,
+        time_per_token=step / a,
+        baseline_time_per_token=baseline,
+        speedup=baseline * a / step,
+    )
+
+
 # --------------------------------------------------------------------------- early exit
 
 
@@ -325,6 +379,7 @@ __all__ = [
     "expected_layers_run",
     "expected_tokens_per_step",
     "geometric_exit_pmf",
+    "lookahead_decoding",
     "medusa_decoding",
     "medusa_parameters",
     "speculative_decoding",

@@ -225,3 +225,81 @@ def test_explorer_table_rows_are_where_the_javascript_looks():
     rows = t.iloc[o : o + len(gammas)]
     direct = sp.speculative_decoding(TARGET, DRAFT, "A100", 0.6, np.array(gammas), batch_size=16, w_bit=4)
     assert np.allclose(rows["speedup"], direct.speedup) and list(rows["gamma"]) == list(gammas)
+
+
+# ------------------------------------------------------------- contextual sparsity, lookahead, MoE explorer
+
+
+@pytest.mark.parametrize("batch", [1, 8, 64])
+def test_dense_fractions_without_predictor_are_the_dense_step(batch):
+    from llmviewer import sparsity
+
+    r = sparsity.contextual_sparsity_decode(TARGET, HW, 1.0, 1.0, rank=0, batch_size=batch, context=1024)
+    engine = llmviewer.analyze(TARGET, HW, batch_size=batch, seqlen=1024, stages=("decode",)).decode
+    assert r["predictor_time"] == 0 and np.isclose(r["step_time"], engine.time) and np.isclose(r["speedup"], 1)
+
+
+def test_sparse_step_falls_with_the_active_fraction_at_batch_1():
+    from llmviewer import sparsity
+
+    times = [
+        sparsity.contextual_sparsity_decode(TARGET, HW, f, f, rank=1024, batch_size=1)["step_time"]
+        for f in (0.05, 0.1, 0.2, 0.4, 0.7, 1.0)
+    ]
+    assert np.all(np.diff(times) > 0)
+    # the predictor is what f = 1 adds to the dense step
+    r = sparsity.contextual_sparsity_decode(TARGET, HW, 1.0, 1.0, rank=1024)
+    assert np.isclose(r["step_time"], r["dense_time"] + r["predictor_time"]) and r["predictor_time"] > 0
+
+
+def test_union_fraction_monte_carlo():
+    from llmviewer import sparsity
+
+    rng = np.random.default_rng(0)
+    for f, batch in [(0.1, 1), (0.1, 8), (0.05, 32), (0.3, 4)]:
+        active = rng.random((4000, batch, 64)) < f  # trials x tokens x neurons
+        estimate = active.any(axis=1).mean()
+        assert abs(estimate - sparsity.union_fraction(f, batch)) < 0.01
+
+
+def test_sparsity_grows_back_with_batch_and_rejects_bad_input():
+    from llmviewer import sparsity
+    from llmviewer.errors import LLMViewerError
+
+    m = llmviewer.load_model(TARGET)
+    assert sparsity.sparse_model(m, 1.0, 1.0) == m
+    small, big = sparsity.sparse_model(m, 0.1, 0.1, 1), sparsity.sparse_model(m, 0.1, 0.1, 256)
+    assert small.intermediate_size < big.intermediate_size == m.intermediate_size
+    for kw in ({"head_fraction": 0}, {"neuron_fraction": 1.5}, {"rank": -1}, {"batch_size": 0}):
+        with pytest.raises(LLMViewerError):
+            sparsity.contextual_sparsity_decode(TARGET, HW, **{"head_fraction": 0.5, **kw})
+    with pytest.raises(LLMViewerError, match="dense"):
+        sparsity.contextual_sparsity_decode("Mixtral-8x7B-v0.1", HW, 0.5, 0.5)
+
+
+def test_lookahead_step_is_one_verification_pass():
+    w, g, n = 5, 4, 3
+    accepted = np.array([1.0, 2.0, 3.5])
+    r = sp.lookahead_decoding(TARGET, HW, accepted, window=w, ngrams=g, ngram_size=n, batch_size=4, context=512)
+    m, hw = llmviewer.load_model(TARGET), llmviewer.load_hardware(HW)
+    eff = sp.resolve_efficiency(None)
+    assert r["new_tokens"] == w + g * n
+    assert np.isclose(r["step_time"], sp.verify_time(m, hw, 4, w + g * n, 512, eff))
+    assert np.isclose(r["baseline_time_per_token"], sp.decode_step_time(m, hw, 4, 512, eff))
+    assert np.allclose(r["speedup"], r["baseline_time_per_token"] * accepted / r["step_time"])
+    assert r["speedup"][0] < 1  # accepting only the target's own token costs the extra work
+    with pytest.raises(llmviewer.LLMViewerError):
+        sp.lookahead_decoding(TARGET, HW, accepted=n + 2, ngram_size=n)
+
+
+def test_moe_explorer_rows_are_where_the_javascript_looks():
+    models, devices, batches, skews = ["Mixtral-8x7B-v0.1", "Qwen3-30B-A3B"], [HW, "A100"], (1, 8, 64), (0.0, 1.0)
+    t = moe.moe_table(models, devices, batches, skews)
+    m, d, s = 1, 1, 1  # the offset formula of the explorer's CustomJS
+    o = ((m * len(devices) + d) * len(skews) + s) * len(batches)
+    rows = t.iloc[o : o + len(batches)]
+    direct = moe.moe_decode("Qwen3-30B-A3B", "A100", batch_size=np.array(batches), zipf_s=1.0)
+    assert np.allclose(rows["ms_per_token"], direct["time_per_token"] * 1e3)
+    assert np.allclose(rows["experts_touched"], direct["experts_touched"]) and list(rows["batch"]) == list(batches)
+    layout, table = moe.moe_explorer(models, devices, batches, skews)
+    assert len(table) == len(t)

@@ -168,3 +168,48 @@ def test_serving_table_tensor_parallel_divides_memory_and_explorer_builds():
     assert one.loc[8, "throughput"] == pytest.approx(g.throughput)
     layout, table = serving.serving_explorer([M], [HW], tensor_parallel=(1, 2), batches=(1, 8), prompt_lens=(512,))
     assert len(table) == 4 and layout is not None
+
+
+def test_chunked_prefill_without_decode_tokens_is_the_prefill_pass():
+    from llmviewer.analysis import evaluate_pass
+    from llmviewer.workload import make_pass
+
+    r = serving.chunked_prefill_pass(M, HW, 512, 0)
+    plain = evaluate_pass(llmviewer.load_model(M), llmviewer.load_hardware(HW), make_pass(1, 512, 0, 1))
+    assert r["time_mixed"] == pytest.approx(plain.time)
+    assert r["time_mixed"] == r["time_separate"]
+
+
+@pytest.mark.parametrize("chunk", [16, 256, 2048])
+@pytest.mark.parametrize("decode_batch", [1, 32])
+def test_chunked_prefill_mixed_pass_beats_separate_passes_and_reads_weights_once(chunk, decode_batch):
+    r = serving.chunked_prefill_pass(M, HW, chunk, decode_batch, prefill_past=128, use_flashattention=True)
+    assert r["time_mixed"] <= r["time_separate"] * (1 + 1e-12)
+    assert max(r["time_prefill"], r["time_decode"]) <= r["time_mixed"] * (1 + 1e-12)
+    # weights once: the larger of the two passes' weight reads, not their sum
+    assert r["weight_bytes_mixed"] == pytest.approx(max(r["weight_bytes_prefill"], r["weight_bytes_decode"]))
+    assert r["weight_bytes_mixed"] < r["weight_bytes_prefill"] + r["weight_bytes_decode"]
+
+
+def test_prefill_stall_chunked_bounds_time_per_output_token():
+    s = serving.prefill_stall(M, HW, 4096, 512, 16, use_flashattention=True)
+    assert s["chunks"] == 8
+    assert s["tpot_plain"] < s["tpot_chunked"] <= s["tpot_chunked_max"] < s["tpot_whole"]
+
+
+def test_split_k_equal_with_enough_parallelism():
+    r = serving.split_k_attention(M, "H100-SXM5-80GB", batch_size=64, context=4096)
+    assert r["fraction"] == 1 and r["splits"] == 1
+    assert r["time_split"] == r["time_plain"]
+    forced = serving.split_k_attention(M, "H100-SXM5-80GB", batch_size=64, context=4096, splits=4)
+    assert forced["time_split"] == pytest.approx(forced["time_plain"] + forced["reduction_time"])
+
+
+@pytest.mark.parametrize("splits", [None, 1, 2, 8, 64])
+def test_split_k_never_slower_beyond_reduction(splits):
+    ctx = np.array([512, 4096, 32768])
+    for b in (1, 2, 8, 64):
+        r = serving.split_k_attention(M, "H100-SXM5-80GB", b, ctx, splits=splits)
+        assert np.all(r["time_split"] <= r["time_plain"] + r["reduction_time"] + 1e-15)
+    one = serving.split_k_attention(M, "H100-SXM5-80GB", 1, 4096, sms=132)
+    assert one["fraction"] == pytest.approx(llmviewer.load_model(M).num_kv_heads / 132)
