@@ -211,6 +211,18 @@ def medusa_parameters(model: str | ModelSpec | dict, heads: int) -> int:
     return sum(op.params * op.count for op in medusa_head_ops(m, check_gamma(heads, "heads")))
 
 
+def _per_token(tokens_per_step: Any, step: Any, baseline: Any) -> dict[str, Any]:
+    """Tokens per step, step time and time per token (s) of a multi-token scheme, and its
+    speed-up over plain decoding whose step (one token) takes ``baseline`` seconds."""
+    return dict(
+        tokens_per_step=tokens_per_step,
+        step_time=step,
+        time_per_token=step / tokens_per_step,
+        baseline_time_per_token=baseline,
+        speedup=baseline * tokens_per_step / step,
+    )
+
+
 def medusa_decoding(
     model: str | ModelSpec | dict,
     hardware: str | Hardware | dict,
@@ -238,14 +250,7 @@ def medusa_decoding(
     heads_time = pass_time([(op, op.traffic(p), op.compute_bits(p)) for op in medusa_head_ops(m, k)], hw, p, eff)
     step = pass_time(count_pass(m, p), hw, p, eff) + heads_time
     baseline = decode_step_time(m, hw, batch_size, context, eff, **kw)
-    return dict(
-        tokens_per_step=tokens,
-        heads_time=heads_time,
-        step_time=step,
-        time_per_token=step / tokens,
-        baseline_time_per_token=baseline,
-        speedup=baseline * tokens / step,
-    )
+    return dict(heads_time=heads_time, **_per_token(tokens, step, baseline))
 
 
 # --------------------------------------------------------------------------- lookahead
@@ -287,14 +292,7 @@ def lookahead_decoding(
     tokens = w + g * n
     step = verify_time(m, hw, batch_size, tokens, context, eff, **kw)
     baseline = decode_step_time(m, hw, batch_size, context, eff, **kw)
-    return dict(
-        new_tokens=tokens,
-        tokens_per_step=a,
-        step_time=step,
-        time_per_token=step / a,
-        baseline_time_per_token=baseline,
-        speedup=baseline * a / step,
-    )
+    return dict(new_tokens=tokens, **_per_token(a, step, baseline))
 
 
 # --------------------------------------------------------------------------- early exit
