@@ -1,4 +1,5 @@
-"""The ``llmviewer`` command line: analyze, generate, models, hardware, speculative.
+"""The ``llmviewer`` command line: analyze, generate, models, hardware, and one subcommand per
+technique (speculative, moe, compress, serve, rank).
 
 Flag names follow LLM-Viewer's (``--batchsize``, ``--w_bit``, ``--use_flashattention``) so
 its users can switch; dashed aliases are accepted too. Bad input prints one line on stderr
@@ -109,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .compression import add_cli_parser as _add_compress_parser
 
     _add_compress_parser(sub)
+    from .moe import add_cli_parser as _add_moe_parser
+
+    _add_moe_parser(sub)
     return parser
 
 
@@ -176,6 +180,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         from .speculative import run_cli as _run_speculative
 
         return _run_speculative(args)
+    if args.command == "moe":
+        from .moe import run_cli as _run_moe
+
+        return _run_moe(args)
     if args.command == "rank":
         return _run_rank(args)
     if args.command == "serve":

@@ -28,7 +28,7 @@ from .analysis import resolve_efficiency
 from .errors import LLMViewerError
 from .generation import pass_time
 from .hardware import Hardware, load_hardware
-from .layers import ExpertLinear, Traffic, build_ops
+from .layers import ExpertLinear, Traffic, build_ops, parameter_count
 from .models import ModelSpec, load_model
 from .roofline import Efficiency
 from .workload import Pass, check_options, make_pass
@@ -273,3 +273,53 @@ __all__ = [
     "skewed_ops",
     "zipf_popularity",
 ]
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_cli_parser(sub: Any) -> None:
+    """Register ``llmviewer moe MODEL HARDWARE [--batchsize N --seqlen N --zipf S]``."""
+    p = sub.add_parser("moe", help="one decode step of a mixture-of-experts model: experts touched, bytes, time")
+    p.add_argument("model", help="MoE model (shipped name or config.json path)")
+    p.add_argument("hardware", help="shipped device name or alias, or a device JSON file")
+    p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
+    p.add_argument("--seqlen", type=int, default=1024, help="tokens already in the KV cache per sequence")
+    p.add_argument(
+        "--zipf", type=float, default=0.0, help="routing skew: Zipf exponent of expert popularity (0: uniform)"
+    )
+    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
+    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
+    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
+    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
+    p.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
+                   help="calibrated estimate instead of the pure roofline (default class: serving)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run_cli(args: Any) -> int:
+    """Run ``llmviewer moe`` from parsed arguments; returns the exit status."""
+    import json
+
+    from .cli import si, workload_options
+
+    if args.zipf < 0:
+        raise LLMViewerError(f"--zipf must be >= 0 (0: uniform routing), got {args.zipf}")
+    m = load_model(args.model)
+    r = moe_decode(m, args.hardware, batch_size=args.batchsize, context=args.seqlen, zipf_s=args.zipf,
+                   calibration=args.calibrated, **workload_options(args))  # fmt: skip
+    out = {"model": m.name, "experts": m.num_experts, "top_k": m.experts_per_token,
+           "active_parameters": active_parameters(m), "total_parameters": parameter_count(m),
+           **{k: float(v) for k, v in r.items()}}  # fmt: skip
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(
+        f"{m.name}: {m.num_experts} experts, top-{m.experts_per_token}; batch {args.batchsize},"
+        f" {args.seqlen} cached tokens, routing skew {args.zipf:g}\n"
+        f"  parameters  {si(out['active_parameters'])} active of {si(out['total_parameters'])}\n"
+        f"  experts touched per MoE layer  {out['experts_touched']:.2f}\n"
+        f"  weights read per step  {si(out['weight_bytes'], 'B')}\n"
+        f"  step  {si(out['step_time'], 's')}, per generated token {si(out['time_per_token'], 's')}"
+    )
+    return 0

@@ -303,3 +303,21 @@ def test_moe_explorer_rows_are_where_the_javascript_looks():
     assert np.allclose(rows["experts_touched"], direct["experts_touched"]) and list(rows["batch"]) == list(batches)
     layout, table = moe.moe_explorer(models, devices, batches, skews)
     assert len(table) == len(t)
+
+
+def test_moe_cli_reports_the_engines_numbers():
+    import json
+    import subprocess
+    import sys
+
+    from llmviewer.moe import moe_decode
+
+    run = [sys.executable, "-m", "llmviewer.cli", "moe", "Mixtral-8x7B-v0.1", "H100", "--batchsize", "8", "--zipf", "1"]
+    out = json.loads(subprocess.run([*run, "--json"], capture_output=True, text=True, check=True).stdout)
+    expected = moe_decode("Mixtral-8x7B-v0.1", "H100", batch_size=8, context=1024, zipf_s=1.0)
+    for key in ("experts_touched", "weight_bytes", "step_time", "time_per_token"):
+        assert out[key] == pytest.approx(float(expected[key]), rel=1e-12)
+    bad = subprocess.run([*run[:-2], "--zipf", "-1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--zipf must be >= 0" in bad.stderr and "Traceback" not in bad.stderr
+    dense = subprocess.run([*run[:4], "Llama-2-7b-hf", "H100"], capture_output=True, text=True)
+    assert dense.returncode == 2 and "has no routed experts" in dense.stderr
