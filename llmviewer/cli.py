@@ -232,7 +232,8 @@ def _add_rank_parser(sub: Any) -> None:
     r.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
     r.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
     r.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
-    r.add_argument("--by", choices=["throughput", "ttft", "tpot"], default="throughput", help="ranking metric")
+    r.add_argument("--by", choices=["throughput", "ttft", "tpot", "cost"], default="throughput",
+                   help="ranking metric; cost: USD per million generated tokens, priced devices only")  # fmt: skip
     r.add_argument("--max-devices", "--max_devices", dest="max_devices", type=int, default=1,
                    help="largest tensor-parallel group a device may use to hold the model")  # fmt: skip
     r.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
@@ -247,6 +248,8 @@ def _run_rank(args: argparse.Namespace) -> int:
 
     if args.max_devices < 1:
         raise LLMViewerError(f"--max-devices must be a positive integer, got {args.max_devices}")
+    if args.by == "cost":
+        return _run_cost(args)
     table = rank_devices(
         args.model,
         batch_size=args.batchsize,
@@ -268,6 +271,33 @@ def _run_rank(args: argparse.Namespace) -> int:
             print(
                 f"{r.rank:>3}  {r.device:<22}{r.devices:>3}{si(r.ttft, 's'):>11}{si(r.tpot_mean, 's'):>11}"
                 f"{r.throughput:>11.4g}  {'yes' if r.fits else 'no'}"
+            )
+    return 0
+
+
+def _run_cost(args: argparse.Namespace) -> int:
+    from .pricing import cost_table
+
+    table = cost_table(
+        args.model,
+        batch_size=args.batchsize,
+        prompt_len=args.prompt_len,
+        gen_len=args.gen_len,
+        max_devices=args.max_devices,
+        calibration=args.calibrated,
+        **workload_options(args),
+    )
+    if args.json:
+        print(table.to_json(orient="records"))
+    elif args.csv:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    else:
+        print(f"{'device':<22}{'n':>3}{'tokens/s':>11}{'USD/h':>8}{'USD per 1M tokens':>19}  price source (date)")
+        for r in table.itertuples():
+            print(
+                f"{r.device:<22}{r.devices:>3}{r.throughput:>11.4g}{r.usd_per_device_hour:>8.2f}"
+                f"{r.usd_per_million_tokens:>19.3f}  {r.price_source} ({r.price_date})"
             )
     return 0
 

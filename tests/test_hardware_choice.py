@@ -198,3 +198,19 @@ def test_cli_rank_bad_input_exits_2(argv, capsys):
         cli.main(argv)
     assert e.value.code == 2
     assert capsys.readouterr().err.startswith("llmviewer: error:")
+
+
+def test_rank_by_cost_from_the_cli_is_the_cost_table():
+    import json
+    import subprocess
+    import sys
+
+    from llmviewer.pricing import cost_table
+
+    cmd = [sys.executable, "-m", "llmviewer.cli", "rank", "Llama-3.1-8B", "--batchsize", "32", "--by", "cost", "--json"]
+    shown = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    expected = cost_table("Llama-3.1-8B", batch_size=32, prompt_len=1024, gen_len=256, max_devices=1)
+    assert [r["device"] for r in shown] == expected["device"].tolist()
+    costs = [r["usd_per_million_tokens"] for r in shown]
+    assert costs == sorted(costs)
+    assert costs == pytest.approx(expected["usd_per_million_tokens"].tolist(), rel=1e-9)
