@@ -38,18 +38,25 @@ def si(value: float, unit: str = "") -> str:
     return f"{value:.3g} {unit}".rstrip()
 
 
+def add_precision_flags(p: argparse.ArgumentParser) -> None:
+    """Bit widths, FlashAttention and the calibrated estimate: the flags every subcommand shares."""
+    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
+    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
+    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
+    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true",
+                   help="fused attention")  # fmt: skip
+    p.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
+                   help="calibrated estimate instead of the pure roofline (engine class: serving [default], "
+                   "llama.cpp-cuda, llama.cpp-metal)")  # fmt: skip
+
+
 def _add_workload_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="shipped model name (see `llmviewer models`) or path to a config.json or its folder")
     p.add_argument(
         "hardware", help="shipped device name or alias (see `llmviewer hardware`), a device JSON file, or 'custom'"
     )
     p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
-    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
-    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
-    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
-    p.add_argument(
-        "--use_flashattention", "--use-flashattention", dest="flash", action="store_true", help="fused attention"
-    )
+    add_precision_flags(p)
     p.add_argument("--causal", action="store_true", help="attention computes only the causal (lower) triangle")
     p.add_argument("--group-size", "--group_size", dest="group_size", type=int, help="weights per quantization group")
     p.add_argument("--group-bits", "--group_bits", dest="group_bits", type=int, default=16,
@@ -57,9 +64,6 @@ def _add_workload_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tensor-parallel", "--tp", dest="tensor_parallel", type=int, default=1,
                    help="devices sharing each layer (results are per device)")  # fmt: skip
     p.add_argument("--hardware-file", help="JSON file of extra devices (same schema as data/hardware.json)")
-    p.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
-                   help="calibrated estimate instead of the pure roofline (engine class: serving [default], "
-                   "llama.cpp-cuda, llama.cpp-metal, pytorch-eager)")  # fmt: skip
     custom = p.add_argument_group("a custom device (HARDWARE = custom)")
     custom.add_argument("--bandwidth", type=float, help="memory bandwidth, bytes/s")
     custom.add_argument("--peak", type=float, help="dense 16-bit peak, OPs/s")
@@ -228,77 +232,55 @@ def _add_rank_parser(sub: Any) -> None:
     r.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
     r.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=int, default=1024)
     r.add_argument("--gen-len", "--gen_len", dest="gen_len", type=int, default=256)
-    r.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
-    r.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
-    r.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
-    r.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
+    add_precision_flags(r)
     r.add_argument("--by", choices=["throughput", "ttft", "tpot", "cost"], default="throughput",
                    help="ranking metric; cost: USD per million generated tokens, priced devices only")  # fmt: skip
     r.add_argument("--max-devices", "--max_devices", dest="max_devices", type=int, default=1,
                    help="largest tensor-parallel group a device may use to hold the model")  # fmt: skip
-    r.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
-                   help="calibrated estimate instead of the pure roofline (default class: serving)")  # fmt: skip
     out = r.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a JSON list, one object per device")
     out.add_argument("--csv", metavar="FILE", help="write the ranked table to FILE")
 
 
+_RANK_COLUMNS = {
+    "rank": [("#", 3, lambda r: r.rank), ("", 2, lambda r: ""), ("device", -22, lambda r: r.device),
+             ("n", 3, lambda r: r.devices),
+             ("TTFT", 11, lambda r: si(r.ttft, "s")), ("TPOT", 11, lambda r: si(r.tpot_mean, "s")),
+             ("tokens/s", 11, lambda r: f"{r.throughput:.4g}"), ("  fits", 6, lambda r: "yes" if r.fits else "no")],
+    "cost": [("device", -22, lambda r: r.device), ("n", 3, lambda r: r.devices),
+             ("tokens/s", 11, lambda r: f"{r.throughput:.4g}"), ("USD/h", 8, lambda r: f"{r.usd_per_device_hour:.2f}"),
+             ("USD per 1M tokens", 19, lambda r: f"{r.usd_per_million_tokens:.3f}"),
+             ("  price source (date)", -1, lambda r: f"  {r.price_source} ({r.price_date})")],
+}  # fmt: skip
+"""Columns of the ``rank`` table: header, width (negative: left-aligned), cell."""
+
+
 def _run_rank(args: argparse.Namespace) -> int:
     from .compare import rank_devices
+    from .pricing import cost_table
 
     if args.max_devices < 1:
         raise LLMViewerError(f"--max-devices must be a positive integer, got {args.max_devices}")
+    task = dict(batch_size=args.batchsize, prompt_len=args.prompt_len, gen_len=args.gen_len,
+                max_devices=args.max_devices, calibration=args.calibrated, **workload_options(args))  # fmt: skip
     if args.by == "cost":
-        return _run_cost(args)
-    table = rank_devices(
-        args.model,
-        batch_size=args.batchsize,
-        prompt_len=args.prompt_len,
-        gen_len=args.gen_len,
-        by="tpot_mean" if args.by == "tpot" else args.by,
-        max_devices=args.max_devices,
-        calibration=args.calibrated,
-        **workload_options(args),
-    )
+        table, columns = cost_table(args.model, **task), _RANK_COLUMNS["cost"]
+    else:
+        by = "tpot_mean" if args.by == "tpot" else args.by
+        table, columns = rank_devices(args.model, by=by, **task), _RANK_COLUMNS["rank"]
     if args.json:
         print(table.to_json(orient="records"))
     elif args.csv:
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
     else:
-        print(f"{'#':>3}  {'device':<22}{'n':>3}{'TTFT':>11}{'TPOT':>11}{'tokens/s':>11}  fits")
+
+        def line(cells: list[str]) -> str:
+            return "".join(f"{c:<{-w}}" if w < 0 else f"{c:>{w}}" for c, (_, w, _) in zip(cells, columns, strict=True))
+
+        print(line([h for h, _, _ in columns]))
         for r in table.itertuples():
-            print(
-                f"{r.rank:>3}  {r.device:<22}{r.devices:>3}{si(r.ttft, 's'):>11}{si(r.tpot_mean, 's'):>11}"
-                f"{r.throughput:>11.4g}  {'yes' if r.fits else 'no'}"
-            )
-    return 0
-
-
-def _run_cost(args: argparse.Namespace) -> int:
-    from .pricing import cost_table
-
-    table = cost_table(
-        args.model,
-        batch_size=args.batchsize,
-        prompt_len=args.prompt_len,
-        gen_len=args.gen_len,
-        max_devices=args.max_devices,
-        calibration=args.calibrated,
-        **workload_options(args),
-    )
-    if args.json:
-        print(table.to_json(orient="records"))
-    elif args.csv:
-        table.to_csv(args.csv, index=False)
-        print(f"wrote {args.csv}")
-    else:
-        print(f"{'device':<22}{'n':>3}{'tokens/s':>11}{'USD/h':>8}{'USD per 1M tokens':>19}  price source (date)")
-        for r in table.itertuples():
-            print(
-                f"{r.device:<22}{r.devices:>3}{r.throughput:>11.4g}{r.usd_per_device_hour:>8.2f}"
-                f"{r.usd_per_million_tokens:>19.3f}  {r.price_source} ({r.price_date})"
-            )
+            print(line([str(cell(r)) for _, _, cell in columns]))
     return 0
 
 

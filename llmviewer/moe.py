@@ -280,6 +280,8 @@ __all__ = [
 
 def add_cli_parser(sub: Any) -> None:
     """Register ``llmviewer moe MODEL HARDWARE [--batchsize N --seqlen N --zipf S]``."""
+    from .cli import add_precision_flags
+
     p = sub.add_parser("moe", help="one decode step of a mixture-of-experts model: experts touched, bytes, time")
     p.add_argument("model", help="MoE model (shipped name or config.json path)")
     p.add_argument("hardware", help="shipped device name or alias, or a device JSON file")
@@ -288,12 +290,7 @@ def add_cli_parser(sub: Any) -> None:
     p.add_argument(
         "--zipf", type=float, default=0.0, help="routing skew: Zipf exponent of expert popularity (0: uniform)"
     )
-    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
-    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
-    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
-    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
-    p.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
-                   help="calibrated estimate instead of the pure roofline (default class: serving)")  # fmt: skip
+    add_precision_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 

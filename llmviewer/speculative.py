@@ -389,6 +389,8 @@ __all__ = [
 
 def add_cli_parser(sub: Any) -> None:
     """Register ``llmviewer speculative TARGET DRAFT HARDWARE --alpha A --gamma G``."""
+    from .cli import add_precision_flags
+
     p = sub.add_parser("speculative", help="expected speed-up of speculative decoding (draft + target)")
     p.add_argument("target", help="target model (shipped name or config.json path)")
     p.add_argument("draft", help="draft model (shipped name or config.json path)")
@@ -398,12 +400,7 @@ def add_cli_parser(sub: Any) -> None:
     p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=float, default=1, help="sequences per batch")
     p.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=float, default=1024,
                    help="tokens already in the KV cache per sequence")  # fmt: skip
-    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
-    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
-    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None, help="KV-cache bits (default: a_bit)")
-    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true")
-    p.add_argument("--calibrated", nargs="?", const="serving", metavar="ENGINE_CLASS",
-                   help="calibrated estimate instead of the pure roofline (default class: serving)")  # fmt: skip
+    add_precision_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
