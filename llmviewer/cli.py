@@ -63,7 +63,7 @@ def _add_workload_flags(p: argparse.ArgumentParser) -> None:
                    help="metadata bits per group (16: an FP16 scale; 32: scale and zero point)")  # fmt: skip
     p.add_argument("--tensor-parallel", "--tp", dest="tensor_parallel", type=int, default=1,
                    help="devices sharing each layer (results are per device)")  # fmt: skip
-    p.add_argument("--hardware-file", help="JSON file of extra devices (same schema as data/hardware.json)")
+    p.add_argument("--hardware-file", help="JSON file of extra devices (same schema as llmviewer/data/hardware.json)")
     custom = p.add_argument_group("a custom device (HARDWARE = custom)")
     custom.add_argument("--bandwidth", type=float, help="memory bandwidth, bytes/s")
     custom.add_argument("--peak", type=float, help="dense 16-bit peak, OPs/s")

@@ -20,7 +20,6 @@ import pandas as pd
 from .analysis import StageResult, count_pass
 from .hardware import Hardware, load_hardware
 from .models import load_model
-from .paths import data_dir
 from .roofline import peak_for_bits, roofline_time
 from .workload import make_pass
 
@@ -50,8 +49,10 @@ def show_figure(fig: Any):
 
 
 def save_figure_data(label: str, table: pd.DataFrame, folder: str | Path | None = None) -> Path:
-    """Write a figure's data to ``data/figures/<label>.csv`` (or ``folder``); returns the path."""
-    out = Path(folder) if folder is not None else data_dir() / "figures"
+    """Write a figure's data to ``<folder>/<label>.csv`` and return the path. ``folder`` defaults
+    to ``figures/`` in the working directory (for the book's notebooks: ``chapters/figures``),
+    never into the installed package."""
+    out = Path(folder) if folder is not None else Path.cwd() / "figures"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{label}.csv"
     table.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")

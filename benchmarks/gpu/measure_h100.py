@@ -543,7 +543,7 @@ def run_attention(ctx: Ctx, tab: Table) -> None:
 def _load_model(ctx: Ctx, name: str):
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    cfg = AutoConfig.from_pretrained(os.path.join("data", "models", name))
+    cfg = AutoConfig.from_pretrained(os.path.join("llmviewer", "data", "models", name))
     if ctx.smoke:
         cfg.num_hidden_layers = 2
         cfg.hidden_size = 64

@@ -102,4 +102,4 @@ def test_every_figure_has_its_data(path):
     assert labels, f"{path.name} has no labelled figure"
     for label in labels:
         assert label.startswith("fig-"), label
-        assert (ROOT / "data" / "figures" / f"{label}.csv").is_file(), f"no data/figures/{label}.csv"
+        assert (ROOT / "chapters" / "figures" / f"{label}.csv").is_file(), f"no chapters/figures/{label}.csv"
