@@ -67,13 +67,14 @@ def glue(name: str, value: Any, digits: int = GLUE_DIGITS) -> None:
 
 
 def _print_float(value: Any, printer: Any, cycle: bool) -> None:
-    printer.text(shown(value, GLUE_DIGITS))
+    printer.text(repr(significant(value)))
 
 
 def setup_notebook() -> None:
     """Make a notebook's visible numbers portable: pandas tables show floats with
     :data:`SHOWN_DIGITS` significant digits (via :func:`shown`); floats printed as a cell's value,
-    alone or inside lists and tuples, show :data:`GLUE_DIGITS`; numpy arrays print 6 digits."""
+    alone or inside lists and tuples (and glued values), are rounded with :func:`significant`;
+    numpy arrays print 6 digits."""
     import pandas as pd
 
     pd.options.display.float_format = shown

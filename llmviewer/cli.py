@@ -99,8 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", metavar="FILE", help="write per-layer rows of both stages to FILE")
     g = sub.add_parser("generate", help="latency and throughput of a whole generation task")
     _add_workload_flags(g)
-    g.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=int, required=True)
-    g.add_argument("--gen-len", "--gen_len", dest="gen_len", type=int, required=True)
+    g.add_argument(
+        "--prompt-len", "--prompt_len", dest="prompt_len", type=int, default=1024, help="prompt tokens (default 1024)"
+    )
+    g.add_argument(
+        "--gen-len", "--gen_len", dest="gen_len", type=int, default=256, help="generated tokens (default 256)"
+    )
     g.add_argument("--json", action="store_true", help="print one JSON object")
     sub.add_parser("models", help="list shipped models")
     sub.add_parser("hardware", help="list shipped devices")
