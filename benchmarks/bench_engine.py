@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import llmviewer
-from llmviewer.workload import make_pass
+from llmviewer.specs.workload import make_pass
 
 
 def median_time(fn, repeat: int) -> float:

@@ -7,18 +7,32 @@ end-to-end generation latency and throughput. Every size may be a numpy array fo
     >>> import llmviewer
     >>> r = llmviewer.analyze("Llama-2-7b-hf", "A100-SXM4-80GB", batch_size=1, seqlen=2048)
     >>> r.decode.time  # seconds for one decode step
+
+The package is layered, imports only going down (see the README's "Architecture"):
+``specs`` (model, hardware, workload) -> ``engine`` -> ``techniques`` -> ``studies`` ->
+``calibration`` -> ``viz`` and ``cli``. The modules' former flat names (``llmviewer.moe``,
+``llmviewer.plots``, ...) still resolve as attributes: ``from llmviewer import moe`` works.
 """
 
-from .analysis import Analysis, StageResult, analyze, evaluate_pass, memory_footprint
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._version import __version__
+from .engine.analysis import Analysis, StageResult, analyze, evaluate_pass, memory_footprint
+from .engine.efficiency import Efficiency
+from .engine.generation import Generation, generate
+from .engine.graph import build_ops, parameter_count
 from .errors import LLMViewerError
-from .generation import Generation, generate
-from .hardware import Hardware, hardware_library, load_hardware
-from .layers import build_ops, parameter_count
-from .models import ModelSpec, load_model, shipped_models
-from .workload import Pass, make_pass
+from .specs.hardware import Hardware, hardware_library, load_hardware
+from .specs.models import ModelSpec, load_model, shipped_models
+from .specs.workload import Pass, make_pass
 
 __all__ = [
+    "__version__",
     "Analysis",
+    "Efficiency",
     "Generation",
     "Hardware",
     "LLMViewerError",
@@ -37,4 +51,34 @@ __all__ = [
     "parameter_count",
     "shipped_models",
 ]
-__version__ = "0.1.0"
+
+_MOVED = {
+    "models": "specs.models",
+    "hardware": "specs.hardware",
+    "workload": "specs.workload",
+    "layers": "engine.graph",
+    "operators": "engine.operators",
+    "roofline": "engine.roofline",
+    "analysis": "engine.analysis",
+    "generation": "engine.generation",
+    "compression": "techniques.compression",
+    "moe": "techniques.moe",
+    "speculative": "techniques.speculative",
+    "sparsity": "techniques.sparsity",
+    "serving": "techniques.serving",
+    "whatif": "techniques.whatif",
+    "compare": "studies.compare",
+    "pricing": "studies.pricing",
+    "measurements": "calibration.measurements",
+    "plots": "viz.plots",
+    "widgets": "viz.widgets",
+    "book": "viz.book",
+}
+"""Former flat module names -> their place in the layered package."""
+
+
+def __getattr__(name: str) -> Any:
+    """Resolve a former flat module name (``llmviewer.plots``) to its module, imported on first use."""
+    if name in _MOVED:
+        return importlib.import_module(f".{_MOVED[name]}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,9 +15,9 @@ import os
 import pytest
 
 import llmviewer
-from llmviewer.analysis import kv_cache_bytes
-from llmviewer.models import shipped_models
-from llmviewer.workload import make_pass
+from llmviewer.engine.analysis import kv_cache_bytes
+from llmviewer.specs.models import shipped_models
+from llmviewer.specs.workload import make_pass
 
 from .conftest import DENSE, SHIPPED, require_or_skip
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import llmviewer
-from llmviewer.analysis import kv_cache_bytes, weight_bytes
-from llmviewer.workload import make_pass
+from llmviewer.engine.analysis import kv_cache_bytes, weight_bytes
+from llmviewer.specs.workload import make_pass
 
 DEVICE = {"name": "toy", "memory_bandwidth": 1e12, "peak_ops": {"fp16": 1e14, "int8": 2e14, "int4": 4e14, "fp32": 2e13}}
 

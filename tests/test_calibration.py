@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llmviewer import calibration, measurements
+from llmviewer import calibration
+from llmviewer.calibration import measurements
 from llmviewer.paths import data_dir
 
 pytest.importorskip("scipy")

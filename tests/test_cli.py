@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import llmviewer
-from llmviewer.analysis import NUMERIC_FIELDS
+from llmviewer.engine.analysis import NUMERIC_FIELDS
 
 LAYER_KEYS = {"name", "kind", "count", "bound", "compute_dtype", *NUMERIC_FIELDS}
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import llmviewer
-from llmviewer import compression as c
-from llmviewer.workload import stage_passes
+from llmviewer.specs.workload import stage_passes
+from llmviewer.techniques import compression as c
+from llmviewer.viz.quantization_explorer import quantization_explorer
 
 H100 = "H100-SXM5-80GB"
 
@@ -128,7 +129,7 @@ def test_low_rank_break_even_and_time():
 
 def test_explorer_reads_the_engine():
     pytest.importorskip("bokeh")
-    layout, table = c.quantization_explorer(
+    layout, table = quantization_explorer(
         ["Llama-3.1-8B"], ["A100-SXM4-80GB", H100], batches=(1, 4, 16), seqlens=(512, 2048)
     )
     row = table.query(

@@ -12,10 +12,13 @@ import numpy as np
 import pytest
 
 import llmviewer
-from llmviewer import moe
-from llmviewer import speculative as sp
-from llmviewer.layers import expected_experts_touched, parameter_count
-from llmviewer.workload import make_pass
+from llmviewer.engine.graph import parameter_count
+from llmviewer.engine.operators import expected_experts_touched
+from llmviewer.specs.workload import make_pass
+from llmviewer.techniques import moe
+from llmviewer.techniques import speculative as sp
+from llmviewer.viz.moe_explorer import moe_explorer, moe_table
+from llmviewer.viz.speculation_explorer import speculation_table
 
 TARGET, DRAFT, HW = "Llama-3.1-8B", "Llama-3.2-1B", "H100-SXM5-80GB"
 
@@ -219,7 +222,7 @@ def test_moe_decode_uniform_is_the_engine_and_skew_reads_less(model):
 def test_explorer_table_rows_are_where_the_javascript_looks():
     pairs, devices, alphas, gammas, batches = [(TARGET, DRAFT)], [HW, "A100"], (0.6, 0.8), (1, 2, 3), (1, 16)
     precisions = {"W16A16": {}, "W4A16": {"w_bit": 4}}
-    t = sp.speculation_table(pairs, devices, alphas, gammas, batches, precisions)
+    t = speculation_table(pairs, devices, alphas, gammas, batches, precisions)
     d, q, b, a = 1, 1, 1, 0  # the offset formula of the explorer's CustomJS
     o = ((((0 * len(devices) + d) * len(precisions) + q) * len(batches) + b) * len(alphas) + a) * len(gammas)
     rows = t.iloc[o : o + len(gammas)]
@@ -232,7 +235,7 @@ def test_explorer_table_rows_are_where_the_javascript_looks():
 
 @pytest.mark.parametrize("batch", [1, 8, 64])
 def test_dense_fractions_without_predictor_are_the_dense_step(batch):
-    from llmviewer import sparsity
+    from llmviewer.techniques import sparsity
 
     r = sparsity.contextual_sparsity_decode(TARGET, HW, 1.0, 1.0, rank=0, batch_size=batch, context=1024)
     engine = llmviewer.analyze(TARGET, HW, batch_size=batch, seqlen=1024, stages=("decode",)).decode
@@ -240,7 +243,7 @@ def test_dense_fractions_without_predictor_are_the_dense_step(batch):
 
 
 def test_sparse_step_falls_with_the_active_fraction_at_batch_1():
-    from llmviewer import sparsity
+    from llmviewer.techniques import sparsity
 
     times = [
         sparsity.contextual_sparsity_decode(TARGET, HW, f, f, rank=1024, batch_size=1)["step_time"]
@@ -253,7 +256,7 @@ def test_sparse_step_falls_with_the_active_fraction_at_batch_1():
 
 
 def test_union_fraction_monte_carlo():
-    from llmviewer import sparsity
+    from llmviewer.techniques import sparsity
 
     rng = np.random.default_rng(0)
     for f, batch in [(0.1, 1), (0.1, 8), (0.05, 32), (0.3, 4)]:
@@ -263,8 +266,8 @@ def test_union_fraction_monte_carlo():
 
 
 def test_sparsity_grows_back_with_batch_and_rejects_bad_input():
-    from llmviewer import sparsity
     from llmviewer.errors import LLMViewerError
+    from llmviewer.techniques import sparsity
 
     m = llmviewer.load_model(TARGET)
     assert sparsity.sparse_model(m, 1.0, 1.0) == m
@@ -294,14 +297,14 @@ def test_lookahead_step_is_one_verification_pass():
 
 def test_moe_explorer_rows_are_where_the_javascript_looks():
     models, devices, batches, skews = ["Mixtral-8x7B-v0.1", "Qwen3-30B-A3B"], [HW, "A100"], (1, 8, 64), (0.0, 1.0)
-    t = moe.moe_table(models, devices, batches, skews)
+    t = moe_table(models, devices, batches, skews)
     m, d, s = 1, 1, 1  # the offset formula of the explorer's CustomJS
     o = ((m * len(devices) + d) * len(skews) + s) * len(batches)
     rows = t.iloc[o : o + len(batches)]
     direct = moe.moe_decode("Qwen3-30B-A3B", "A100", batch_size=np.array(batches), zipf_s=1.0)
     assert np.allclose(rows["ms_per_token"], direct["time_per_token"] * 1e3)
     assert np.allclose(rows["experts_touched"], direct["experts_touched"]) and list(rows["batch"]) == list(batches)
-    layout, table = moe.moe_explorer(models, devices, batches, skews)
+    layout, table = moe_explorer(models, devices, batches, skews)
     assert len(table) == len(t)
 
 
@@ -310,7 +313,7 @@ def test_moe_cli_reports_the_engines_numbers():
     import subprocess
     import sys
 
-    from llmviewer.moe import moe_decode
+    from llmviewer.techniques.moe import moe_decode
 
     run = [sys.executable, "-m", "llmviewer.cli", "moe", "Mixtral-8x7B-v0.1", "H100", "--batchsize", "8", "--zipf", "1"]
     out = json.loads(subprocess.run([*run, "--json"], capture_output=True, text=True, check=True).stdout)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import llmviewer
-from llmviewer.generation import _sum_affine_max
-from llmviewer.workload import stage_passes
+from llmviewer.engine.generation import _sum_affine_max
+from llmviewer.specs.workload import stage_passes
 
 TINY_SLIDING = {
     "model_type": "mistral",

@@ -8,8 +8,8 @@ import re
 import pytest
 
 import llmviewer
-from llmviewer.hardware import DTYPES, HARDWARE_FILE
 from llmviewer.paths import data_dir
+from llmviewer.specs.hardware import DTYPES, HARDWARE_FILE
 
 LIB = llmviewer.hardware_library()
 RAW = json.loads((data_dir() / HARDWARE_FILE).read_text())["devices"]

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 import llmviewer
-from llmviewer import cli, compare, pricing, whatif
+from llmviewer import cli
 from llmviewer.errors import LLMViewerError
+from llmviewer.studies import compare, pricing
+from llmviewer.techniques import whatif
 
 MODEL = "Llama-3.1-8B"
 DEVICES = ["A100-SXM4-80GB", "H100-SXM5-80GB", "L4-24GB", "TPU-v5e", "RTX-4090-24GB", "Apple-M2-Ultra-76C"]
@@ -205,7 +207,7 @@ def test_rank_by_cost_from_the_cli_is_the_cost_table():
     import subprocess
     import sys
 
-    from llmviewer.pricing import cost_table
+    from llmviewer.studies.pricing import cost_table
 
     cmd = [sys.executable, "-m", "llmviewer.cli", "rank", "Llama-3.1-8B", "--batchsize", "32", "--by", "cost", "--json"]
     shown = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 import llmviewer
-from llmviewer import compare, plots
+from llmviewer.studies import compare
+from llmviewer.viz import plots
 
 pytest.importorskip("bokeh")
 
@@ -41,7 +42,7 @@ def test_figure_data_is_written(tmp_path):
 def test_live_explorer_redraws_and_reports_bad_input():
     pytest.importorskip("ipywidgets")
     pytest.importorskip("jupyter_bokeh")
-    from llmviewer.widgets import explorer
+    from llmviewer.viz.widgets import explorer
 
     panel = explorer("Llama-2-7b-hf", "A100-SXM4-80GB")
     model_box, message = panel.children[0].children[0], panel.children[4]

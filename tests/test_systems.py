@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 import llmviewer
-from llmviewer import compare, serving
 from llmviewer.cli import run
+from llmviewer.studies import compare
+from llmviewer.techniques import serving
+from llmviewer.viz.serving_explorer import serving_explorer, serving_table
 
 M, HW = "Llama-2-7b-hf", "A100-SXM4-80GB"
 
@@ -161,18 +163,18 @@ def test_cli_serve(capsys):
 
 
 def test_serving_table_tensor_parallel_divides_memory_and_explorer_builds():
-    t = serving.serving_table([M], [HW], tensor_parallel=(1, 2), batches=(1, 8), prompt_lens=(512,), gen_len=16)
+    t = serving_table([M], [HW], tensor_parallel=(1, 2), batches=(1, 8), prompt_lens=(512,), gen_len=16)
     one, two = (t[t["tensor_parallel"] == n].set_index("batch") for n in (1, 2))
     assert np.all(two["memory_per_device"] < one["memory_per_device"])
     g = llmviewer.generate(M, HW, 8, 512, 16)
     assert one.loc[8, "throughput"] == pytest.approx(g.throughput)
-    layout, table = serving.serving_explorer([M], [HW], tensor_parallel=(1, 2), batches=(1, 8), prompt_lens=(512,))
+    layout, table = serving_explorer([M], [HW], tensor_parallel=(1, 2), batches=(1, 8), prompt_lens=(512,))
     assert len(table) == 4 and layout is not None
 
 
 def test_chunked_prefill_without_decode_tokens_is_the_prefill_pass():
-    from llmviewer.analysis import evaluate_pass
-    from llmviewer.workload import make_pass
+    from llmviewer.engine.analysis import evaluate_pass
+    from llmviewer.specs.workload import make_pass
 
     r = serving.chunked_prefill_pass(M, HW, 512, 0)
     plain = evaluate_pass(llmviewer.load_model(M), llmviewer.load_hardware(HW), make_pass(1, 512, 0, 1))

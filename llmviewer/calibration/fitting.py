@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import LLMViewerError
+from ..engine.efficiency import Efficiency
+from ..errors import LLMViewerError
+from ..paths import data_dir
 from .measurements import load_measurements, predict, prepare, speed_ratio, workloads
-from .paths import data_dir
-from .roofline import Efficiency
 
 CALIBRATION_FILE = "calibration.json"
 HELD_OUT_SOURCES = ("trtllm_perf_v0.17", "xiongjiedai_llamacpp_llama3")

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import max_batch_size
-from .generation import PreparedTask, prepare_task
-from .paths import data_dir
-from .roofline import PURE, Efficiency
+from ..engine.efficiency import PURE, Efficiency
+from ..engine.generation import PreparedTask, prepare_task
+from ..paths import data_dir
+from ..studies.compare import max_batch_size
 
 MEASUREMENTS_FILE = "measurements/measurements.csv"
 
@@ -103,7 +103,7 @@ def workloads(table: pd.DataFrame) -> pd.DataFrame:
     """The modelled workload of every row: device, bits, group size, tensor parallelism,
     replicas, lengths, and the batch (the largest that fits in memory when the source ran at
     maximum load without stating it); ``skip`` says why a row cannot be modelled."""
-    from .hardware import hardware_library
+    from ..specs.hardware import hardware_library
 
     devices = set(hardware_library())
     out = table.copy()
@@ -228,10 +228,10 @@ def kernel_table(name: str) -> pd.DataFrame:
 def gemm_vs_roofline() -> pd.DataFrame:
     """Measured bf16 ``x @ W^T`` (CUDA-graph median) against the engine's roofline for the same
     linear layer on an H100: seconds, and the fraction of the roofline speed reached."""
-    from .analysis import evaluate_op
-    from .hardware import load_hardware
-    from .layers import Linear
-    from .workload import make_pass
+    from ..engine.analysis import evaluate_op
+    from ..engine.operators import Linear
+    from ..specs.hardware import load_hardware
+    from ..specs.workload import make_pass
 
     hw = load_hardware(H100)
     table = kernel_table("gemm")
@@ -250,7 +250,7 @@ def models_vs_roofline() -> pd.DataFrame:
     """Measured Hugging Face forward passes (eager, and decode under a CUDA graph) against
     the engine's roofline of the same pass: prefill of ``L`` tokens, or one decode step with
     ``L`` cached tokens, at batch ``B`` (bf16, fused causal attention)."""
-    from .analysis import analyze
+    from ..engine.analysis import analyze
 
     table = kernel_table("models")
     rows = []

@@ -15,12 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LLMViewerError
-from .hardware import Hardware, load_hardware
-from .layers import TRAFFIC_FIELDS, Op, Traffic, build_ops, shard
-from .models import ModelSpec, load_model
-from .roofline import BOUNDS, PURE, Efficiency, combine, dtype_for_bits, op_terms, peak_for_bits
-from .workload import Pass, check_options, maximum, minimum, stage_passes, where
+from ..errors import LLMViewerError
+from ..results import frame
+from ..specs.hardware import Hardware, load_hardware
+from ..specs.models import ModelSpec, load_model
+from ..specs.workload import Pass, check_options, maximum, minimum, stage_passes, where
+from .efficiency import PURE, Efficiency, calibration_name, resolve_efficiency
+from .graph import build_ops, shard
+from .operators import TRAFFIC_FIELDS, Op, Traffic
+from .roofline import BOUNDS, combine, dtype_for_bits, op_terms, peak_for_bits
 
 NUMERIC_FIELDS = (
     "OPs",
@@ -77,11 +80,11 @@ class StageResult:
         """Layers as plain dicts (numbers or lists), for JSON."""
         return [{k: _tolist(v) for k, v in row.items()} for row in self.layers]
 
-    def to_dataframe(self):  # noqa: ANN201 - pandas is optional
-        """Layers as a pandas DataFrame (scalar settings only)."""
-        import pandas as pd
+    def to_frame(self):  # noqa: ANN201 - pandas is imported only here
+        """Layers as a pandas DataFrame indexed by operator name (scalar settings only)."""
+        return frame(self.to_records(), index="name")
 
-        return pd.DataFrame(self.to_records()).set_index("name")
+    to_dataframe = to_frame
 
 
 def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
@@ -89,22 +92,6 @@ def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     instance, and the operand width of the units that run it (None: vector units)."""
     ops = build_ops(model, p.flash_attention, p.absorb_mla, p.tensor_parallel)
     return [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
-
-
-def calibration_name(calibration: Efficiency | str | None) -> str | None:
-    """How a report names the calibration: None (pure roofline), a class name, or "custom"."""
-    return calibration if calibration is None or isinstance(calibration, str) else "custom"
-
-
-def resolve_efficiency(calibration: Efficiency | str | None) -> Efficiency:
-    """None -> the pure roofline; a name -> that engine class's fitted efficiencies."""
-    if calibration is None:
-        return PURE
-    if isinstance(calibration, Efficiency):
-        return calibration
-    from .calibration import load_calibration
-
-    return load_calibration(calibration)
 
 
 def evaluate_pass(
@@ -229,6 +216,11 @@ class Analysis:
                 out[stage] = {"layers": res.to_records(), "total": {k: _tolist(v) for k, v in res.total.items()}}
         out["memory"] = {k: _tolist(v) for k, v in self.memory.items()}
         return out
+
+    def to_frame(self):  # noqa: ANN201 - pandas is imported only here
+        """Per-layer rows of every analysed stage, with a ``stage`` column first (scalar settings only)."""
+        stages = [s for s in (self.prefill, self.decode) if s is not None]
+        return frame([{"stage": s.stage, **row} for s in stages for row in s.to_records()])
 
 
 def analyze(

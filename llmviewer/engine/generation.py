@@ -18,12 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import calibration_name, count_pass, resolve_efficiency
-from .hardware import Hardware, load_hardware
-from .layers import build_ops
-from .models import ModelSpec, load_model
-from .roofline import PURE, Efficiency, combine, op_terms, peak_for_bits
-from .workload import Pass, check_options, check_sizes, clip, maximum, stage_passes, where
+from ..specs.hardware import Hardware, load_hardware
+from ..specs.models import ModelSpec, load_model
+from ..specs.workload import Pass, check_options, check_sizes, clip, maximum, stage_passes, where
+from .analysis import count_pass
+from .efficiency import PURE, Efficiency, calibration_name, resolve_efficiency
+from .graph import build_ops
+from .roofline import combine, op_terms, peak_for_bits
 
 
 def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:

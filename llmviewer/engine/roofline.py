@@ -9,14 +9,14 @@ numbers and numpy arrays alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .errors import LLMViewerError
-from .hardware import Hardware
-from .workload import maximum, where
+from ..errors import LLMViewerError
+from ..specs.hardware import Hardware
+from ..specs.workload import maximum, where
+from .efficiency import PURE, Efficiency
 
 BOUNDS = ("compute", "memory", "communication")
 
@@ -53,29 +53,6 @@ def roofline_time(ops: Any, memory_bytes: Any, peak: Any, bandwidth: float) -> t
     """Time in seconds and bound (``"compute"`` or ``"memory"``) of an operator doing ``ops``
     OPs and moving ``memory_bytes`` bytes at ``peak`` OPs/s and ``bandwidth`` bytes/s."""
     return combine(ops / peak, memory_bytes / bandwidth, 0, 0.0)
-
-
-@dataclass(frozen=True)
-class Efficiency:
-    """What a real engine achieves of the roofline (1.0 and 0 overhead = the pure roofline).
-
-    ``bandwidth``: fraction of memory bandwidth reached; ``compute``: fraction of peak reached
-    by large matrix products, reduced for small ones as ``compute * T / (T + compute_half_tokens)``
-    with ``T`` the tokens in the pass; ``link``: fraction of link bandwidth; ``kernel_overhead``:
-    seconds added per operator instance (launch and synchronisation); ``fuse_elementwise``:
-    element-wise operators are fused into their neighbours' kernels (cost nothing by themselves),
-    as serving engines do.
-    """
-
-    bandwidth: float = 1.0
-    compute: float = 1.0
-    compute_half_tokens: float = 0.0
-    link: float = 1.0
-    kernel_overhead: float = 0.0
-    fuse_elementwise: bool = False
-
-
-PURE = Efficiency()
 
 
 def op_terms(

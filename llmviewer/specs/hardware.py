@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import LLMViewerError, unknown_name_error
-from .paths import data_dir
+from ..errors import LLMViewerError, unknown_name_error
+from ..paths import data_dir
 
 HARDWARE_FILE = "hardware.json"
 DTYPES = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4")
@@ -135,7 +135,9 @@ def hardware_from_dict(entry: dict[str, Any], origin: str = "<hardware>") -> Har
     )
 
 
-def _read_devices(path: Path) -> list[Hardware]:
+def read_devices(path: str | Path) -> list[Hardware]:
+    """Every device of a JSON file: one device object, a list of them, or ``{"devices": [...]}``."""
+    path = Path(path)
     try:
         raw = json.loads(path.read_text())
     except json.JSONDecodeError as e:
@@ -150,7 +152,7 @@ def _read_devices(path: Path) -> list[Hardware]:
 
 @lru_cache(maxsize=8)
 def _library(path: Path, mtime: float) -> dict[str, Hardware]:
-    devices = _read_devices(path)
+    devices = read_devices(path)
     by_name: dict[str, Hardware] = {}
     for d in devices:
         for key in (d.name, *d.aliases):
@@ -181,7 +183,7 @@ def load_hardware(hardware: str | Path | dict | Hardware, library_file: str | Pa
         raise LLMViewerError(f"hardware must be a name, a path or a dict, got {type(hardware).__name__}")
     path = Path(hardware)
     if path.is_file():
-        devices = _read_devices(path)
+        devices = read_devices(path)
         if len(devices) != 1:
             raise LLMViewerError(f"{path}: holds {len(devices)} devices; name one of them instead")
         return devices[0]

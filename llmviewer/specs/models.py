@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .errors import LLMViewerError, unknown_name_error
-from .paths import data_dir
+from ..errors import LLMViewerError, unknown_name_error
+from ..paths import data_dir
 
 MODELS_DIR = "models"
 

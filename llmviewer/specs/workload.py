@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LLMViewerError
+from ..errors import LLMViewerError
 
 WEIGHT_BITS = frozenset(range(1, 17)) | {32}
 """Valid weight and KV-cache bit widths."""

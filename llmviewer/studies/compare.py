@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import analyze, memory_footprint
-from .errors import LLMViewerError
-from .generation import generate
-from .hardware import Hardware, hardware_library, load_hardware
-from .models import ModelSpec, load_model
-from .roofline import peak_for_bits
-from .workload import unit_bits
+from ..engine.analysis import analyze, memory_footprint
+from ..engine.generation import generate
+from ..engine.roofline import peak_for_bits
+from ..errors import LLMViewerError
+from ..specs.hardware import Hardware, hardware_library, load_hardware
+from ..specs.models import ModelSpec, load_model
+from ..specs.workload import unit_bits
 
 
 def _devices(devices: Iterable[str | Hardware] | None) -> list[Hardware]:

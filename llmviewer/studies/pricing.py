@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import LLMViewerError
+from ..paths import data_dir
+from ..specs.hardware import Hardware, load_hardware
+from ..specs.models import ModelSpec
 from .compare import rank_devices
-from .errors import LLMViewerError
-from .hardware import Hardware, load_hardware
-from .models import ModelSpec
-from .paths import data_dir
 
 PRICES_FILE = "prices.csv"
 COLUMNS = (

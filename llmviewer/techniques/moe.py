@@ -18,20 +18,19 @@ approximation, since one token's ``top_k`` choices are not independent of each o
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .analysis import resolve_efficiency
-from .errors import LLMViewerError
-from .generation import pass_time
-from .hardware import Hardware, load_hardware
-from .layers import ExpertLinear, Traffic, build_ops, parameter_count
-from .models import ModelSpec, load_model
-from .roofline import Efficiency
-from .workload import Pass, check_options, make_pass
+from ..engine.efficiency import Efficiency, resolve_efficiency
+from ..engine.generation import pass_time
+from ..engine.graph import build_ops
+from ..engine.operators import ExpertLinear, Traffic
+from ..errors import LLMViewerError
+from ..specs.hardware import Hardware, load_hardware
+from ..specs.models import ModelSpec, load_model
+from ..specs.workload import Pass, check_options, make_pass
 
 
 def zipf_popularity(num_experts: int, s: float = 0.0) -> np.ndarray:
@@ -145,178 +144,12 @@ def moe_decode(
     )
 
 
-# --------------------------------------------------------------------------- interactive figure
-
-
-def moe_table(models: list[str], devices: list[str], batches: Any, skews: Any = (0.0,), context: int = 1024) -> Any:
-    """:func:`moe_decode` for every (model, device, skew, batch) as a pandas DataFrame, rows in
-    that nested order (one vectorised call per model, device and skew)."""
-    import pandas as pd
-
-    b = np.asarray(batches)
-    frames = []
-    for name, device, s in itertools.product(models, devices, skews):
-        r = moe_decode(name, device, batch_size=b, context=context, zipf_s=float(s))
-        m = load_model(name)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "model": name,
-                    "device": load_hardware(device).name,
-                    "zipf_s": float(s),
-                    "batch": b.astype(int),
-                    "experts_touched": np.broadcast_to(r["experts_touched"], b.shape),
-                    "num_experts": m.num_experts,
-                    "weight_gb": np.broadcast_to(r["weight_bytes"], b.shape) / 1e9,
-                    "step_ms": np.broadcast_to(r["step_time"], b.shape) * 1e3,
-                    "ms_per_token": np.broadcast_to(r["time_per_token"], b.shape) * 1e3,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
-
-
-def moe_explorer(
-    models: list[str],
-    devices: list[str],
-    batches: Any = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
-    skews: Any = (0.0, 0.5, 1.0, 1.5),
-    context: int = 1024,
-) -> tuple[Any, Any]:
-    """Interactive decode time per token of MoE models against batch size: choose the model,
-    device, routing skew and a batch size to read off (time per token, experts touched). The
-    JavaScript only selects rows of :func:`moe_table` (computed here by the engine). Returns
-    (layout, table)."""
-    from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Select, Slider
-
-    from .plots import _axes
-
-    table = moe_table(models, devices, batches, skews, context)
-    devs = [load_hardware(d).name for d in devices]
-    n_b = len(batches)
-    cols = ("batch", "ms_per_token", "experts_touched", "num_experts", "weight_gb", "step_ms")
-    full = ColumnDataSource({k: table[k].to_numpy() for k in cols})
-    rows = table.iloc[0:n_b]
-    src = ColumnDataSource({k: rows[k].to_numpy() for k in cols}, name="moe-points")
-    init_b = 0
-    mark = ColumnDataSource({k: rows[k].to_numpy()[init_b : init_b + 1] for k in cols}, name="moe-selected")
-    fig = _axes("", "batch size (sequences)", "decode time per generated token (ms)", True, True)
-    fig.line("batch", "ms_per_token", source=src, line_width=2, color="#1f77b4")
-    glyph = fig.scatter("batch", "ms_per_token", source=src, size=6, color="#1f77b4")
-    fig.scatter("batch", "ms_per_token", source=mark, size=13, color="#d62728", marker="diamond")
-    tips = [
-        ("batch", "@batch"),
-        ("time per token", "@ms_per_token{0.000} ms"),
-        ("experts touched", "@experts_touched{0.0} of @num_experts"),
-        ("weights read", "@weight_gb{0.0} GB"),
-    ]
-    fig.add_tools(HoverTool(renderers=[glyph], tooltips=tips))
-    summary = Div(text="")
-    c = {
-        "model": Select(title="model", value=models[0], options=list(models)),
-        "device": Select(title="device", value=devs[0], options=devs),
-        "skew": Slider(start=0, end=len(skews) - 1, step=1, value=0, show_value=False),
-        "batch": Slider(start=0, end=n_b - 1, step=1, value=init_b, show_value=False),
-    }
-    c["skew"].title = f"routing skew (Zipf s): {skews[0]:g}"
-    c["batch"].title = f"batch size: {batches[init_b]}"
-    callback = CustomJS(
-        args=dict(
-            full=full,
-            src=src,
-            mark=mark,
-            summary=summary,
-            c=c,
-            models=list(models),
-            devs=devs,
-            skews=[float(x) for x in skews],
-            batches=[int(x) for x in batches],
-            cols=list(cols),
-        ),  # fmt: skip
-        code=_MOE_JS,
-    )
-    for key, widget in c.items():
-        widget.name = f"moe-{key}"
-        widget.js_on_change("value", callback)
-    fig.js_on_event("document_ready", callback)
-    layout = column(row(c["model"], c["device"]), row(c["batch"], c["skew"]), fig, summary)
-    return layout, table
-
-
-_MOE_JS = """
-const m = models.indexOf(c.model.value), d = devs.indexOf(c.device.value);
-const s = c.skew.value, b = c.batch.value, n = batches.length;
-c.skew.title = "routing skew (Zipf s): " + skews[s];
-c.batch.title = "batch size: " + batches[b];
-const o = ((m * devs.length + d) * skews.length + s) * n;
-const F = full.data;
-const out = {}, sel = {};
-for (const k of cols) { out[k] = F[k].slice(o, o + n); sel[k] = [F[k][o + b]]; }
-src.data = out;
-mark.data = sel;
-summary.text = "<b>" + models[m] + "</b> on <b>" + devs[d] + "</b>, batch " + batches[b] + ", skew s = " +
-  skews[s] + ": " + F.ms_per_token[o + b].toFixed(3) + " ms per token (step " + F.step_ms[o + b].toFixed(2) +
-  " ms), " + F.experts_touched[o + b].toFixed(1) + " of " + F.num_experts[o + b] +
-  " experts touched per MoE layer, " + F.weight_gb[o + b].toFixed(1) + " GB of weights read";
-"""
-
-
 __all__ = [
     "SkewedExpertLinear",
     "active_parameters",
     "expected_distinct_experts",
     "inclusion_probabilities",
     "moe_decode",
-    "moe_explorer",
-    "moe_table",
     "skewed_ops",
     "zipf_popularity",
 ]
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def add_cli_parser(sub: Any) -> None:
-    """Register ``llmviewer moe MODEL HARDWARE [--batchsize N --seqlen N --zipf S]``."""
-    from .cli import add_precision_flags
-
-    p = sub.add_parser("moe", help="one decode step of a mixture-of-experts model: experts touched, bytes, time")
-    p.add_argument("model", help="MoE model (shipped name or config.json path)")
-    p.add_argument("hardware", help="shipped device name or alias, or a device JSON file")
-    p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
-    p.add_argument("--seqlen", type=int, default=1024, help="tokens already in the KV cache per sequence")
-    p.add_argument(
-        "--zipf", type=float, default=0.0, help="routing skew: Zipf exponent of expert popularity (0: uniform)"
-    )
-    add_precision_flags(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def run_cli(args: Any) -> int:
-    """Run ``llmviewer moe`` from parsed arguments; returns the exit status."""
-    import json
-
-    from .cli import si, workload_options
-
-    if args.zipf < 0:
-        raise LLMViewerError(f"--zipf must be >= 0 (0: uniform routing), got {args.zipf}")
-    m = load_model(args.model)
-    r = moe_decode(m, args.hardware, batch_size=args.batchsize, context=args.seqlen, zipf_s=args.zipf,
-                   calibration=args.calibrated, **workload_options(args))  # fmt: skip
-    out = {"model": m.name, "experts": m.num_experts, "top_k": m.experts_per_token,
-           "active_parameters": active_parameters(m), "total_parameters": parameter_count(m),
-           **{k: float(v) for k, v in r.items()}}  # fmt: skip
-    if args.json:
-        print(json.dumps(out))
-        return 0
-    print(
-        f"{m.name}: {m.num_experts} experts, top-{m.experts_per_token}; batch {args.batchsize},"
-        f" {args.seqlen} cached tokens, routing skew {args.zipf:g}\n"
-        f"  parameters  {si(out['active_parameters'])} active of {si(out['total_parameters'])}\n"
-        f"  experts touched per MoE layer  {out['experts_touched']:.2f}\n"
-        f"  weights read per step  {si(out['weight_bytes'], 'B')}\n"
-        f"  step  {si(out['step_time'], 's')}, per generated token {si(out['time_per_token'], 's')}"
-    )
-    return 0

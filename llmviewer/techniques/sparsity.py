@@ -33,14 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import evaluate_op, resolve_efficiency
-from .errors import LLMViewerError
-from .hardware import Hardware, load_hardware
-from .layers import Linear
-from .models import ModelSpec, load_model
-from .roofline import Efficiency
+from ..engine.analysis import evaluate_op
+from ..engine.efficiency import Efficiency, resolve_efficiency
+from ..engine.operators import Linear
+from ..errors import LLMViewerError
+from ..specs.hardware import Hardware, load_hardware
+from ..specs.models import ModelSpec, load_model
+from ..specs.workload import make_pass
 from .speculative import _passes, decode_step_time
-from .workload import make_pass
 
 
 def check_fraction(f: Any, name: str = "fraction") -> float:

@@ -14,10 +14,10 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from .analysis import memory_footprint
-from .errors import LLMViewerError
-from .hardware import DTYPES, Hardware, load_hardware
-from .models import ModelSpec
+from ..engine.analysis import memory_footprint
+from ..errors import LLMViewerError
+from ..specs.hardware import DTYPES, Hardware, load_hardware
+from ..specs.models import ModelSpec
 
 
 def _scale(value: float, what: str) -> float:

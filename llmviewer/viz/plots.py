@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .analysis import StageResult, count_pass
-from .hardware import Hardware, load_hardware
-from .models import load_model
-from .roofline import peak_for_bits, roofline_time
-from .workload import make_pass
+from ..engine.analysis import StageResult, count_pass
+from ..engine.roofline import peak_for_bits, roofline_time
+from ..specs.hardware import Hardware, load_hardware
+from ..specs.models import load_model
+from ..specs.workload import make_pass
 
 KIND_COLORS = {"matmul": "#1f77b4", "fused": "#9467bd", "elementwise": "#ff7f0e"}
 UNIT_BITS = (4, 8, 16, 32)
@@ -435,6 +435,25 @@ def line_figure(
     return fig
 
 
+def stacked_bars(table: Any, x: str, parts: list[str], title: str = "", y_label: str = "", hline: float | None = None):
+    """A Bokeh stacked bar chart: one bar per row of ``table`` (categories from column ``x``),
+    stacking the columns ``parts``; ``hline`` draws a dashed level (e.g. a device's capacity)."""
+    from bokeh.models import ColumnDataSource, HoverTool, Span
+    from bokeh.palettes import Category10_10
+    from bokeh.plotting import figure
+
+    cats = [str(v) for v in table[x]]
+    src = ColumnDataSource({"x": cats, **{p: table[p].to_numpy() for p in parts}})
+    fig = figure(x_range=cats, height=340, width=640, title=title, y_axis_label=y_label, toolbar_location=None)
+    fig.vbar_stack(parts, x="x", source=src, width=0.6, color=list(Category10_10[: len(parts)]), legend_label=parts)
+    fig.add_tools(HoverTool(tooltips=[(x, "@x"), *[(p, f"@{p}{{0.00}}") for p in parts]]))
+    if hline is not None:
+        fig.add_layout(Span(location=hline, dimension="width", line_dash="dashed", line_color="red"))
+    fig.y_range.start = 0
+    fig.legend.location = "top_right"
+    return fig
+
+
 def device_rooflines(devices: Sequence[str | Hardware], bits: int = 16, x_range: tuple[float, float] = (0.1, 1e4)):
     """Rooflines of several devices for ``bits``-bit operands. Returns (figure, table of the
     polyline points: device, intensity in OPs/byte, attainable OPs/s)."""
@@ -561,7 +580,7 @@ def device_chooser(
         Slider,
     )  # fmt: skip
 
-    from .compare import rank_devices
+    from ..studies.compare import rank_devices
 
     precisions = tuple(precisions) or DEFAULT_PRECISIONS[:3]
     init = {"model": 0, "precision": 0, "metric": 0, "batch": 0, **(initial or {})}

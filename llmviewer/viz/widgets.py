@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .analysis import analyze
-from .errors import LLMViewerError
-from .hardware import hardware_library, load_hardware
-from .models import shipped_models
+from ..engine.analysis import analyze
+from ..errors import LLMViewerError
+from ..specs.hardware import hardware_library, load_hardware
+from ..specs.models import shipped_models
 from .plots import roofline_figure
 
 BIT_CHOICES = {"weights": [16, 8, 4, 3, 2, 1], "activations": [16, 8, 4], "KV cache": [16, 8, 4, 2]}

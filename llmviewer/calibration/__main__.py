@@ -1,0 +1,3 @@
+from .fitting import main
+
+main()

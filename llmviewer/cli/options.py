@@ -1,0 +1,145 @@
+"""The flags that mean the same in every subcommand, defined once as parent parsers.
+
+A subcommand lists the parents whose flags apply to it (see :mod:`llmviewer.cli.commands`):
+the model, the device (a shipped name, a JSON file, or ``custom`` with its numbers), the
+batch, the precision (bit widths, quantization groups, attention kernel, calibrated
+estimate), tensor parallelism, the tokens of one pass or of a whole task, and the output
+format. Flag names follow LLM-Viewer's (``--batchsize``, ``--w_bit``,
+``--use_flashattention``); dashed aliases are accepted too.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+Parent = argparse.ArgumentParser
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help text with each flag's default."""
+
+
+def _parent() -> Parent:
+    return argparse.ArgumentParser(add_help=False, formatter_class=Formatter)
+
+
+def model(name: str = "model", what: str = "model") -> Parent:
+    """One positional model argument called ``name``."""
+    p = _parent()
+    p.add_argument(name, help=f"{what}: shipped name (see `llmviewer models`) or path to a config.json or its folder")
+    return p
+
+
+def device(positional: bool = True) -> Parent:
+    """The device: a positional name (unless ``positional`` is False), extra device files, and
+    the numbers of a ``custom`` device."""
+    p = _parent()
+    if positional:
+        p.add_argument("hardware", help="shipped device name or alias (see `llmviewer hardware`), a device JSON file, "
+                       "or 'custom' (with --bandwidth and --peak)")  # fmt: skip
+    p.add_argument("--hardware-file", "--hardware_file", dest="hardware_file", default=None,
+                   help="JSON file of extra devices (same schema as llmviewer/data/hardware.json)")  # fmt: skip
+    if positional:
+        custom = p.add_argument_group("a custom device (HARDWARE = custom)")
+        custom.add_argument("--bandwidth", type=float, default=None, help="memory bandwidth, bytes/s")
+        custom.add_argument("--peak", type=float, default=None, help="dense 16-bit peak, OPs/s")
+        custom.add_argument("--memory", type=float, default=None, help="memory capacity, bytes")
+    return p
+
+
+def batch() -> Parent:
+    """Sequences per batch."""
+    p = _parent()
+    p.add_argument("--batchsize", "--batch-size", dest="batchsize", type=int, default=1, help="sequences per batch")
+    return p
+
+
+def precision() -> Parent:
+    """Bit widths, quantization groups, the attention kernel and the calibrated estimate."""
+    p = _parent()
+    p.add_argument("--w_bit", "--w-bit", dest="w_bit", type=int, default=16, help="weight bits (1-16, 32)")
+    p.add_argument("--a_bit", "--a-bit", dest="a_bit", type=int, default=16, help="activation bits (4, 8, 16, 32)")
+    p.add_argument("--kv_bit", "--kv-bit", dest="kv_bit", type=int, default=None,
+                   help="KV-cache bits (None: the activation bits)")  # fmt: skip
+    p.add_argument("--group-size", "--group_size", dest="group_size", type=int, default=None,
+                   help="weights per quantization group (None: one scale per tensor, not counted)")  # fmt: skip
+    p.add_argument("--group-bits", "--group_bits", dest="group_bits", type=int, default=16,
+                   help="metadata bits per group (16: an FP16 scale; 32: scale and zero point)")  # fmt: skip
+    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true",
+                   help="fused attention (FlashAttention-style kernel)")  # fmt: skip
+    p.add_argument("--causal", action="store_true", help="attention computes only the causal (lower) triangle")
+    p.add_argument("--calibrated", nargs="?", const="serving", default=None, metavar="ENGINE_CLASS",
+                   help="calibrated estimate instead of the pure roofline (engine class: serving [when given "
+                   "without a value], llama.cpp-cuda, llama.cpp-metal)")  # fmt: skip
+    return p
+
+
+def parallel() -> Parent:
+    """Tensor parallelism."""
+    p = _parent()
+    p.add_argument("--tensor-parallel", "--tensor_parallel", "--tp", dest="tensor_parallel", type=int, default=1,
+                   help="devices sharing each layer, Megatron-style (results are per device)")  # fmt: skip
+    return p
+
+
+def context(what: str = "tokens already in the KV cache per sequence") -> Parent:
+    """The tokens of one pass: ``--seqlen`` (alias ``--context``)."""
+    p = _parent()
+    p.add_argument("--seqlen", "--context", dest="seqlen", type=int, default=1024, help=what)
+    return p
+
+
+def task() -> Parent:
+    """The tokens of a whole generation task: prompt and generated."""
+    p = _parent()
+    p.add_argument("--prompt-len", "--prompt_len", dest="prompt_len", type=int, default=1024, help="prompt tokens")
+    p.add_argument("--gen-len", "--gen_len", dest="gen_len", type=int, default=256, help="generated tokens")
+    return p
+
+
+def output(csv: bool = False) -> Parent:
+    """``--json`` (and ``--csv FILE`` for tables)."""
+    p = _parent()
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    if csv:
+        group.add_argument("--csv", metavar="FILE", default=None, help="write the table to FILE")
+    return p
+
+
+_OPTION_FLAGS = {
+    "w_bit": "w_bit",
+    "a_bit": "a_bit",
+    "kv_bit": "kv_bit",
+    "use_flashattention": "flash",
+    "causal_attention": "causal",
+    "w_group_size": "group_size",
+    "w_group_bits": "group_bits",
+    "tensor_parallel": "tensor_parallel",
+}
+"""Workload option (:data:`llmviewer.specs.workload.OPTIONS`) -> the flag's destination."""
+
+
+def workload_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The workload options that the parsed subcommand has flags for, named as
+    :func:`llmviewer.analyze` takes them."""
+    return {option: getattr(args, flag) for option, flag in _OPTION_FLAGS.items() if hasattr(args, flag)}
+
+
+def resolve_device(args: argparse.Namespace) -> Any:
+    """The :class:`~llmviewer.specs.hardware.Hardware` the flags name: ``custom`` built from
+    ``--bandwidth``/``--peak``/``--memory``, else a name looked up in ``--hardware-file`` first,
+    then in the shipped library, or a device JSON file."""
+    from ..errors import LLMViewerError
+    from ..specs.hardware import hardware_from_dict, load_hardware
+
+    if args.hardware.lower() == "custom":
+        missing = [f"--{f}" for f in ("bandwidth", "peak") if getattr(args, f) is None]
+        if missing:
+            raise LLMViewerError(f"a custom device needs {' and '.join(missing)}")
+        entry = {"name": "custom", "memory_bandwidth": args.bandwidth, "peak_ops": {"fp16": args.peak}}
+        if args.memory is not None:
+            entry["memory_bytes"] = args.memory
+        return hardware_from_dict(entry, origin="command line")
+    return load_hardware(args.hardware, library_file=args.hardware_file)

@@ -1,0 +1,256 @@
+"""A model as a list of operators: the layer stack of a :class:`~llmviewer.specs.models.ModelSpec`
+(token mixer and MLP per layer, embeddings, head) turned into the operators of
+:mod:`llmviewer.engine.operators`, each with its instance count, and its tensor-parallel slice."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import lru_cache
+
+from ..errors import LLMViewerError
+from ..specs.models import ModelSpec
+from .operators import (
+    INF,
+    AllReduce,
+    AttentionMatmul,
+    AttentionOperands,
+    Elementwise,
+    Embedding,
+    ExpertLinear,
+    FusedAttention,
+    Linear,
+    Op,
+    Softmax,
+)
+
+ACTIVATION_OPS = {"relu": 1, "silu": 4, "swish": 4, "gelu": 8, "gelu_new": 8, "gelu_pytorch_tanh": 8, "gelu_fast": 8}
+"""OPs per element of each activation function."""
+NORM_OPS = {"rms": 4, "layer": 7}
+"""OPs per element of the normalised vector: RMSNorm and LayerNorm."""
+
+
+def _norm(name: str, count: int, width: int, kind: str) -> Elementwise:
+    return Elementwise(
+        name,
+        "elementwise",
+        count,
+        width=width,
+        ops_per_element=NORM_OPS[kind],
+        weights=width * (2 if kind == "layer" else 1),
+    )
+
+
+def _activation_ops(m: ModelSpec) -> int:
+    try:
+        return ACTIVATION_OPS[m.activation]
+    except KeyError:
+        return ACTIVATION_OPS["gelu"] if "gelu" in m.activation else ACTIVATION_OPS["silu"]
+
+
+def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, top_k: int = 0) -> list[Op]:
+    """Gated (gate, up, act*up, down) or plain (up, act, down) MLP; routed experts if ``experts``."""
+    h = m.hidden_size
+    if experts:
+
+        def lin(name: str, i: int, o: int) -> Op:
+            return ExpertLinear(prefix + name, "matmul", count, in_f=i, out_f=o, num_experts=experts, top_k=top_k)
+
+        act_width = inter * top_k
+    else:
+
+        def lin(name: str, i: int, o: int) -> Op:
+            return Linear(prefix + name, "matmul", count, in_f=i, out_f=o, bias=m.mlp_bias)
+
+        act_width = inter
+    ops: list[Op] = []
+    if m.mlp_gated:
+        ops.append(lin("gate_proj", h, inter))
+    ops.append(lin("up_proj", h, inter))
+    ops.append(
+        Elementwise(
+            prefix + "act",
+            "elementwise",
+            count,
+            width=act_width,
+            ops_per_element=_activation_ops(m) + (1 if m.mlp_gated else 0),
+            inputs=2 if m.mlp_gated else 1,
+        )
+    )
+    ops.append(lin("down_proj", inter, h))
+    return ops
+
+
+def _moe_block(m: ModelSpec, count: int) -> list[Op]:
+    h = m.hidden_size
+    ops: list[Op] = [Linear("router", "matmul", count, in_f=h, out_f=m.num_experts)]
+    ops += _mlp(m, "expert_", count, m.moe_intermediate_size, m.num_experts, m.experts_per_token)
+    if m.shared_expert_intermediate_size:
+        ops += _mlp(m, "shared_", count, m.shared_expert_intermediate_size)
+        if m.shared_expert_gate:
+            ops.append(Linear("shared_expert_gate", "matmul", count, in_f=h, out_f=1))
+    combine_inputs = m.experts_per_token + (1 if m.shared_expert_intermediate_size else 0)
+    ops.append(
+        Elementwise(
+            "expert_combine", "elementwise", count, width=h, ops_per_element=2 * combine_inputs, inputs=combine_inputs
+        )
+    )
+    return ops
+
+
+def _attention_core(name_suffix: str, count: int, shape: AttentionOperands, window: float, flash: bool) -> list[Op]:
+    if flash:
+        return [FusedAttention("fused_attention" + name_suffix, "fused", count, shape=shape, window=window)]
+    return [
+        AttentionMatmul("qk_matmul" + name_suffix, "matmul", count, shape=shape, values=False, window=window),
+        Softmax("softmax" + name_suffix, "elementwise", count, heads=shape.heads, window=window),
+        AttentionMatmul("sv_matmul" + name_suffix, "matmul", count, shape=shape, values=True, window=window),
+    ]
+
+
+def _layer_groups(m: ModelSpec) -> list[tuple[str, int, float]]:
+    """(name suffix, layer count, window) for full-attention and sliding-window layers."""
+    full = m.num_layers - m.sliding_layers
+    groups = []
+    if full:
+        groups.append(("", full, INF))
+    if m.sliding_layers:
+        groups.append(("_sliding" if full else "", m.sliding_layers, float(m.sliding_window)))
+    return groups
+
+
+def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
+    L, h, nh, nkv, d = m.num_layers, m.hidden_size, m.num_heads, m.num_kv_heads, m.head_dim
+    ops: list[Op] = []
+    for suffix, count, window in _layer_groups(m):
+        ops += [
+            Linear("q_proj" + suffix, "matmul", count, in_f=h, out_f=nh * d, bias=m.qkv_bias),
+            Linear("k_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
+            Linear("v_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
+        ]
+        if m.qk_norm:
+            ops.append(
+                Elementwise(
+                    "qk_norm" + suffix, "elementwise", count, width=(nh + nkv) * d, ops_per_element=4, weights=2 * d
+                )
+            )
+        if m.rotary_dim:
+            ops.append(
+                Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * m.rotary_dim, ops_per_element=3)
+            )
+        ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash)
+    ops.append(Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias))
+    return ops
+
+
+def _latent_attention(m: ModelSpec, flash: bool, absorb: bool) -> list[Op]:
+    """DeepSeek multi-head latent attention."""
+    L, h, nh = m.num_layers, m.hidden_size, m.num_heads
+    nope, rope, vd, r = m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim, m.kv_lora_rank
+    ops: list[Op] = []
+    if m.q_lora_rank:
+        ops += [
+            Linear("q_a_proj", "matmul", L, in_f=h, out_f=m.q_lora_rank),
+            _norm("q_a_norm", L, m.q_lora_rank, "rms"),
+            Linear("q_b_proj", "matmul", L, in_f=m.q_lora_rank, out_f=nh * (nope + rope)),
+        ]
+    else:
+        ops.append(Linear("q_proj", "matmul", L, in_f=h, out_f=nh * (nope + rope)))
+    ops += [
+        Linear("kv_a_proj", "matmul", L, in_f=h, out_f=r + rope, to_kv_cache=True),
+        _norm("kv_a_norm", L, r, "rms"),
+        Elementwise("rotary", "elementwise", L, width=(nh + 1) * rope, ops_per_element=3),
+    ]
+    if absorb:
+        # per head: q_nope (nope) -> latent (r); attention on the latent; latent -> v (vd)
+        ops.append(Linear("q_absorb", "matmul", L, in_f=nope, out_f=r, groups=nh, holds_params=False))
+        ops += _attention_core("", L, AttentionOperands(nh, 1, r + rope, r, values_in_keys=True), INF, flash)
+        ops.append(Linear("v_absorb", "matmul", L, in_f=r, out_f=vd, groups=nh, holds_params=False))
+    else:
+        ops.append(Linear("kv_b_proj", "matmul", L, in_f=r, out_f=nh * (nope + vd), tokens="keys", from_kv_cache=True))
+        ops += _attention_core("", L, AttentionOperands(nh, nh, nope + rope, vd, kv_in_cache=False), INF, flash)
+    ops.append(Linear("o_proj", "matmul", L, in_f=nh * vd, out_f=h, bias=m.o_bias))
+    return ops
+
+
+def shard(m: ModelSpec, devices: int) -> ModelSpec:
+    """The slice of ``m`` one of ``devices`` tensor-parallel devices holds (Megatron-style):
+    attention heads, MLP and expert columns and the vocabulary split ``devices`` ways; KV heads
+    split too, or replicated when there are fewer than devices; norms replicated."""
+    if devices == 1:
+        return m
+    splits = {"num_attention_heads": m.num_heads, "intermediate_size": m.intermediate_size, "vocab_size": m.vocab_size}
+    if m.num_kv_heads >= devices:
+        splits["num_key_value_heads"] = m.num_kv_heads
+    if m.is_moe:
+        splits["moe_intermediate_size"] = m.moe_intermediate_size
+        if m.shared_expert_intermediate_size:
+            splits["shared_expert_intermediate_size"] = m.shared_expert_intermediate_size
+    uneven = [f"{k} ({v})" for k, v in splits.items() if v % devices]
+    if uneven:
+        raise LLMViewerError(f"{m.name}: tensor_parallel={devices} does not divide {', '.join(uneven)}")
+    return replace(
+        m,
+        num_heads=m.num_heads // devices,
+        num_kv_heads=max(m.num_kv_heads // devices, 1),
+        intermediate_size=m.intermediate_size // devices,
+        vocab_size=m.vocab_size // devices,
+        moe_intermediate_size=m.moe_intermediate_size // devices,
+        shared_expert_intermediate_size=m.shared_expert_intermediate_size // devices,
+    )
+
+
+@lru_cache(maxsize=256)
+def build_ops(
+    m: ModelSpec, flash_attention: bool = False, absorb_mla: bool = False, tensor_parallel: int = 1
+) -> tuple[Op, ...]:
+    """The operators ONE device runs, in execution order, each with its instance count. With
+    ``tensor_parallel`` n > 1 each device runs its slice (:func:`shard`) plus the all-reduces that
+    combine the slices: after attention and after the MLP (once per layer for parallel blocks)."""
+    if tensor_parallel > 1:
+        ops = list(build_ops(shard(m, tensor_parallel), flash_attention, absorb_mla))
+        per_layer = 1 if m.parallel_block else 2
+        reduce = AllReduce(
+            "all_reduce", "communication", per_layer * m.num_layers, width=m.hidden_size, devices=tensor_parallel
+        )
+        return tuple(ops[:-2] + [reduce] + ops[-2:])
+    L, h = m.num_layers, m.hidden_size
+    ops: list[Op] = [Embedding("embed_tokens", "elementwise", 1, rows=m.vocab_size, width=h, scale=m.embedding_scale)]
+    if m.learned_positions:
+        ops.append(Embedding("embed_positions", "elementwise", 1, rows=m.learned_positions, width=h))
+        ops.append(Elementwise("add_positions", "elementwise", 1, width=h, inputs=2))
+    ops.append(_norm("norm", m.norms_per_layer * L, h, m.norm))
+    if m.uses_mla:
+        ops += _latent_attention(m, flash_attention, absorb_mla)
+    else:
+        ops += _gqa_attention(m, flash_attention)
+    dense_layers = L - m.num_moe_layers
+    if dense_layers:
+        ops += _mlp(m, "", dense_layers, m.intermediate_size)
+    if m.num_moe_layers:
+        ops += _moe_block(m, m.num_moe_layers)
+    ops.append(Elementwise("residual_add", "elementwise", 2 * L, width=h, inputs=2))
+    ops.append(_norm("final_norm", 1, h, m.norm))
+    ops.append(
+        Linear(
+            "lm_head",
+            "matmul",
+            1,
+            in_f=h,
+            out_f=m.vocab_size,
+            bias=m.lm_head_bias,
+            tokens="logits",
+            quantized=False,
+            holds_params=not m.tie_word_embeddings,
+        )
+    )
+    return tuple(ops)
+
+
+def parameter_count(m: ModelSpec) -> int:
+    """Parameters the model holds (tied embeddings counted once)."""
+    return sum(op.params * op.count for op in build_ops(m))
+
+
+def parameter_breakdown(m: ModelSpec) -> dict[str, int]:
+    """Parameters held by each operator across the whole model (name -> count), in execution order."""
+    return {op.name: op.params * op.count for op in build_ops(m) if op.params}
