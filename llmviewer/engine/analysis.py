@@ -13,17 +13,16 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from ..arrays import maximum, minimum, plain, ratio, where
 from ..errors import LLMViewerError
-from ..results import frame
+from ..results import Result, frame
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, maximum, minimum, stage_passes, where
+from ..specs.workload import Pass, check_options, stage_passes
 from .efficiency import PURE, Efficiency, calibration_name, resolve_efficiency
 from .graph import build_ops, shard
 from .operators import TRAFFIC_FIELDS, Op, Traffic
-from .roofline import BOUNDS, combine, dtype_for_bits, op_terms, peak_for_bits
+from .roofline import BOUNDS, dtype_for_bits, op_time, peak_for_bits
 
 NUMERIC_FIELDS = (
     "OPs",
@@ -38,20 +37,8 @@ NUMERIC_FIELDS = (
 STAGES = ("prefill", "decode")
 
 
-def _ratio(num: Any, den: Any) -> Any:
-    """num / den, 0 where den is 0 (an operator fused away takes no time of its own)."""
-    if isinstance(den, np.ndarray) or isinstance(num, np.ndarray):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
-    return num / den if den > 0 else 0.0
-
-
-def _tolist(x: Any) -> Any:
-    return x.tolist() if isinstance(x, np.ndarray) else x
-
-
-@dataclass
-class StageResult:
+@dataclass(frozen=True)
+class StageResult(Result):
     """Roofline of every operator for one forward pass, and model totals.
 
     ``layers``: one dict per operator with ``name``, ``kind``, ``count`` (instances in the
@@ -63,6 +50,8 @@ class StageResult:
     stage: str
     layers: list[dict[str, Any]]
     total: dict[str, Any]
+    ops: tuple = field(default=(), repr=False, compare=False)
+    """The operators themselves, in the order of ``layers`` (their ``role`` says what each is)."""
 
     @property
     def time(self) -> Any:
@@ -78,7 +67,11 @@ class StageResult:
 
     def to_records(self) -> list[dict[str, Any]]:
         """Layers as plain dicts (numbers or lists), for JSON."""
-        return [{k: _tolist(v) for k, v in row.items()} for row in self.layers]
+        return [{k: plain(v) for k, v in row.items()} for row in self.layers]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: ``layers`` (see :meth:`to_records`) and ``total``."""
+        return {"layers": self.to_records(), "total": {k: plain(v) for k, v in self.total.items()}}
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported only here
         """Layers as a pandas DataFrame indexed by operator name (scalar settings only)."""
@@ -99,25 +92,39 @@ def evaluate_pass(
 ) -> StageResult:
     """Roofline of every operator of ``model`` for the forward pass ``p`` on ``hardware``
     (pure, or derated by a calibrated ``efficiency``)."""
-    rows = [_evaluate_op(op, t, bits, hardware, p, efficiency) for op, t, bits in count_pass(model, p)]
-    return StageResult(stage=stage, layers=rows, total=_totals(rows))
+    counted = count_pass(model, p)
+    rows = [layer_row(op, t, bits, hardware, p.tokens, efficiency) for op, t, bits in counted]
+    return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
 
 
 def evaluate_op(op: Op, hardware: Hardware, p: Pass, efficiency: Efficiency = PURE) -> dict[str, Any]:
     """Roofline of ONE operator instance for the pass ``p`` (the fields of a layer entry)."""
-    return _evaluate_op(op, op.traffic(p), op.compute_bits(p), hardware, p, efficiency)
+    return layer_row(op, op.traffic(p), op.compute_bits(p), hardware, p.tokens, efficiency)
 
 
-def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware, p: Pass, eff: Efficiency) -> dict[str, Any]:
-    peak = peak_for_bits(hw, bits)
+def layer_row(
+    op: Op,
+    t: Traffic,
+    bits: Any,
+    hw: Hardware,
+    tokens: Any,
+    eff: Efficiency = PURE,
+    peak: Any = None,
+    extra_compute: Any = 0.0,
+) -> dict[str, Any]:
+    """The layer entry of one operator instance with traffic ``t`` (OPs, bytes) on ``hw``, in a
+    pass of ``tokens`` tokens: :func:`~llmviewer.engine.roofline.op_time` at the peak of the units
+    of ``bits`` (or at ``peak`` OPs/s), ``extra_compute`` seconds added to the compute term. Keys:
+    name, kind, count, the :data:`NUMERIC_FIELDS` (OPs, bytes, OPs/byte, OPs/s, seconds), bound
+    and compute_dtype."""
+    time, bound = op_time(op.kind, t, peak_for_bits(hw, bits) if peak is None else peak, hw, tokens, eff, extra_compute)
     mem = t.memory_access
-    time, bound = combine(*op_terms(op.kind, t.OPs, mem, t.link_bytes, peak, hw, p.tokens, eff))
     row: dict[str, Any] = {"name": op.name, "kind": op.kind, "count": op.count}
     row.update(
         OPs=t.OPs,
         memory_access=mem,
         arithmetic_intensity=t.OPs / mem,
-        performance=_ratio(t.OPs, time),
+        performance=ratio(t.OPs, time),
         load_weight=t.load_weight,
         load_act=t.load_act,
         store_act=t.store_act,
@@ -131,12 +138,15 @@ def _evaluate_op(op: Op, t: Traffic, bits: Any, hw: Hardware, p: Pass, eff: Effi
     return row
 
 
-def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Model totals of per-instance layer entries: every numeric field summed over all instances
+    (``count``), the overall intensity (OPs/byte) and performance (OPs/s), and the bound that
+    takes the largest share of the time."""
     total: dict[str, Any] = {}
     for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time"):
         total[f] = sum(r[f] * r["count"] for r in rows)
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
-    total["performance"] = _ratio(total["OPs"], total["inference_time"])
+    total["performance"] = ratio(total["OPs"], total["inference_time"])
     # the whole pass is bound by whatever bounds the largest share of its time
     share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
     top = functools.reduce(maximum, share.values())
@@ -192,8 +202,8 @@ def memory_footprint(
     return _footprint(load_model(model), *stage_passes(batch_size, seqlen, "seqlen", **options))
 
 
-@dataclass
-class Analysis:
+@dataclass(frozen=True)
+class Analysis(Result):
     """Result of :func:`analyze`: per-stage rooflines and the memory footprint (bytes)."""
 
     model: ModelSpec
@@ -213,8 +223,8 @@ class Analysis:
         for stage in STAGES:
             res = getattr(self, stage)
             if res is not None:
-                out[stage] = {"layers": res.to_records(), "total": {k: _tolist(v) for k, v in res.total.items()}}
-        out["memory"] = {k: _tolist(v) for k, v in self.memory.items()}
+                out[stage] = res.to_dict()
+        out["memory"] = {k: plain(v) for k, v in self.memory.items()}
         return out
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported only here
@@ -255,8 +265,8 @@ def analyze(
     decode = evaluate_pass(m, hw, decode_pass, "decode", eff) if "decode" in stages else None
     memory = _footprint(m, prefill_pass, decode_pass)
     settings = dict(
-        batch_size=_tolist(prefill_pass.batch),
-        seqlen=_tolist(prefill_pass.new_tokens),
+        batch_size=plain(prefill_pass.batch),
+        seqlen=plain(prefill_pass.new_tokens),
         **prefill_pass.options(),
         calibration=calibration_name(calibration),
     )

@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import clip, maximum, where
+from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, check_sizes, clip, maximum, stage_passes, where
+from ..specs.workload import Pass, check_options, check_sizes, stage_passes
 from .analysis import count_pass
 from .efficiency import PURE, Efficiency, calibration_name, resolve_efficiency
 from .graph import build_ops
-from .roofline import combine, op_terms, peak_for_bits
+from .roofline import combine, op_terms, pass_time, peak_for_bits
 
 
 def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
@@ -97,22 +99,11 @@ class PreparedTask:
 
     def times(self, efficiency: Efficiency = PURE) -> tuple[Any, Any]:
         """(time to first token, time of all decode steps) in seconds."""
-        ttft = pass_time(self.prefill_counted, self.hardware, self.prefill, efficiency)
+        ttft = pass_time(self.prefill_counted, self.hardware, self.prefill.tokens, efficiency)
         decode = decode_steps_time(
             self.model, self.hardware, self.first_decode, self.steps, efficiency, self.decode_counted
         )
         return ttft, decode
-
-
-def pass_time(counted: list, hw: Hardware, p: Pass, efficiency: Efficiency = PURE) -> Any:
-    """Seconds of one forward pass from :func:`llmviewer.analysis.count_pass`'s counts."""
-    total = 0.0
-    for op, t, bits in counted:
-        terms = op_terms(
-            op.kind, t.OPs, t.memory_access, t.link_bytes, peak_for_bits(hw, bits), hw, p.tokens, efficiency
-        )
-        total = total + op.count * combine(*terms)[0]
-    return total
 
 
 def prepare_task(
@@ -132,8 +123,8 @@ def prepare_task(
     return PreparedTask(m, hw, prefill, first_decode, steps, count_pass(m, prefill), _decode_ops(m, hw, first_decode))
 
 
-@dataclass
-class Generation:
+@dataclass(frozen=True)
+class Generation(Result):
     """Result of :func:`generate`. Times in seconds, throughput in generated tokens/s."""
 
     model: ModelSpec
@@ -144,19 +135,6 @@ class Generation:
     tpot_mean: Any
     total_time: Any
     throughput: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-
-        def plain(x: Any) -> Any:
-            return x.tolist() if isinstance(x, np.ndarray) else x
-
-        return {
-            "model": self.model.name,
-            "hardware": self.hardware.name,
-            "settings": {k: plain(v) for k, v in self.settings.items()},
-            **{k: plain(getattr(self, k)) for k in ("ttft", "tpot_mean", "decode_time", "total_time", "throughput")},
-        }
 
 
 def generate(

@@ -99,11 +99,19 @@ def _moe_block(m: ModelSpec, count: int) -> list[Op]:
 
 def _attention_core(name_suffix: str, count: int, shape: AttentionOperands, window: float, flash: bool) -> list[Op]:
     if flash:
-        return [FusedAttention("fused_attention" + name_suffix, "fused", count, shape=shape, window=window)]
+        return [
+            FusedAttention(
+                "fused_attention" + name_suffix, "fused", count, shape=shape, window=window, role="attention"
+            )
+        ]
     return [
-        AttentionMatmul("qk_matmul" + name_suffix, "matmul", count, shape=shape, values=False, window=window),
-        Softmax("softmax" + name_suffix, "elementwise", count, heads=shape.heads, window=window),
-        AttentionMatmul("sv_matmul" + name_suffix, "matmul", count, shape=shape, values=True, window=window),
+        AttentionMatmul(
+            "qk_matmul" + name_suffix, "matmul", count, shape=shape, values=False, window=window, role="attention"
+        ),
+        Softmax("softmax" + name_suffix, "elementwise", count, heads=shape.heads, window=window, role="attention"),
+        AttentionMatmul(
+            "sv_matmul" + name_suffix, "matmul", count, shape=shape, values=True, window=window, role="attention"
+        ),
     ]
 
 
@@ -214,10 +222,14 @@ def build_ops(
         )
         return tuple(ops[:-2] + [reduce] + ops[-2:])
     L, h = m.num_layers, m.hidden_size
-    ops: list[Op] = [Embedding("embed_tokens", "elementwise", 1, rows=m.vocab_size, width=h, scale=m.embedding_scale)]
+    ops: list[Op] = [
+        Embedding(
+            "embed_tokens", "elementwise", 1, rows=m.vocab_size, width=h, scale=m.embedding_scale, role="embedding"
+        )
+    ]
     if m.learned_positions:
-        ops.append(Embedding("embed_positions", "elementwise", 1, rows=m.learned_positions, width=h))
-        ops.append(Elementwise("add_positions", "elementwise", 1, width=h, inputs=2))
+        ops.append(Embedding("embed_positions", "elementwise", 1, rows=m.learned_positions, width=h, role="embedding"))
+        ops.append(Elementwise("add_positions", "elementwise", 1, width=h, inputs=2, role="embedding"))
     ops.append(_norm("norm", m.norms_per_layer * L, h, m.norm))
     if m.uses_mla:
         ops += _latent_attention(m, flash_attention, absorb_mla)
@@ -229,7 +241,7 @@ def build_ops(
     if m.num_moe_layers:
         ops += _moe_block(m, m.num_moe_layers)
     ops.append(Elementwise("residual_add", "elementwise", 2 * L, width=h, inputs=2))
-    ops.append(_norm("final_norm", 1, h, m.norm))
+    ops.append(replace(_norm("final_norm", 1, h, m.norm), role="head"))
     ops.append(
         Linear(
             "lm_head",
@@ -241,6 +253,7 @@ def build_ops(
             tokens="logits",
             quantized=False,
             holds_params=not m.tie_word_embeddings,
+            role="head",
         )
     )
     return tuple(ops)

@@ -27,9 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..specs.workload import Pass, clip, maximum, minimum, unit_bits
+from ..arrays import clip, maximum, minimum
+from ..specs.workload import Pass, unit_bits
 
 INF = float("inf")
+ROLES = ("embedding", "block", "attention", "head")
+"""What an operator is: ``embedding`` (token and position lookups, run once per pass),
+``block`` (the per-layer projections, norms, MLP, residuals and collectives), ``attention``
+(the attention core: scores, softmax and ``P V``, or the fused kernel), ``head`` (final norm
+and ``lm_head``, run once per pass)."""
 TRAFFIC_FIELDS = ("load_weight", "load_act", "store_act", "load_kv_cache", "store_kv_cache")
 """The parts of an operator's memory traffic (bytes); link traffic is counted apart."""
 
@@ -54,7 +60,12 @@ class Traffic:
 
 @dataclass(frozen=True)
 class Op:
-    """An operator of the model. ``count`` is how many instances the whole model runs per pass."""
+    """An operator of the model. ``count`` is how many instances the whole model runs per pass.
+
+    ``kind`` says which roof applies ("matmul", "fused", "elementwise", "communication");
+    ``role`` says what the operator is in the model (one of :data:`ROLES`), so that techniques
+    find parts of the model by role, never by name.
+    """
 
     name: str
     kind: str  # "matmul", "fused" or "elementwise"
@@ -78,6 +89,7 @@ class Op:
         return 0
 
     window: float = INF  # keys attended at most (sliding-window attention)
+    role: str = "block"  # see ROLES
 
 
 # --------------------------------------------------------------------------- matmuls

@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import maximum, where
 from ..errors import LLMViewerError
-from ..specs.hardware import Hardware
-from ..specs.workload import maximum, where
+from ..specs.hardware import Hardware, ridge_point
 from .efficiency import PURE, Efficiency
 
 BOUNDS = ("compute", "memory", "communication")
+__all__ = ["BOUNDS", "combine", "dtype_for_bits", "link_bandwidth", "op_terms", "op_time", "pass_time",
+           "peak_for_bits", "ridge_point", "roofline_time"]  # fmt: skip
 
 
 def peak_for_bits(hw: Hardware, bits: Any) -> Any:
@@ -87,3 +89,26 @@ def combine(compute: Any, memory: Any, link: Any, overhead: float) -> tuple[Any,
         bound = where(link > time, "communication", bound)
         time = maximum(time, link)
     return time + overhead, bound
+
+
+def op_time(
+    kind: str, traffic: Any, peak: Any, hw: Hardware, tokens: Any, eff: Efficiency = PURE, extra_compute: Any = 0.0
+) -> tuple[Any, Any]:
+    """Seconds and bound of ONE operator instance: its :class:`~llmviewer.engine.operators.Traffic`
+    on ``hw`` at ``peak`` OPs/s, in a pass of ``tokens`` tokens, under ``eff``. ``extra_compute``
+    (seconds) joins the compute term (e.g. dequantization on the vector units). The one
+    per-operator evaluation every module uses."""
+    compute, memory, link, overhead = op_terms(
+        kind, traffic.OPs, traffic.memory_access, traffic.link_bytes, peak, hw, tokens, eff
+    )
+    return combine(compute + extra_compute, memory, link, overhead)
+
+
+def pass_time(counted: Any, hw: Hardware, tokens: Any, eff: Efficiency = PURE) -> Any:
+    """Seconds of one forward pass of ``tokens`` tokens: the sum over its operators of instances x
+    :func:`op_time`. ``counted``: ``(op, traffic, compute bits)`` triples, as
+    :func:`llmviewer.engine.analysis.count_pass` gives them."""
+    total = 0.0
+    for op, t, bits in counted:
+        total = total + op.count * op_time(op.kind, t, peak_for_bits(hw, bits), hw, tokens, eff)[0]
+    return total

@@ -81,7 +81,14 @@ class Hardware:
 
     def ridge_point(self, dtype: str = "fp16") -> float:
         """Arithmetic intensity (OPs/byte) at which the ``dtype`` roof meets the memory roof."""
-        return self.peak(self.compute_dtype(_bits_of(dtype))) / self.memory_bandwidth
+        return ridge_point(self.peak(self.compute_dtype(_bits_of(dtype))), self.memory_bandwidth)
+
+
+def ridge_point(peak: Any, bandwidth: Any) -> Any:
+    """Arithmetic intensity (OPs/byte) where a compute roof of ``peak`` OPs/s meets a memory roof
+    of ``bandwidth`` bytes/s. An operator exactly AT the ridge is memory-bound (see
+    :func:`llmviewer.engine.roofline.combine`: compute-bound only when compute takes longer)."""
+    return peak / bandwidth
 
 
 def _bits_of(dtype: str) -> int:

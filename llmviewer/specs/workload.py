@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import maximum, plain
 from ..errors import LLMViewerError
 
 WEIGHT_BITS = frozenset(range(1, 17)) | {32}
@@ -21,26 +22,6 @@ ACTIVATION_BITS = frozenset({4, 8, 16, 32})
 """Valid activation bit widths (each maps to a class of compute units)."""
 UNQUANTIZED_BITS = 16
 """Embeddings, lm_head, norm weights and biases stay at this width when weights are quantized."""
-
-
-def minimum(a: Any, b: Any) -> Any:
-    return np.minimum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else min(a, b)
-
-
-def maximum(a: Any, b: Any) -> Any:
-    return np.maximum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else max(a, b)
-
-
-def clip(x: Any, lo: Any, hi: Any) -> Any:
-    """Elementwise ``min(max(x, lo), hi)`` for numbers or arrays."""
-    return minimum(maximum(x, lo), hi)
-
-
-def where(cond: Any, a: Any, b: Any) -> Any:
-    """Elementwise select for numbers or arrays."""
-    if isinstance(cond, np.ndarray) or isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return np.where(cond, a, b)
-    return a if cond else b
 
 
 def check_sizes(name: str, value: Any, minimum_value: int = 1) -> Any:
@@ -148,9 +129,6 @@ class Pass:
         """The workload options of this pass (bit widths, attention, quantization groups,
         parallelism) as plain values, named as :data:`OPTIONS`, for reports and JSON."""
 
-        def plain(x: Any) -> Any:
-            return x.tolist() if isinstance(x, np.ndarray) else x
-
         return {
             "w_bit": plain(self.w_bits),
             "a_bit": plain(self.a_bits),
@@ -190,7 +168,7 @@ def make_pass(
         logits_per_seq=logits_per_seq,
         w_bits=check_bits("w_bit", w_bit, WEIGHT_BITS),
         a_bits=check_bits("a_bit", a_bit, ACTIVATION_BITS),
-        kv_bits=check_bits("kv_bit", a_bit if kv_bit is None else kv_bit, WEIGHT_BITS),
+        kv_bits=check_bits("kv_bit", default_kv_bit(a_bit, kv_bit), WEIGHT_BITS),
         flash_attention=bool(flash_attention),
         causal_attention=bool(causal_attention),
         absorb_mla=bool(absorb_mla),
@@ -249,6 +227,25 @@ OPTIONS = (
     "tensor_parallel",
 )
 """Workload options accepted by analyze(), generate() and memory_footprint()."""
+
+
+def default_kv_bit(a_bit: Any, kv_bit: Any = None) -> Any:
+    """The KV-cache width: ``kv_bit``, or the activation width when it is None (the one default)."""
+    return a_bit if kv_bit is None else kv_bit
+
+
+def kv_bit_of(options: dict[str, Any]) -> Any:
+    """The KV-cache width that workload ``options`` (:data:`OPTIONS`) select."""
+    return default_kv_bit(options.get("a_bit", 16), options.get("kv_bit"))
+
+
+def pass_arguments(options: dict[str, Any]) -> dict[str, Any]:
+    """Workload ``options`` (:data:`OPTIONS`, validated) as :func:`make_pass` keyword arguments."""
+    check_options(options)
+    kw = dict(options)
+    if "use_flashattention" in kw:
+        kw["flash_attention"] = kw.pop("use_flashattention")
+    return kw
 
 
 def check_options(options: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from ..engine.analysis import analyze, memory_footprint
 from ..engine.generation import generate
 from ..engine.roofline import peak_for_bits
 from ..errors import LLMViewerError
-from ..specs.hardware import Hardware, hardware_library, load_hardware
+from ..specs.hardware import Hardware, hardware_library, load_hardware, ridge_point
 from ..specs.models import ModelSpec, load_model
 from ..specs.workload import unit_bits
 
@@ -41,7 +41,7 @@ def hardware_table(devices: Iterable[str | Hardware] | None = None) -> pd.DataFr
                 "memory_bandwidth": hw.memory_bandwidth,
                 "peak_16bit": peak16,
                 "peak_8bit": hw.peak(hw.compute_dtype(8)),
-                "ridge_16bit": peak16 / hw.memory_bandwidth,
+                "ridge_16bit": ridge_point(peak16, hw.memory_bandwidth),
             }
         )
     return pd.DataFrame(rows)

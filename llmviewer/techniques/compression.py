@@ -28,15 +28,15 @@ import dataclasses
 import math
 from typing import Any
 
-from ..engine.analysis import StageResult, _totals, count_pass
+from ..engine.analysis import StageResult, count_pass, layer_row, totals
 from ..engine.efficiency import PURE, Efficiency, resolve_efficiency
 from ..engine.graph import build_ops
 from ..engine.operators import ExpertLinear, Linear
-from ..engine.roofline import combine, dtype_for_bits, op_terms, peak_for_bits
+from ..engine.roofline import pass_time, peak_for_bits
 from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, stage_passes
+from ..specs.workload import Pass, check_options, make_pass, stage_passes
 
 SPARSE_FORMATS = ("dense", "csr", "bitmap", "2:4")
 """Storage formats known to :func:`sparse_weight_bits`."""
@@ -136,11 +136,9 @@ def compressed_pass(
         n_w = _quantized_weight_elements(op, p)
         peak = peak_for_bits(hw, bits)
         deq = 0
-        if isinstance(n_w, int) and n_w == 0:
-            load_weight = t.load_weight
-        else:
+        if not (isinstance(n_w, int) and n_w == 0):
             stored = p.w_bytes if weight_bits is None else weight_bits / 8
-            load_weight = t.load_weight + n_w * (stored - p.w_bytes)
+            t = dataclasses.replace(t, load_weight=t.load_weight + n_w * (stored - p.w_bytes))
             peak = peak * peak_multiplier
             passes = (
                 1
@@ -148,33 +146,10 @@ def compressed_pass(
                 else _ceil(op._tokens(p) if isinstance(op, Linear) else p.tokens, dequant_tile)
             )
             deq = dequant_ops * n_w * passes
-        t = dataclasses.replace(t, load_weight=load_weight)
-        mem = t.memory_access
-        compute, memory, link, overhead = op_terms(op.kind, t.OPs, mem, t.link_bytes, peak, hw, p.tokens, efficiency)
-        compute = compute + deq / (hw.vector_peak * efficiency.compute)
-        time, bound = combine(compute, memory, link, overhead)
-        rows.append(
-            {
-                "name": op.name,
-                "kind": op.kind,
-                "count": op.count,
-                "OPs": t.OPs,
-                "memory_access": mem,
-                "arithmetic_intensity": t.OPs / mem,
-                "performance": t.OPs / time,
-                "load_weight": t.load_weight,
-                "load_act": t.load_act,
-                "store_act": t.store_act,
-                "load_kv_cache": t.load_kv_cache,
-                "store_kv_cache": t.store_kv_cache,
-                "link_bytes": t.link_bytes,
-                "inference_time": time,
-                "bound": bound,
-                "compute_dtype": dtype_for_bits(hw, bits),
-                "dequant_OPs": deq,
-            }
-        )
-    total = _totals(rows)
+        dequant_time = deq / (hw.vector_peak * efficiency.compute)
+        row = layer_row(op, t, bits, hw, p.tokens, efficiency, peak=peak, extra_compute=dequant_time)
+        rows.append({**row, "dequant_OPs": deq})
+    total = totals(rows)
     total["dequant_OPs"] = sum(r["dequant_OPs"] * r["count"] for r in rows)
     return StageResult(stage=stage, layers=rows, total=total)
 
@@ -274,18 +249,28 @@ def prune_structured(
 # --------------------------------------------------------------------------- low rank
 
 
+def _low_rank_ops(in_f: int, out_f: int, rank: Any) -> tuple[Linear, Linear, Linear]:
+    """The dense ``in_f -> out_f`` projection and the two kernels of its rank-``rank`` factorization."""
+    return (
+        Linear("dense", "matmul", 1, in_f=in_f, out_f=out_f),
+        Linear("low_rank_first", "matmul", 1, in_f=in_f, out_f=rank),
+        Linear("low_rank_second", "matmul", 1, in_f=rank, out_f=out_f),
+    )
+
+
 def low_rank_linear(
     in_f: int, out_f: int, rank: Any, tokens: Any, w_bits: Any = 16, a_bits: Any = 16
 ) -> dict[str, Any]:
     """OPs and bytes of a dense ``in_f -> out_f`` projection on ``tokens`` tokens, and of its
     rank-``rank`` factorization ``W ~ U V`` (``in_f -> rank -> out_f``, two unfused kernels: the
-    ``rank``-wide intermediate is written and read back). Keys: ``dense_OPs``, ``dense_bytes``,
+    ``rank``-wide intermediate is written and read back), counted by the engine's
+    :class:`~llmviewer.engine.operators.Linear`. Keys: ``dense_OPs``, ``dense_bytes``,
     ``low_rank_OPs``, ``low_rank_bytes`` and the pieces ``low_rank_first``/``low_rank_second``
     as (OPs, bytes) pairs. OPs and bytes."""
-    wb, ab = w_bits / 8, a_bits / 8
-    dense = (2 * tokens * in_f * out_f, in_f * out_f * wb + tokens * (in_f + out_f) * ab)
-    first = (2 * tokens * in_f * rank, in_f * rank * wb + tokens * (in_f + rank) * ab)
-    second = (2 * tokens * rank * out_f, rank * out_f * wb + tokens * (rank + out_f) * ab)
+    p = make_pass(tokens, 1, 0, 1, w_bit=w_bits, a_bit=a_bits)
+    dense, first, second = (
+        (t.OPs, t.memory_access) for t in (op.traffic(p) for op in _low_rank_ops(in_f, out_f, rank))
+    )
     return {
         "dense_OPs": dense[0],
         "dense_bytes": dense[1],
@@ -314,16 +299,10 @@ def low_rank_time(
     """Roofline seconds of the dense projection and of its rank-``rank`` factorization (the
     two kernels one after the other) on ``hardware``, at the peak of the units that the
     operand widths select. Returns ``(dense_seconds, low_rank_seconds)``."""
-    from ..specs.workload import maximum, unit_bits
-
     hw = load_hardware(hardware)
-    peak = peak_for_bits(hw, max(a_bits, unit_bits(w_bits)))
-    c = low_rank_linear(in_f, out_f, rank, tokens, w_bits, a_bits)
-
-    def t(ops: Any, nbytes: Any) -> Any:
-        return maximum(ops / peak, nbytes / hw.memory_bandwidth)
-
-    return t(c["dense_OPs"], c["dense_bytes"]), t(*c["low_rank_first"]) + t(*c["low_rank_second"])
+    p = make_pass(tokens, 1, 0, 1, w_bit=w_bits, a_bit=a_bits)
+    dense, first, second = ([(op, op.traffic(p), op.compute_bits(p))] for op in _low_rank_ops(in_f, out_f, rank))
+    return pass_time(dense, hw, p.tokens), pass_time(first, hw, p.tokens) + pass_time(second, hw, p.tokens)
 
 
 def compare_compression(

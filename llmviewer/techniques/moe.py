@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 
 from ..engine.efficiency import Efficiency, resolve_efficiency
-from ..engine.generation import pass_time
 from ..engine.graph import build_ops
 from ..engine.operators import ExpertLinear, Traffic
+from ..engine.roofline import pass_time
 from ..errors import LLMViewerError
+from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, make_pass
+from ..specs.workload import Pass, make_pass, pass_arguments
 
 
 def zipf_popularity(num_experts: int, s: float = 0.0) -> np.ndarray:
@@ -103,9 +104,20 @@ def active_parameters(model: str | ModelSpec | dict, embeddings: bool = True) ->
     for op in build_ops(m):
         if isinstance(op, ExpertLinear):
             total += op.count * op.in_f * op.out_f * op.top_k
-        elif embeddings or op.name not in ("embed_tokens", "embed_positions"):
+        elif embeddings or op.role != "embedding":
             total += op.count * op.params
     return total
+
+
+@dataclass(frozen=True)
+class MoEStep(Result):
+    """Result of :func:`moe_decode`: expected distinct experts per MoE layer, parameter bytes read
+    in the step (bytes), the step's time and the time per generated token (seconds)."""
+
+    experts_touched: Any
+    weight_bytes: Any
+    step_time: Any
+    time_per_token: Any
 
 
 def moe_decode(
@@ -116,27 +128,25 @@ def moe_decode(
     zipf_s: float = 0.0,
     calibration: Efficiency | str | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> MoEStep:
     """One decode step of an MoE model under routing skew ``zipf_s`` (0: uniform, the engine's
     default). Returns ``experts_touched`` (expected distinct experts per MoE layer),
     ``weight_bytes`` (parameter bytes read in the step), ``step_time`` (seconds) and
     ``time_per_token`` (seconds per generated token across the batch). ``batch_size`` and
     ``context`` may be arrays. Options: :data:`llmviewer.workload.OPTIONS` except tensor_parallel."""
-    check_options(options)
-    kw = dict(options)
-    flash = bool(kw.pop("use_flashattention", False))
+    kw = pass_arguments(options)
     if kw.get("tensor_parallel", 1) != 1:
         raise LLMViewerError("moe_decode models one device (tensor_parallel=1)")
     m, hw = load_model(model), load_hardware(hardware)
     if not m.is_moe:
         raise LLMViewerError(f"{m.name} has no routed experts")
     eff = resolve_efficiency(calibration)
-    p = make_pass(batch_size, 1, context, 1, flash_attention=flash, absorb_mla=True, **kw)
-    ops = skewed_ops(m, zipf_s, flash, True)
+    p = make_pass(batch_size, 1, context, 1, absorb_mla=True, **kw)
+    ops = skewed_ops(m, zipf_s, p.flash_attention, True)
     counted = [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
-    step = pass_time(counted, hw, p, eff)
+    step = pass_time(counted, hw, p.tokens, eff)
     touched = expected_distinct_experts(p.tokens, zipf_popularity(m.num_experts, zipf_s), m.experts_per_token)
-    return dict(
+    return MoEStep(
         experts_touched=touched,
         weight_bytes=sum(t.load_weight * op.count for op, t, _ in counted),
         step_time=step,
@@ -145,6 +155,7 @@ def moe_decode(
 
 
 __all__ = [
+    "MoEStep",
     "SkewedExpertLinear",
     "active_parameters",
     "expected_distinct_experts",

@@ -15,28 +15,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..arrays import maximum, minimum, where
 from ..engine.analysis import analyze, count_pass, kv_cache_bytes, memory_footprint
 from ..engine.efficiency import Efficiency
 from ..engine.generation import generate
 from ..engine.operators import Traffic
-from ..engine.roofline import combine, link_bandwidth, op_terms, peak_for_bits
+from ..engine.roofline import link_bandwidth, pass_time
 from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_sizes, make_pass, maximum, minimum, where
-
-UNFUSED_ATTENTION = ("qk_matmul", "softmax", "sv_matmul")
-"""Operator names of unfused attention (a ``_sliding`` suffix marks sliding-window layers)."""
+from ..specs.workload import Pass, check_sizes, kv_bit_of, make_pass, pass_arguments
 
 
 def _attention_bytes(stage: Any) -> Any:
     """Bytes moved by the attention core (scores, softmax, P V or the fused kernel) of a pass."""
-    total = 0.0
-    for row in stage.layers:
-        base = row["name"].removesuffix("_sliding")
-        if base in UNFUSED_ATTENTION or base == "fused_attention":
-            total = total + row["memory_access"] * row["count"]
-    return total
+    rows = zip(stage.ops, stage.layers, strict=True)
+    return sum((row["memory_access"] * row["count"] for op, row in rows if op.role == "attention"), 0.0)
 
 
 def fusion_comparison(
@@ -155,7 +149,7 @@ def max_batch_by_policy(
     tp = options.get("tensor_parallel", 1)
     mem = memory_footprint(model, batch_size=1, seqlen=max_len, **options)
     act = mem["activations"]
-    res = kv_reservation(model, lengths, max_len, block_size, options.get("kv_bit") or options.get("a_bit", 16), tp)
+    res = kv_reservation(model, lengths, max_len, block_size, kv_bit_of(options), tp)
     free = hw.memory_bytes - mem["weights"] - act
     return max(math.floor(free / res["reserved_per_seq"]), 0)
 
@@ -304,26 +298,9 @@ def throughput_latency(
 
 # --------------------------------------------------------------------------- chunked prefill
 
-_PASS_OPTIONS = ("w_bit", "a_bit", "kv_bit", "use_flashattention", "causal_attention", "w_group_size", "w_group_bits")
-
 
 def _pass(batch: int, new: int, past: int, options: dict[str, Any]) -> Pass:
-    unknown = set(options) - set(_PASS_OPTIONS) - {"tensor_parallel"}
-    if unknown:
-        raise LLMViewerError(f"unknown options {sorted(unknown)}; allowed: {list(_PASS_OPTIONS)}, tensor_parallel")
-    opts = dict(options)
-    flash = opts.pop("use_flashattention", False)
-    return make_pass(batch, new, past, 1, flash_attention=flash, **opts)
-
-
-def _counted_time(counted: list, hw: Hardware, tokens: Any) -> Any:
-    """Seconds of a pass from ``(op, traffic, bits)`` counts (pure roofline, as
-    :func:`llmviewer.generation.pass_time`)."""
-    total = 0.0
-    for op, t, bits in counted:
-        terms = op_terms(op.kind, t.OPs, t.memory_access, t.link_bytes, peak_for_bits(hw, bits), hw, tokens)
-        total = total + op.count * combine(*terms)[0]
-    return total
+    return make_pass(batch, new, past, 1, **pass_arguments(options))
 
 
 def _weight_total(counted: list) -> Any:
@@ -361,7 +338,7 @@ def chunked_prefill_pass(
     decode_batch = check_sizes("decode_batch", decode_batch, minimum_value=0)
     pre_p = _pass(1, chunk, prefill_past, options)
     pre = count_pass(m, pre_p)
-    t_pre = _counted_time(pre, hw, pre_p.tokens)
+    t_pre = pass_time(pre, hw, pre_p.tokens)
     out = {"time_prefill": t_pre, "weight_bytes_prefill": _weight_total(pre)}
     if decode_batch == 0:
         out.update(time_decode=0.0, weight_bytes_decode=0.0, time_mixed=t_pre, weight_bytes_mixed=_weight_total(pre))
@@ -383,9 +360,9 @@ def chunked_prefill_pass(
             )
             mixed.append((op, merged, bits))
         out.update(
-            time_decode=_counted_time(dec, hw, dec_p.tokens),
+            time_decode=pass_time(dec, hw, dec_p.tokens),
             weight_bytes_decode=_weight_total(dec),
-            time_mixed=_counted_time(mixed, hw, pre_p.tokens + dec_p.tokens),
+            time_mixed=pass_time(mixed, hw, pre_p.tokens + dec_p.tokens),
             weight_bytes_mixed=_weight_total(mixed),
         )
     out["time_separate"] = out["time_prefill"] + out["time_decode"]
@@ -473,7 +450,7 @@ def split_k_attention(
     p = make_pass(batch_size, 1, context, 1, a_bit=a_bit, kv_bit=kv_bit, flash_attention=True)
     attn = 0.0
     for op, t, _ in count_pass(m, p):
-        if op.name.removesuffix("_sliding") == "fused_attention":
+        if op.role == "attention":  # with FlashAttention on: the fused kernel
             attn = attn + op.count * t.memory_access
     target = sms * blocks_per_sm
     blocks = batch_size * m.num_kv_heads
@@ -602,7 +579,7 @@ def disaggregation(
     x, y = check_sizes("prefill_devices", prefill_devices), check_sizes("decode_devices", decode_devices)
     prefill = generate(model, hw, 1, prompt_len, 1, **options).ttft
     step = analyze(model, hw, batch_size, prompt_len + gen_len // 2, stages=("decode",), **options).decode.time
-    kv = kv_cache_bytes(load_model(model), 1, prompt_len, options.get("kv_bit") or options.get("a_bit", 16))
+    kv = kv_cache_bytes(load_model(model), 1, prompt_len, kv_bit_of(options))
     co_tpot = step + batch_size / gen_len * prefill
     n = x + y
     dis_rate = min(x / prefill * gen_len, y * batch_size / step)

@@ -28,7 +28,7 @@ latent attention (MLA) has no per-head weights to skip in the same way.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,10 +37,11 @@ from ..engine.analysis import evaluate_op
 from ..engine.efficiency import Efficiency, resolve_efficiency
 from ..engine.operators import Linear
 from ..errors import LLMViewerError
+from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import make_pass
-from .speculative import _passes, decode_step_time
+from ..specs.workload import make_pass, pass_arguments
+from .speculative import decode_step_time
 
 
 def check_fraction(f: Any, name: str = "fraction") -> float:
@@ -98,6 +99,21 @@ def predictor_ops(model: ModelSpec, rank: int) -> list[Linear]:
     ]
 
 
+@dataclass(frozen=True)
+class SparseStep(Result):
+    """Result of :func:`contextual_sparsity_decode`: the expected active fractions of heads and
+    neurons for the batch, and seconds of the sparse step, the predictor, their sum, the dense
+    step, with the speed-up (dense over sparse)."""
+
+    head_union: float
+    neuron_union: float
+    sparse_time: Any
+    predictor_time: Any
+    step_time: Any
+    dense_time: Any
+    speedup: Any
+
+
 def contextual_sparsity_decode(
     model: str | ModelSpec | dict,
     hardware: str | Hardware | dict,
@@ -108,7 +124,7 @@ def contextual_sparsity_decode(
     context: Any = 1024,
     calibration: Efficiency | str | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> SparseStep:
     """One decode step of a dense model with Deja Vu contextual sparsity.
 
     Returns ``head_union`` and ``neuron_union`` (expected active fractions for the batch),
@@ -116,7 +132,7 @@ def contextual_sparsity_decode(
     sum), ``dense_time`` (the plain decode step) and ``speedup`` (dense over sparse, > 1 is
     faster). ``batch_size`` is one integer (it changes the derived model); ``context`` may be an
     array. Options: :data:`llmviewer.workload.OPTIONS` except tensor_parallel."""
-    kw = _passes(options)
+    kw = pass_arguments(options)
     if kw.get("tensor_parallel", 1) != 1:
         raise LLMViewerError("contextual_sparsity_decode models one device (tensor_parallel=1)")
     m, hw = load_model(model), load_hardware(hardware)
@@ -130,7 +146,7 @@ def contextual_sparsity_decode(
     p = make_pass(batch_size, 1, context, 1, absorb_mla=True, **kw)
     predictor_time = sum((op.count * evaluate_op(op, hw, p, eff)["inference_time"] for op in predictor_ops(m, r)), 0.0)
     step = sparse_time + predictor_time
-    return dict(
+    return SparseStep(
         head_union=float(union_fraction(head_fraction, batch_size)),
         neuron_union=float(union_fraction(neuron_fraction, batch_size)),
         sparse_time=sparse_time,
@@ -141,4 +157,4 @@ def contextual_sparsity_decode(
     )
 
 
-__all__ = ["contextual_sparsity_decode", "predictor_ops", "sparse_model", "union_fraction"]
+__all__ = ["SparseStep", "contextual_sparsity_decode", "predictor_ops", "sparse_model", "union_fraction"]

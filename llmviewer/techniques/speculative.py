@@ -41,15 +41,17 @@ import numpy as np
 
 from ..engine.analysis import count_pass
 from ..engine.efficiency import Efficiency, resolve_efficiency
-from ..engine.generation import decode_steps_time, pass_time
+from ..engine.generation import decode_steps_time
 from ..engine.operators import Linear
+from ..engine.roofline import pass_time
 from ..errors import LLMViewerError
+from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import check_options, check_sizes, make_pass
+from ..specs.workload import check_sizes, make_pass, pass_arguments
 
-HEAD_OPS = ("embed_tokens", "embed_positions", "add_positions", "final_norm", "lm_head")
-"""Operators that run once per pass, not once per block (for early exiting)."""
+ONCE_PER_PASS = ("embedding", "head")
+"""Operator roles that run once per pass, not once per block (for early exiting)."""
 
 
 def check_alpha(alpha: Any, name: str = "alpha") -> Any:
@@ -78,30 +80,21 @@ def expected_tokens_per_step(alpha: Any, gamma: Any) -> Any:
     return (1 - a ** (g + 1)) / (1 - a)
 
 
-def _passes(options: dict[str, Any]) -> dict[str, Any]:
-    """Workload options (:data:`llmviewer.workload.OPTIONS`) as :func:`make_pass` arguments."""
-    check_options(options)
-    kw = dict(options)
-    if "use_flashattention" in kw:
-        kw["flash_attention"] = kw.pop("use_flashattention")
-    return kw
-
-
 def decode_step_time(model: ModelSpec, hw: Hardware, batch: Any, context: Any, eff: Efficiency, **kw: Any) -> Any:
     """Seconds of one plain decode step (one new token, ``context`` cached) of ``model``."""
     p = make_pass(batch, 1, context, 1, absorb_mla=True, **kw)
-    return pass_time(count_pass(model, p), hw, p, eff)
+    return pass_time(count_pass(model, p), hw, p.tokens, eff)
 
 
 def verify_time(model: ModelSpec, hw: Hardware, batch: Any, tokens: Any, context: Any, eff: Efficiency, **kw) -> Any:
     """Seconds of one target pass over ``tokens`` new tokens per sequence (``context`` cached),
     with logits at every one of them: verifying drafted tokens."""
     p = make_pass(batch, tokens, context, tokens, absorb_mla=True, **kw)
-    return pass_time(count_pass(model, p), hw, p, eff)
+    return pass_time(count_pass(model, p), hw, p.tokens, eff)
 
 
-@dataclass
-class Speculation:
+@dataclass(frozen=True)
+class Speculation(Result):
     """Result of :func:`speculative_decoding`. Times in seconds; arrays broadcast over the
     arguments. ``time_per_token``: step time over expected tokens per sequence;
     ``speedup``: plain decode's time per token over it (> 1 is faster)."""
@@ -117,20 +110,6 @@ class Speculation:
     time_per_token: Any
     baseline_time_per_token: Any
     speedup: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-
-        def plain(x: Any) -> Any:
-            return x.tolist() if isinstance(x, np.ndarray) else x
-
-        out = {"target": self.target, "draft": self.draft, "hardware": self.hardware}
-        out["settings"] = {k: plain(v) for k, v in self.settings.items()}
-        for k in ("tokens_per_step", "draft_time", "verify_time", "step_time", "time_per_token"):
-            out[k] = plain(getattr(self, k))
-        out["baseline_time_per_token"] = plain(self.baseline_time_per_token)
-        out["speedup"] = plain(self.speedup)
-        return out
 
 
 def speculative_decoding(
@@ -151,7 +130,7 @@ def speculative_decoding(
     target run on the same device with the same workload ``options`` (see
     :data:`llmviewer.workload.OPTIONS`). ``alpha``, ``gamma``, ``batch_size`` and ``context``
     may be numpy arrays (they broadcast). See the module docstring for the cost model."""
-    kw = _passes(options)
+    kw = pass_arguments(options)
     tm, dm, hw = load_model(target), load_model(draft), load_hardware(hardware)
     eff = resolve_efficiency(calibration)
     tokens = expected_tokens_per_step(alpha, gamma)
@@ -210,16 +189,58 @@ def medusa_parameters(model: str | ModelSpec | dict, heads: int) -> int:
     return sum(op.params * op.count for op in medusa_head_ops(m, check_gamma(heads, "heads")))
 
 
-def _per_token(tokens_per_step: Any, step: Any, baseline: Any) -> dict[str, Any]:
-    """Tokens per step, step time and time per token (s) of a multi-token scheme, and its
-    speed-up over plain decoding whose step (one token) takes ``baseline`` seconds."""
-    return dict(
-        tokens_per_step=tokens_per_step,
-        step_time=step,
-        time_per_token=step / tokens_per_step,
-        baseline_time_per_token=baseline,
-        speedup=baseline * tokens_per_step / step,
-    )
+@dataclass(frozen=True)
+class MultiToken(Result):
+    """A multi-token decoding scheme against plain decoding: expected tokens per sequence per step,
+    the step's time and the time per token (seconds), plain decoding's time per token (one step,
+    seconds) and the speed-up (> 1 is faster). Arrays broadcast over the arguments."""
+
+    tokens_per_step: Any
+    step_time: Any
+    time_per_token: Any
+    baseline_time_per_token: Any
+    speedup: Any
+
+    @classmethod
+    def of(cls, tokens_per_step: Any, step: Any, baseline: Any, **extra: Any) -> MultiToken:
+        """The result of a scheme whose step of ``step`` seconds yields ``tokens_per_step`` tokens,
+        against plain decoding whose one-token step takes ``baseline`` seconds."""
+        return cls(
+            tokens_per_step=tokens_per_step,
+            step_time=step,
+            time_per_token=step / tokens_per_step,
+            baseline_time_per_token=baseline,
+            speedup=baseline * tokens_per_step / step,
+            **extra,
+        )
+
+
+@dataclass(frozen=True)
+class Medusa(MultiToken):
+    """Result of :func:`medusa_decoding`; ``heads_time``: seconds of the Medusa heads in a step."""
+
+    heads_time: Any
+
+
+@dataclass(frozen=True)
+class Lookahead(MultiToken):
+    """Result of :func:`lookahead_decoding`; ``new_tokens``: tokens per sequence in the step's pass."""
+
+    new_tokens: Any
+
+
+@dataclass(frozen=True)
+class EarlyExit(Result):
+    """Result of :func:`early_exit`, in seconds: the expected step, the full step (all blocks) and
+    its parts (blocks, and what runs once: embeddings and head); the expected blocks run and the
+    speed-up over the full step."""
+
+    step_time: Any
+    baseline_time: Any
+    blocks_time: Any
+    head_time: Any
+    expected_layers: Any
+    speedup: Any
 
 
 def medusa_decoding(
@@ -231,14 +252,14 @@ def medusa_decoding(
     context: Any = 1024,
     calibration: Efficiency | str | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> Medusa:
     """Expected speed-up of Medusa-style decoding (one chain of ``heads`` candidates).
 
     Returns seconds ``step_time`` (target pass over ``heads + 1`` tokens plus the heads),
     ``heads_time``, ``tokens_per_step`` (``(1 - a**(heads+1)) / (1 - a)``),
     ``time_per_token``, ``baseline_time_per_token`` (plain decode) and ``speedup``.
     ``acceptance`` (in [0, 1)), ``batch_size`` and ``context`` may be arrays."""
-    kw = _passes(options)
+    kw = pass_arguments(options)
     m, hw = load_model(model), load_hardware(hardware)
     eff = resolve_efficiency(calibration)
     k = check_gamma(heads, "heads")
@@ -246,10 +267,10 @@ def medusa_decoding(
         raise LLMViewerError("heads must be a single integer (it changes the model)")
     tokens = expected_tokens_per_step(acceptance, k)
     p = make_pass(batch_size, k + 1, context, k + 1, absorb_mla=True, **kw)
-    heads_time = pass_time([(op, op.traffic(p), op.compute_bits(p)) for op in medusa_head_ops(m, k)], hw, p, eff)
-    step = pass_time(count_pass(m, p), hw, p, eff) + heads_time
+    heads_time = pass_time([(op, op.traffic(p), op.compute_bits(p)) for op in medusa_head_ops(m, k)], hw, p.tokens, eff)
+    step = pass_time(count_pass(m, p), hw, p.tokens, eff) + heads_time
     baseline = decode_step_time(m, hw, batch_size, context, eff, **kw)
-    return dict(heads_time=heads_time, **_per_token(tokens, step, baseline))
+    return Medusa.of(tokens, step, baseline, heads_time=heads_time)
 
 
 # --------------------------------------------------------------------------- lookahead
@@ -266,7 +287,7 @@ def lookahead_decoding(
     context: Any = 1024,
     calibration: Efficiency | str | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> Lookahead:
     """Expected speed-up of lookahead decoding (Fu et al. 2024), a simple model.
 
     Each step is ONE target pass over ``window + ngrams * ngram_size`` new tokens per sequence
@@ -276,7 +297,7 @@ def lookahead_decoding(
     depends on how often the n-gram pool guesses right). Returns seconds ``step_time``,
     ``tokens_per_step``, ``time_per_token``, ``baseline_time_per_token`` (plain decode) and
     ``speedup``. ``accepted``, ``batch_size`` and ``context`` may be arrays."""
-    kw = _passes(options)
+    kw = pass_arguments(options)
     m, hw = load_model(model), load_hardware(hardware)
     eff = resolve_efficiency(calibration)
     w = check_sizes("window", window)
@@ -291,7 +312,7 @@ def lookahead_decoding(
     tokens = w + g * n
     step = verify_time(m, hw, batch_size, tokens, context, eff, **kw)
     baseline = decode_step_time(m, hw, batch_size, context, eff, **kw)
-    return dict(new_tokens=tokens, **_per_token(a, step, baseline))
+    return Lookahead.of(a, step, baseline, new_tokens=tokens)
 
 
 # --------------------------------------------------------------------------- early exit
@@ -344,22 +365,22 @@ def early_exit(
     context: Any = 1024,
     calibration: Efficiency | str | None = None,
     **options: Any,
-) -> dict[str, Any]:
+) -> EarlyExit:
     """Expected decode-step time with early exiting. ``pmf[l - 1]``: probability that a token
     exits after block ``l``. Returns seconds ``step_time``, ``baseline_time`` (all blocks),
     ``blocks_time`` and ``head_time`` (the parts of the full step), ``expected_layers``
     and ``speedup``."""
-    kw = _passes(options)
+    kw = pass_arguments(options)
     m, hw = load_model(model), load_hardware(hardware)
     pmf = check_exit_pmf(pmf, m.num_layers)
     eff = resolve_efficiency(calibration)
     p = make_pass(batch_size, 1, context, 1, absorb_mla=True, **kw)
     counted = count_pass(m, p)
-    head = pass_time([c for c in counted if c[0].name in HEAD_OPS], hw, p, eff)
-    full = pass_time(counted, hw, p, eff)
+    head = pass_time([c for c in counted if c[0].role in ONCE_PER_PASS], hw, p.tokens, eff)
+    full = pass_time(counted, hw, p.tokens, eff)
     layers = expected_layers_run(pmf, batch_size)
     step = head + (full - head) * layers / m.num_layers
-    return dict(
+    return EarlyExit(
         step_time=step,
         baseline_time=full,
         blocks_time=full - head,
@@ -370,6 +391,10 @@ def early_exit(
 
 
 __all__ = [
+    "EarlyExit",
+    "Lookahead",
+    "Medusa",
+    "MultiToken",
     "Speculation",
     "best_gamma",
     "early_exit",

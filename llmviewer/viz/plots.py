@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..engine.analysis import StageResult, count_pass
-from ..engine.roofline import peak_for_bits, roofline_time
+from ..engine.roofline import peak_for_bits, ridge_point, roofline_time
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import load_model
 from ..specs.workload import make_pass
+from .roofline_js import ROOFLINE_JS
 
 KIND_COLORS = {"matmul": "#1f77b4", "fused": "#9467bd", "elementwise": "#ff7f0e"}
 UNIT_BITS = (4, 8, 16, 32)
@@ -166,7 +167,7 @@ def _roof_lines(bandwidth: float, peaks: dict[str, float], x_range: tuple[float,
     """Polylines of the memory roof meeting each compute roof in ``peaks`` (label -> OPs/s)."""
     xs, ys, labels = [], [], []
     for name, peak in peaks.items():
-        ridge = peak / bandwidth
+        ridge = ridge_point(peak, bandwidth)
         lo = min(x_range[0], ridge)
         xs.append([lo, ridge, max(x_range[1], ridge)])
         ys.append([lo * bandwidth, peak, peak])
@@ -308,7 +309,7 @@ def roofline_explorer(
             c=controls,
             xr=list(x_range),
         ),
-        code=_EXPLORER_JS,
+        code=ROOFLINE_JS + _EXPLORER_JS,
     )
     for key, widget in controls.items():
         widget.name = f"explorer-{key}"  # stable handles for tests and for readers' scripts
@@ -345,14 +346,13 @@ for (let i = lo; i < hi; i++) {
   const peak = peakOf(F.bits[i]);
   if (F.bits[i] != 0) used.add(F.bits[i]);
   const x = F.ops[i] / F.bytes[i];
-  const y = Math.min(peak, x * bw);
-  const t = F.ops[i] > 0 ? F.ops[i] / y : F.bytes[i] / bw;
+  const r = roofline(F.ops[i], F.bytes[i], peak, bw), t = r.time, y = r.performance;
   times.push(t);
   total += t * F.count[i];
   out.name.push(names[F.name[i]]); out.kind.push(kinds[F.kind[i]]); out.color.push(colors[F.kind[i]]);
   out.count.push(F.count[i]); out.ops.push(F.ops[i]); out.bytes.push(F.bytes[i]);
   out.intensity.push(Math.max(x, 1e-3)); out.perf.push(Math.max(y, 1e6));
-  out.bound.push(x * bw < peak ? "memory" : "compute"); out.time_us.push(t * 1e6);
+  out.bound.push(r.bound); out.time_us.push(t * 1e6);
 }
 for (let j = 0; j < times.length; j++) {
   const share = times[j] * out.count[j] / total;
@@ -361,7 +361,7 @@ for (let j = 0; j < times.length; j++) {
 points.data = out;
 const rx = [], ry = [], rl = [];
 for (const bits of Array.from(used).sort((a, b) => a - b)) {
-  const peak = peakOf(bits), ridge = peak / bw, x0 = Math.min(xr[0], ridge);
+  const peak = peakOf(bits), ridge = ridgePoint(peak, bw), x0 = Math.min(xr[0], ridge);
   rx.push([x0, ridge, Math.max(xr[1], ridge)]); ry.push([x0 * bw, peak, peak]);
   rl.push((bits == 0 ? "vector" : bits + "-bit") + " roof: " + (peak / 1e12).toPrecision(4) +
           " TOPS, ridge " + ridge.toPrecision(3) + " OPs/B");
