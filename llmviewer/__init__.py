@@ -17,17 +17,44 @@ The package is layered, imports only going down (see the README's "Architecture"
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .engine.analysis import Analysis, StageResult, analyze, evaluate_pass, memory_footprint
-from .engine.efficiency import Efficiency
-from .engine.generation import Generation, generate
-from .engine.graph import build_ops, parameter_count
-from .errors import LLMViewerError
-from .specs.hardware import Hardware, hardware_library, load_hardware
-from .specs.models import ModelSpec, load_model, shipped_models
-from .specs.workload import Pass, make_pass
+
+if TYPE_CHECKING:  # the public API, imported on first use (see __getattr__)
+    from .engine.analysis import Analysis, StageResult, analyze, evaluate_pass, memory_footprint
+    from .engine.efficiency import Efficiency
+    from .engine.generation import Generation, generate
+    from .engine.graph import build_ops, parameter_count
+    from .errors import LLMViewerError
+    from .specs.hardware import Hardware, hardware_library, load_hardware
+    from .specs.models import ModelSpec, load_model, shipped_models
+    from .specs.workload import Pass, make_pass
+
+_API = {
+    "Analysis": "engine.analysis",
+    "StageResult": "engine.analysis",
+    "analyze": "engine.analysis",
+    "evaluate_pass": "engine.analysis",
+    "memory_footprint": "engine.analysis",
+    "Efficiency": "engine.efficiency",
+    "Generation": "engine.generation",
+    "generate": "engine.generation",
+    "build_ops": "engine.graph",
+    "parameter_count": "engine.graph",
+    "LLMViewerError": "errors",
+    "Hardware": "specs.hardware",
+    "hardware_library": "specs.hardware",
+    "load_hardware": "specs.hardware",
+    "ModelSpec": "specs.models",
+    "load_model": "specs.models",
+    "shipped_models": "specs.models",
+    "Pass": "specs.workload",
+    "make_pass": "specs.workload",
+}
+"""Public name -> the module that defines it. Imported on first use, so that ``import llmviewer``
+(and ``llmviewer models``) does not load numpy until an analysis needs it."""
+_SUBPACKAGES = ("specs", "engine", "techniques", "studies", "calibration", "viz", "cli")
 
 __all__ = [
     "__version__",
@@ -78,7 +105,19 @@ _MOVED = {
 
 
 def __getattr__(name: str) -> Any:
-    """Resolve a former flat module name (``llmviewer.plots``) to its module, imported on first use."""
-    if name in _MOVED:
-        return importlib.import_module(f".{_MOVED[name]}", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """A public name, a subpackage, or a former flat module name (``llmviewer.plots``), imported
+    on first use."""
+    if name in _API:
+        value = getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    elif name in _SUBPACKAGES:
+        value = importlib.import_module(f".{name}", __name__)
+    elif name in _MOVED:
+        value = importlib.import_module(f".{_MOVED[name]}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API, *_SUBPACKAGES, *_MOVED})

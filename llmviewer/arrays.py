@@ -11,18 +11,14 @@ from typing import Any
 import numpy as np
 
 
-def _any_array(*xs: Any) -> bool:
-    return any(isinstance(x, np.ndarray) for x in xs)
-
-
 def minimum(a: Any, b: Any) -> Any:
     """Element-wise minimum."""
-    return np.minimum(a, b) if _any_array(a, b) else min(a, b)
+    return np.minimum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else min(a, b)
 
 
 def maximum(a: Any, b: Any) -> Any:
     """Element-wise maximum."""
-    return np.maximum(a, b) if _any_array(a, b) else max(a, b)
+    return np.maximum(a, b) if isinstance(a, np.ndarray) or isinstance(b, np.ndarray) else max(a, b)
 
 
 def clip(x: Any, lo: Any, hi: Any) -> Any:
@@ -32,14 +28,14 @@ def clip(x: Any, lo: Any, hi: Any) -> Any:
 
 def where(cond: Any, a: Any, b: Any) -> Any:
     """Element-wise select: ``a`` where ``cond`` holds, else ``b``."""
-    if _any_array(cond, a, b):
+    if isinstance(cond, np.ndarray) or isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return np.where(cond, a, b)
     return a if cond else b
 
 
 def ratio(num: Any, den: Any) -> Any:
     """``num / den``, 0 where ``den`` is 0 (e.g. an operator fused away takes no time of its own)."""
-    if _any_array(num, den):
+    if isinstance(num, np.ndarray) or isinstance(den, np.ndarray):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(den > 0, num / np.where(den > 0, den, 1), 0.0)
     return num / den if den > 0 else 0.0

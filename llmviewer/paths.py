@@ -5,6 +5,7 @@ Set ``LLMVIEWER_DATA`` to a folder of the same layout to use other data."""
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -21,6 +22,12 @@ def data_dir() -> Path:
         if not root.is_dir():
             raise LLMViewerError(f"{DATA_ENV}={override!r} is not a folder: unset it or point it at a data folder")
         return root
+    return _package_data()
+
+
+@lru_cache(maxsize=1)
+def _package_data() -> Path:
+    """The package's own data folder, found once per process."""
     root = Path(str(resources.files("llmviewer") / "data"))
     if not root.is_dir():
         raise LLMViewerError(

@@ -3,7 +3,8 @@
 A result class subclasses :class:`Result`: ``to_dict()`` gives plain values (numbers, lists,
 names of models and devices) ready for ``json.dumps``; ``to_frame()`` gives a pandas DataFrame
 with one row per setting (array fields broadcast against each other); ``result["field"]``,
-``dict(result)`` and ``{**result}`` read it like the dictionaries these results replaced.
+``dict(result)``, ``{**result}`` and ``result | {...}`` read it like the dictionaries these
+results replaced.
 pandas is imported only by ``to_frame``.
 """
 
@@ -73,6 +74,10 @@ class Result:
         if key not in self.keys():
             raise KeyError(key)
         return getattr(self, key)
+
+    def __or__(self, other: dict[str, Any]) -> dict[str, Any]:
+        """``result | {...}``: the fields as a dict, with ``other``'s entries added."""
+        return {**{k: getattr(self, k) for k in self.keys()}, **other}
 
     def __ror__(self, other: dict[str, Any]) -> dict[str, Any]:
         """``{...} | result``: a dict with the result's fields added."""

@@ -106,7 +106,7 @@ def _cli(*args):
 
 def test_cli_speculative_matches_python():
     r = _cli("speculative", "Llama-3.1-70B", DRAFT, "H200", "--alpha", "0.8", "--gamma", "5", "--batchsize", "4",
-             "--prompt-len", "2048", "--w_bit", "4", "--json")  # fmt: skip
+             "--seqlen", "2048", "--w_bit", "4", "--json")  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     py = sp.speculative_decoding("Llama-3.1-70B", DRAFT, "H200", 0.8, 5, batch_size=4, context=2048, w_bit=4)

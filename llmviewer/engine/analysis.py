@@ -88,11 +88,17 @@ def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
 
 
 def evaluate_pass(
-    model: ModelSpec, hardware: Hardware, p: Pass, stage: str = "custom", efficiency: Efficiency = PURE
+    model: ModelSpec,
+    hardware: Hardware,
+    p: Pass,
+    stage: str = "custom",
+    efficiency: Efficiency = PURE,
+    counted: list | None = None,
 ) -> StageResult:
     """Roofline of every operator of ``model`` for the forward pass ``p`` on ``hardware``
-    (pure, or derated by a calibrated ``efficiency``)."""
-    counted = count_pass(model, p)
+    (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
+    for ``p``, if already at hand."""
+    counted = count_pass(model, p) if counted is None else counted
     rows = [layer_row(op, t, bits, hardware, p.tokens, efficiency) for op, t, bits in counted]
     return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
 
@@ -175,17 +181,21 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tens
     return batch * cached * per_token
 
 
-def activation_bytes(model: ModelSpec, p: Pass) -> Any:
-    """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes)."""
-    sets = [t.load_act + t.store_act for _, t, _ in count_pass(model, p)]
+def activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> Any:
+    """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes).
+    ``counted``: :func:`count_pass`'s result for ``p``, if already at hand."""
+    sets = [t.load_act + t.store_act for _, t, _ in (count_pass(model, p) if counted is None else counted)]
     return functools.reduce(maximum, sets)
 
 
-def _footprint(m: ModelSpec, prefill: Pass, decode: Pass) -> dict[str, Any]:
+def _footprint(
+    m: ModelSpec, prefill: Pass, decode: Pass, prefill_counted: list | None = None, decode_counted: list | None = None
+) -> dict[str, Any]:
+    activations = maximum(activation_bytes(m, prefill, prefill_counted), activation_bytes(m, decode, decode_counted))
     memory = {
         "weights": weight_bytes(m, prefill),
         "kv_cache": kv_cache_bytes(m, prefill.batch, prefill.new_tokens, prefill.kv_bits, prefill.tensor_parallel),
-        "activations": maximum(activation_bytes(m, prefill), activation_bytes(m, decode)),
+        "activations": activations,
     }
     memory["total"] = memory["weights"] + memory["kv_cache"] + memory["activations"]
     return memory
@@ -261,9 +271,10 @@ def analyze(
         raise LLMViewerError(f"stages must be a non-empty subset of {STAGES}, got {stages!r}")
     prefill_pass, decode_pass = stage_passes(batch_size, seqlen, **options)
     eff = resolve_efficiency(calibration)
-    prefill = evaluate_pass(m, hw, prefill_pass, "prefill", eff) if "prefill" in stages else None
-    decode = evaluate_pass(m, hw, decode_pass, "decode", eff) if "decode" in stages else None
-    memory = _footprint(m, prefill_pass, decode_pass)
+    counted = {"prefill": count_pass(m, prefill_pass), "decode": count_pass(m, decode_pass)}
+    prefill = evaluate_pass(m, hw, prefill_pass, "prefill", eff, counted["prefill"]) if "prefill" in stages else None
+    decode = evaluate_pass(m, hw, decode_pass, "decode", eff, counted["decode"]) if "decode" in stages else None
+    memory = _footprint(m, prefill_pass, decode_pass, counted["prefill"], counted["decode"])
     settings = dict(
         batch_size=plain(prefill_pass.batch),
         seqlen=plain(prefill_pass.new_tokens),

@@ -13,6 +13,7 @@ and costs the same for 10 or 100,000 generated tokens.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,15 @@ def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
     g0, g1 = a - c, b - d
     base = n * c + d * n * (n - 1) / 2
     # the j in [0, n) where g0 + g1*j > 0 form one run: [lo, hi)
+    if not any(isinstance(x, np.ndarray) for x in (g0, g1, n)):  # one setting: plain Python, same formula
+        if g1 == 0:
+            lo, hi = 0, (n if g0 > 0 else 0)
+        elif g1 > 0:
+            lo, hi = min(max(math.floor(-g0 / g1) + 1, 0), n), n
+        else:
+            lo, hi = 0, min(max(math.ceil(-g0 / g1), 0), n)
+        k = max(hi - lo, 0)
+        return base + (k * g0 + g1 * (k * lo + k * (k - 1) / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         root = -g0 / where(g1 == 0, 1, g1)
     lo = where(g1 > 0, clip(np.floor(root) + 1, 0, n), 0)

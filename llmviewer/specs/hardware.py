@@ -197,8 +197,9 @@ def load_hardware(hardware: str | Path | dict | Hardware, library_file: str | Pa
     if path.suffix == ".json":
         raise LLMViewerError(f"{path}: no such file")
     lib_path = data_dir() / HARDWARE_FILE
-    lib = dict(_library(lib_path, lib_path.stat().st_mtime))
+    lib = _library(lib_path, lib_path.stat().st_mtime)
     if library_file is not None:
+        lib = dict(lib)
         extra = Path(library_file)
         if not extra.is_file():
             raise LLMViewerError(f"{extra}: no such file")

@@ -9,6 +9,7 @@ field by field; ``auto_map`` and other remote-code hooks are ignored.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -426,8 +427,20 @@ def model_from_config(raw: dict[str, Any], name: str = "custom", origin: str = "
 
 def shipped_models() -> dict[str, Path]:
     """Names of the models whose config.json ships in ``data/models/``, mapped to their files."""
+    return dict(_shipped_index()[0])
+
+
+def _shipped_index() -> tuple[dict[str, Path], dict[str, str]]:
+    """(name -> config path, lower-case name -> name) of the shipped models, listed once per
+    change of the models folder (its mtime)."""
     root = data_dir() / MODELS_DIR
-    return {p.parent.name: p for p in sorted(root.glob("*/config.json"))}
+    return _list_models(root, root.stat().st_mtime)
+
+
+@lru_cache(maxsize=8)
+def _list_models(root: Path, mtime: float) -> tuple[dict[str, Path], dict[str, str]]:
+    found = {p.parent.name: p for p in sorted(root.glob("*/config.json"))}
+    return found, {n.lower(): n for n in found}
 
 
 def _read_json(path: Path) -> Any:
@@ -454,6 +467,14 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
         return model_from_config(model, name=str(model.get("_name_or_path", "custom")))
     if not isinstance(model, (str, Path)):
         raise LLMViewerError(f"model must be a name, a path or a config dict, got {type(model).__name__}")
+    if isinstance(model, str) and not os.path.exists(model):  # a name (one stat), cached by the file's mtime
+        shipped, lookup = _shipped_index()
+        key = model.rsplit("/", 1)[-1].lower()
+        if key in lookup:
+            found = shipped[lookup[key]]
+            return _load_path(found, found.stat().st_mtime)
+        if not model.endswith(".json"):
+            raise unknown_name_error("model", model, shipped, "llmviewer models")
     path = Path(model)
     if path.is_dir():
         path = path / "config.json"
@@ -465,9 +486,4 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
     if path.suffix == ".json":
         raise LLMViewerError(f"{path}: no such file")
     shipped = shipped_models()
-    lookup = {n.lower(): n for n in shipped}
-    key = str(model).rsplit("/", 1)[-1].lower()
-    if key in lookup:
-        found = shipped[lookup[key]]
-        return _load_path(found, found.stat().st_mtime)
     raise unknown_name_error("model", str(model), shipped, "llmviewer models")

@@ -7,6 +7,9 @@ import argparse
 
 from .. import options
 
+SPARSE_FORMATS = ("dense", "csr", "bitmap", "2:4")
+"""The formats of :data:`llmviewer.techniques.compression.SPARSE_FORMATS`, named here so that building
+the parser does not import the engine (a test checks that the two agree)."""
 HELP = "prefill and decode with sparse weights or a dequantization cost"
 PARENTS = (
     options.model,
@@ -21,8 +24,6 @@ PARENTS = (
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """The storage format of the block weights and the dequantization cost."""
-    from ...techniques.compression import SPARSE_FORMATS
-
     parser.add_argument(
         "--sparsity", choices=SPARSE_FORMATS, default="dense", help="storage format of the block weights"
     )

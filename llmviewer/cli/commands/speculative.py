@@ -20,12 +20,11 @@ PARENTS = (
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``--alpha`` and ``--gamma`` (required); ``--prompt-len``, the former name of ``--seqlen``."""
+    """``--alpha`` and ``--gamma`` (required)."""
     parser.add_argument(
         "--alpha", required=True, type=float, help="acceptance probability of a drafted token, in [0, 1)"
     )
     parser.add_argument("--gamma", required=True, type=int, help="tokens drafted per step (positive integer)")
-    parser.add_argument("--prompt-len", "--prompt_len", dest="seqlen", type=int, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:

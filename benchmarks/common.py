@@ -1,0 +1,39 @@
+"""Timing helpers shared by the benchmark scripts: medians of repeated runs, wall time of commands."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+
+
+def median_time(fn: Callable[[], object], repeat: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` runs after ``warmup`` untimed ones (seconds)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def command_time(argv: Sequence[str], repeat: int) -> float:
+    """Median wall time of running the command ``argv`` to completion (seconds), after one warm-up."""
+    return median_time(lambda: subprocess.run(argv, check=True, capture_output=True), repeat)
+
+
+def interleaved(commands: dict[str, Sequence[str]], repeat: int) -> dict[str, float]:
+    """Median wall time of each command, the commands run in turn ``repeat`` times, so that every
+    one sees the same machine load (seconds)."""
+    for argv in commands.values():
+        subprocess.run(argv, check=True, capture_output=True)
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(repeat):
+        for name, argv in commands.items():
+            t = time.perf_counter()
+            subprocess.run(argv, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
