@@ -2,31 +2,20 @@
 
     python benchmarks/bench_engine.py
 
-Measures (1) one 1024-prompt, 1024-generated-token task on Llama-2-7B, (2) one analyze() call,
-(3) a sweep of 10^6 settings through generate() and analyze(decode) in one vectorised call,
+Measures (1) one 1024-prompt, 1024-generated-token task on Llama-2-7B, with the objects and by
+name (the name lookups cached), (2) one analyze() call, (3) a sweep of 10^6 settings through
+generate() and analyze(decode) in one vectorised call, and through sweep() into a DataFrame,
 and (4) the same single task done as a Python loop over decode steps, for the ratio.
 """
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
+from common import median_time
 
 import llmviewer
 from llmviewer.specs.workload import make_pass
-
-
-def median_time(fn, repeat: int) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` runs, after one warm-up (seconds)."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from llmviewer.studies.sweep import sweep
 
 
 def main() -> None:
@@ -41,13 +30,29 @@ def main() -> None:
     def loop():
         return sum(llmviewer.evaluate_pass(model, hw, make_pass(1, 1, 1024 + j, 1)).time for j in range(1023))
 
+    def by_name(fn):
+        return lambda: fn("Llama-2-7b-hf", "A100-SXM4-80GB")
+
     rows = [
         ("generate 1024+1024 tokens, closed form", median_time(single, 200)),
+        (
+            "load_model + load_hardware by name (cached)",
+            median_time(by_name(lambda m, h: (llmviewer.load_model(m), llmviewer.load_hardware(h))), 1000),
+        ),  # fmt: skip
+        (
+            "generate 1024+1024 tokens by name",
+            median_time(by_name(lambda m, h: llmviewer.generate(m, h, prompt_len=1024, gen_len=1024)), 200),
+        ),  # fmt: skip
+        ("analyze by name", median_time(by_name(lambda m, h: llmviewer.analyze(m, h, seqlen=1024)), 200)),
         ("analyze (prefill + decode + memory)", median_time(lambda: llmviewer.analyze(model, hw, seqlen=1024), 200)),
         ("same task as a Python loop of 1023 decode passes", median_time(loop, 5)),
         (
             "generate sweep, 10^6 settings",
             median_time(lambda: llmviewer.generate(model, hw, batch_size=batch, prompt_len=prompt, gen_len=256), 5),
+        ),
+        (
+            "sweep() of generate, 10^6 settings, as a DataFrame",
+            median_time(lambda: sweep(model, hw, batch_size=batch.ravel(), prompt_len=prompt.ravel(), gen_len=256), 3),
         ),
         (
             "analyze decode sweep, 10^6 settings",
@@ -60,7 +65,7 @@ def main() -> None:
     print(f"{'case':<{width}}  median")
     for name, t in rows:
         print(f"{name:<{width}}  {t * 1e3:9.3f} ms")
-    print(f"closed form is {rows[2][1] / rows[0][1]:.0f}x faster than the loop")
+    print(f"closed form is {rows[5][1] / rows[0][1]:.0f}x faster than the loop")
 
 
 if __name__ == "__main__":

@@ -207,7 +207,7 @@ def memory_footprint(
     """Bytes one device needs to serve ``batch_size`` sequences of ``seqlen`` tokens:
     ``weights``, ``kv_cache``, ``activations`` (largest working set of one operator, prefill
     or decode) and ``total``. The same footprint :func:`analyze` reports; no device needed.
-    ``options``: see :data:`llmviewer.workload.OPTIONS`."""
+    ``options``: see :data:`llmviewer.specs.workload.OPTIONS`."""
     check_options(options)
     return _footprint(load_model(model), *stage_passes(batch_size, seqlen, "seqlen", **options))
 
@@ -255,13 +255,13 @@ def analyze(
     """Roofline analysis of ``model`` on ``hardware`` for prefill of a ``seqlen``-token prompt
     and one decode step with ``seqlen`` cached tokens, at ``batch_size`` sequences.
 
-    Options (:data:`llmviewer.workload.OPTIONS`): ``w_bit``, ``a_bit``, ``kv_bit`` (default
+    Options (:data:`llmviewer.specs.workload.OPTIONS`): ``w_bit``, ``a_bit``, ``kv_bit`` (default
     ``a_bit``), ``use_flashattention``, ``causal_attention``, ``w_group_size`` and
     ``w_group_bits`` (per-group quantization metadata), ``tensor_parallel`` (devices; results
     are per device). Sizes and bit widths may be numpy arrays (they broadcast).
     ``calibration``: None for the pure roofline (a bound), or an engine class name
     (``"serving"``, ``"llama.cpp"``, ``"pytorch-eager"``) or :class:`Efficiency` for the
-    calibrated estimate (:mod:`llmviewer.calibration`). Units: OPs, bytes, seconds, OPs/s.
+    calibrated estimate (:mod:`llmviewer.engine.efficiency`). Units: OPs, bytes, seconds, OPs/s.
     """
     check_options(options)
     m = load_model(model)

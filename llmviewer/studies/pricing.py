@@ -105,7 +105,7 @@ def cost_table(
     **options: Any,
 ) -> pd.DataFrame:
     """Every priced device (of ``devices``, default all) on one task: the ranking columns of
-    :func:`llmviewer.compare.rank_devices` (run on the fewest tensor-parallel devices that
+    :func:`llmviewer.studies.compare.rank_devices` (run on the fewest tensor-parallel devices that
     hold the task, up to ``max_devices``) plus ``usd_per_device_hour``, ``price_source``,
     ``price_date`` and ``usd_per_million_tokens``; cheapest per token first. Devices with no
     price or that cannot hold the task are left out."""

@@ -18,7 +18,7 @@ compute units the operand widths select. This module adds what those options can
 * **Low-rank factorization** of one linear layer (:func:`low_rank_linear`).
 
 Units: OPs, bytes, bits, seconds, OPs/s. A multiply-accumulate is 2 OPs, as in
-:mod:`llmviewer.layers`. With every option at its default, :func:`compressed_pass` gives
+:mod:`llmviewer.engine.operators`. With every option at its default, :func:`compressed_pass` gives
 exactly what :func:`llmviewer.evaluate_pass` gives.
 """
 

@@ -2,7 +2,7 @@
 
 Units: parameters are counts, bytes are bytes, times are seconds (the engine's roofline).
 
-The engine's MoE operator (:class:`llmviewer.layers.ExpertLinear`) assumes uniform routing.
+The engine's MoE operator (:class:`llmviewer.engine.operators.ExpertLinear`) assumes uniform routing.
 Real routers are skewed: a few experts are popular. We model expert popularity as a Zipf
 (power-law) distribution, ``p_e`` proportional to ``e**-s`` (``s = 0``: uniform), and a token
 that picks ``top_k`` experts as including expert ``e`` with probability ``q_e = min(1, c p_e)``,
@@ -133,7 +133,7 @@ def moe_decode(
     default). Returns ``experts_touched`` (expected distinct experts per MoE layer),
     ``weight_bytes`` (parameter bytes read in the step), ``step_time`` (seconds) and
     ``time_per_token`` (seconds per generated token across the batch). ``batch_size`` and
-    ``context`` may be arrays. Options: :data:`llmviewer.workload.OPTIONS` except tensor_parallel."""
+    ``context`` may be arrays. Options: :data:`llmviewer.specs.workload.OPTIONS` except tensor_parallel."""
     kw = pass_arguments(options)
     if kw.get("tensor_parallel", 1) != 1:
         raise LLMViewerError("moe_decode models one device (tensor_parallel=1)")

@@ -321,7 +321,7 @@ def chunked_prefill_pass(
     decode token for each of ``decode_batch`` running sequences (``decode_context`` cached
     tokens each).
 
-    Model: both halves are counted by :func:`llmviewer.analysis.count_pass` (a prefill pass of
+    Model: both halves are counted by :func:`llmviewer.engine.analysis.count_pass` (a prefill pass of
     batch 1 and a decode pass of batch ``decode_batch``); per operator the OPs, activation, KV
     and link bytes add up, while the weights are read ONCE for the whole pass (the larger of the
     two ``load_weight``). Each merged operator is then placed on the roofline. Both passes use
@@ -431,7 +431,7 @@ def split_k_attention(
     split into ``splits`` chunks (Flash-Decoding).
 
     Model: the attention core of one decode step moves the bytes the engine counts for its fused
-    kernel (:func:`llmviewer.analysis.count_pass`, FlashAttention on), but a kernel with ``P``
+    kernel (:func:`llmviewer.engine.analysis.count_pass`, FlashAttention on), but a kernel with ``P``
     independent thread blocks draws only the fraction ``min(1, P / (sms * blocks_per_sm))`` of the
     memory bandwidth (too few blocks leave SMs idle). One block per (sequence, KV head) gives
     ``P = batch x KV heads``; split-K gives ``P x splits``, at the cost of writing and re-reading

@@ -16,11 +16,11 @@ The model here:
 * A KV head is needed when any of the ``g = num_heads / num_kv_heads`` query heads that share
   it is active for any token: ``1 - (1 - f)**(B g)`` of the KV heads.
 * The sparse step is the engine's decode step of a derived model
-  (:func:`sparse_model`, :func:`dataclasses.replace` as in :func:`llmviewer.layers.shard`) with
+  (:func:`sparse_model`, :func:`dataclasses.replace` as in :func:`llmviewer.engine.graph.shard`) with
   those fractions of heads, KV heads and intermediate neurons, rounded to whole units. Filling
   the skipped heads' KV cache for later tokens is not counted.
 * The predictor's operators (:func:`predictor_ops`) are timed with
-  :func:`llmviewer.analysis.evaluate_op` and added.
+  :func:`llmviewer.engine.analysis.evaluate_op` and added.
 
 Dense models with ordinary (grouped-query) attention only: MoE models are already sparse, and
 latent attention (MLA) has no per-head weights to skip in the same way.
@@ -131,7 +131,7 @@ def contextual_sparsity_decode(
     seconds ``sparse_time`` (the derived model's step), ``predictor_time``, ``step_time`` (their
     sum), ``dense_time`` (the plain decode step) and ``speedup`` (dense over sparse, > 1 is
     faster). ``batch_size`` is one integer (it changes the derived model); ``context`` may be an
-    array. Options: :data:`llmviewer.workload.OPTIONS` except tensor_parallel."""
+    array. Options: :data:`llmviewer.specs.workload.OPTIONS` except tensor_parallel."""
     kw = pass_arguments(options)
     if kw.get("tensor_parallel", 1) != 1:
         raise LLMViewerError("contextual_sparsity_decode models one device (tensor_parallel=1)")

@@ -128,7 +128,7 @@ def speculative_decoding(
     ``alpha``: acceptance probability of a drafted token, in [0, 1). ``gamma``: tokens drafted
     per step (positive integer). ``context``: tokens already cached per sequence. Draft and
     target run on the same device with the same workload ``options`` (see
-    :data:`llmviewer.workload.OPTIONS`). ``alpha``, ``gamma``, ``batch_size`` and ``context``
+    :data:`llmviewer.specs.workload.OPTIONS`). ``alpha``, ``gamma``, ``batch_size`` and ``context``
     may be numpy arrays (they broadcast). See the module docstring for the cost model."""
     kw = pass_arguments(options)
     tm, dm, hw = load_model(target), load_model(draft), load_hardware(hardware)

@@ -563,7 +563,7 @@ def device_chooser(
 ) -> tuple[Any, pd.DataFrame]:
     """Interactive device ranking: choose model, precision, metric and batch size; every device
     of the library (or ``devices``) appears as a bar at its rank, computed by
-    :func:`llmviewer.compare.rank_devices` for each combination (the JavaScript only selects
+    :func:`llmviewer.studies.compare.rank_devices` for each combination (the JavaScript only selects
     those rows). Devices that cannot hold the task are grey and rank last. Returns (Bokeh
     layout, the table: model, precision, batch, device, ttft/tpot_mean in s, throughput, fits
     and the rank by each metric)."""

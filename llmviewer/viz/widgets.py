@@ -1,6 +1,6 @@
 """Live explorer for Jupyter and Binder (ipywidgets): any model and device, any values.
 
-It draws the same roofline figure as the book (:func:`llmviewer.plots.roofline_figure`),
+It draws the same roofline figure as the book (:func:`llmviewer.viz.plots.roofline_figure`),
 recomputed by the engine at every change. Needs a running kernel; the static book uses the
 Bokeh explorer instead.
 """
