@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
+unset PYTHONPATH  # the clean venv must see only the wheel, never a checkout on the path
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$PYTHON" -m pip wheel --quiet --no-deps --no-build-isolation -w "$work/dist" . \
