@@ -216,3 +216,16 @@ def test_rank_by_cost_from_the_cli_is_the_cost_table():
     costs = [r["usd_per_million_tokens"] for r in shown]
     assert costs == sorted(costs)
     assert costs == pytest.approx(expected["usd_per_million_tokens"].tolist(), rel=1e-9)
+
+
+def test_reference_devices_are_sourced_and_match_the_sram_builder():
+    devices = whatif.reference_devices()
+    for d in devices.values():
+        for key in ("memory_bytes", "memory_bandwidth", "peak_ops"):
+            assert d.sources.get(key, "").startswith("https://"), (d.name, key)
+    groq = whatif.reference_device("Groq LPU (what-if)")
+    built = whatif.sram_device("Groq LPU (what-if)", 230e6, 80e12, {"fp16": 188e12, "int8": 750e12})
+    assert (groq.memory_bytes, groq.memory_bandwidth, groq.peak_ops) == (
+        built.memory_bytes, built.memory_bandwidth, built.peak_ops)  # fmt: skip
+    with pytest.raises(LLMViewerError, match="unknown what-if device"):
+        whatif.reference_device("T5")

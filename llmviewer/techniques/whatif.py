@@ -15,8 +15,9 @@ from dataclasses import replace
 from typing import Any
 
 from ..engine.analysis import memory_footprint
-from ..errors import LLMViewerError
-from ..specs.hardware import DTYPES, Hardware, load_hardware
+from ..errors import LLMViewerError, unknown_name_error
+from ..paths import data_dir
+from ..specs.hardware import DTYPES, Hardware, load_hardware, read_devices
 from ..specs.models import ModelSpec
 
 
@@ -96,6 +97,23 @@ def sram_device(
         kind="what-if",
         notes="on-chip SRAM is the device memory",
     )
+
+
+REFERENCE_FILE = "whatif_devices.json"
+"""Devices the what-if studies use beyond the ranked library, each number with its source."""
+
+
+def reference_devices() -> dict[str, Hardware]:
+    """The devices of ``data/whatif_devices.json`` by name (same schema as the hardware library)."""
+    return {d.name: d for d in read_devices(data_dir() / REFERENCE_FILE)}
+
+
+def reference_device(name: str) -> Hardware:
+    """One device of ``data/whatif_devices.json`` (e.g. ``"Groq LPU (what-if)"``, ``"T4"``)."""
+    devices = reference_devices()
+    if name not in devices:
+        raise unknown_name_error("what-if device", name, devices, "llmviewer.techniques.whatif.reference_devices()")
+    return devices[name]
 
 
 def devices_to_hold(
