@@ -37,4 +37,4 @@ __all__ = [
     "parameter_count",
     "shipped_models",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

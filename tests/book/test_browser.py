@@ -159,6 +159,28 @@ def visit(browser, server):
         v.close()
 
 
+def test_every_figure_has_a_cite_and_data_line():
+    """Under every labelled figure: a link to its CSV (present in the built site) and a BibTeX
+    entry that names the figure's number, label and the book's version."""
+    import re
+
+    import llmviewer
+
+    figures = 0
+    for page in _pages():
+        text = (BUILD / page).read_text("utf8")
+        for label in re.findall(r'<figure[^>]*id="(fig-[^"]+)"', text):
+            figures += 1
+            block = text[text.index(f'id="{label}"') :]
+            block = block[: block.index("</figure>")]
+            link = re.search(r'<div class="figure-cite">Cite / data: <a [^>]*href="([^"]+\.csv)"', block)
+            assert link, f"{page}#{label}: no cite / data line"
+            assert (BUILD / Path(page).parent / link.group(1)).resolve().is_file(), f"{page}#{label}: {link.group(1)}"
+            assert f"\\texttt{{{label}}}" in block and f"version {llmviewer.__version__}" in block, label
+            assert re.search(r"title += \{Figure \d+\.\d+: ", block), label
+    assert figures >= 30, figures
+
+
 def test_build_has_pages():
     assert _pages(), f"no HTML pages in {BUILD}"
     assert _bokeh_pages(), "no built page holds Bokeh output (expected at least the roofline chapter)"
