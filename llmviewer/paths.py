@@ -23,5 +23,7 @@ def data_dir() -> Path:
         return root
     root = Path(str(resources.files("llmviewer") / "data"))
     if not root.is_dir():
-        raise LLMViewerError(f"llmviewer's data folder {root} is missing: reinstall the package (pip install llmviewer)")
+        raise LLMViewerError(
+            f"llmviewer's data folder {root} is missing: reinstall the package (pip install llmviewer)"
+        )
     return root
