@@ -10,6 +10,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$PYTHON" -m pip wheel --quiet --no-deps --no-build-isolation -w "$work/dist" . \
   2> >(grep -v "^WARNING: Location 'file:.*' is ignored" >&2)
+rm -rf build  # setuptools leaves its staging folder in the checkout
 wheel=$(ls "$work"/dist/llmviewer-*.whl)
 "$PYTHON" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel" \

@@ -7,16 +7,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH" LLMVIEWER_REQUIRE_ALL=1 HF_HUB_OFFLINE=1
+start=$(date +%s)
+step() { echo "test [$(($(date +%s) - start)) s]: $*"; }
 NBVAL=(--nbval --nbval-current-env --nbval-sanitize-with tests/book/nbval_sanitize.cfg -p no:cacheprovider)
-echo "test: lint"
+step "lint"
 ruff check .
 ruff format --check .
-echo "test: wheel smoke test"
+step "wheel smoke test"
 PYTHON=.venv/bin/python bash scripts/smoke_wheel.sh
-echo "test: book build"
+step "book build"
 bash scripts/build_book.sh
-echo "test: pytest, nbval, browser"
+step "pytest, nbval, browser"
 python -m pytest -q tests chapters "${NBVAL[@]}"
-echo "test: nbval and calibration refit with numpy's SIMD dispatch restricted to SSE4.2 (X86_V2)"
+step "nbval and calibration refit with numpy's SIMD dispatch restricted to SSE4.2 (X86_V2)"
 NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR" \
   python -m pytest -q chapters tests/test_calibration.py "${NBVAL[@]}"
+step "all passed"

@@ -43,13 +43,64 @@ def test_split_is_by_whole_sources(evaluated):
     assert set(held) == set(calibration.HELD_OUT_SOURCES) and not set(held) & set(train)
 
 
-def test_refit_reproduces_the_stored_calibration():
+@pytest.fixture(scope="module")
+def refit():
+    return calibration.fit()
+
+
+def test_refit_reproduces_the_stored_calibration(refit):
+    """The stored parameters are the fit's optimum, to REFIT_RTOL on any machine."""
     stored = json.loads((data_dir() / calibration.CALIBRATION_FILE).read_text())
-    refit = calibration.fit()
     assert set(refit["classes"]) == set(stored["classes"])
     for cls, params in refit["classes"].items():
+        assert params["fitted_on"]["converged"], cls
         for key in calibration.PARAMETERS:
-            assert params[key] == pytest.approx(stored["classes"][cls][key], rel=1e-3, abs=1e-9), (cls, key)
+            expected = stored["classes"][cls][key]
+            assert params[key] == pytest.approx(expected, rel=calibration.REFIT_RTOL, abs=0), (cls, key)
+
+
+def test_refit_reproduces_the_stored_errors(refit):
+    """The refit's prediction errors are the stored ones, to REFIT_ERRORS_ATOL percentage points."""
+    stored = json.loads((data_dir() / calibration.CALIBRATION_FILE).read_text())["errors_percent"]
+    effs = {cls: calibration._efficiency(v, cls) for cls, v in _parameters(refit).items()}
+    summary = calibration.error_summary(calibration.evaluate(efficiencies=effs))
+    assert set(summary.index) == set(stored)
+    for split, row in stored.items():
+        for key, value in row.items():
+            assert summary.loc[split, key] == pytest.approx(value, abs=calibration.REFIT_ERRORS_ATOL), (split, key)
+
+
+def test_fit_is_well_posed(refit):
+    """Every fitted parameter is inside its physical bounds (or at one, flagged), the fixed ones
+    are the fixed values, and versions are recorded."""
+    stored = json.loads((data_dir() / calibration.CALIBRATION_FILE).read_text())
+    assert set(stored["versions"]) >= {"python", "numpy", "scipy"}
+    for cls, params in refit["classes"].items():
+        fixed = calibration.FIXED.get(cls, {})
+        assert params["fitted_on"]["fixed"] == fixed
+        for key in calibration.PARAMETERS:
+            if key in fixed:
+                assert params[key] == fixed[key], (cls, key)
+                continue
+            low, high = calibration.BOUNDS[key]
+            assert low * (1 - 1e-9) <= params[key] <= high * (1 + 1e-9), (cls, key)
+            at_bound = min(abs(params[key] / low - 1), abs(params[key] / high - 1)) < 1e-6
+            assert at_bound == (key in params["fitted_on"]["at_bound"]), (cls, key)
+
+
+def test_optimum_does_not_depend_on_the_start():
+    """A start away from the prior (by 1%) lands on the same optimum, to REFIT_RTOL."""
+    work = measurements.workloads(measurements.load_measurements())
+    rows = work[~calibration.is_held_out(work) & (work["engine_class"] == "llama.cpp-metal")]
+    start = {k: v * 1.01 for k, v in calibration.PRIOR.items()}
+    default = calibration.fit_class(rows, "llama.cpp-metal")[0]
+    moved = calibration.fit_class(rows, "llama.cpp-metal", start)[0]
+    for key in calibration.PARAMETERS:
+        assert getattr(moved, key) == pytest.approx(getattr(default, key), rel=calibration.REFIT_RTOL, abs=0), key
+
+
+def _parameters(fitted):
+    return {cls: {k: v[k] for k in calibration.PARAMETERS} for cls, v in fitted["classes"].items()}
 
 
 def test_stored_errors_are_what_the_calibration_gives(evaluated):

@@ -57,7 +57,10 @@ def test_repository_url_is_in_one_place():
         if path.is_file() and path.suffix in {".md", ".yml", ".yaml", ".cff", ".ipynb", ".py", ".txt", ".bib"}:
             if url in path.read_text("utf8", errors="replace"):
                 holders.append(name)
-    assert holders == ["_config.yml"], f"the repository URL must live only in _config.yml, found in {holders}"
+    # CITATION.cff is read by tools that cannot read _config.yml; a test below checks it agrees
+    assert holders == ["CITATION.cff", "_config.yml"], (
+        f"the repository URL must live only in _config.yml, found in {holders}"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.name for p in CHAPTERS])
@@ -85,10 +88,33 @@ def test_notebook_outputs_are_small_and_current(path):
     assert any(c["cell_type"] == "code" and c.get("outputs") for c in nb["cells"]), f"{path.name} has no stored outputs"
 
 
-def test_citation_cff_parses():
+def test_citation_cff_validates_and_agrees_with_the_book():
+    """CITATION.cff against the Citation File Format 1.2.0 JSON Schema (schema.json of
+    https://github.com/citation-file-format/citation-file-format, commit 0c5b4aa, CC-BY-4.0),
+    and its URLs, version and date against the book's single sources."""
+    import jsonschema
+
+    import llmviewer
+
     cff = yaml.safe_load((ROOT / "CITATION.cff").read_text("utf8"))
+    schema = json.loads((ROOT / "tests" / "book" / "cff-schema-1.2.0.json").read_text("utf8"))
+    jsonschema.validate(cff, schema, format_checker=jsonschema.FormatChecker())
     assert cff["cff-version"] == "1.2.0"
     assert cff["title"] == _config()["title"]
+    assert cff["repository-code"] == _config()["repository"]["url"].rstrip("/")
+    assert cff["url"] == _config()["html"]["baseurl"]
+    assert cff["version"] == llmviewer.__version__
+    zenodo = json.loads((ROOT / ".zenodo.json").read_text("utf8"))
+    assert zenodo["version"] == cff["version"] and zenodo["publication_date"] == cff["date-released"]
+
+
+def test_citation_cff_schema_check_can_fail():
+    import jsonschema
+
+    schema = json.loads((ROOT / "tests" / "book" / "cff-schema-1.2.0.json").read_text("utf8"))
+    bad = {**yaml.safe_load((ROOT / "CITATION.cff").read_text("utf8")), "date-released": "28 Nov 2026"}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
 
 
 def _figure_labels(path: Path) -> list[str]:

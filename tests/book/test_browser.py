@@ -40,12 +40,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 BOKEH_MARKER = "Bokeh.embed.embed_items"
-# Theme noise that is not ours (see shared notes): sphinx-thebe declares a
-# global twice; pydata-sphinx-theme complains before it picks its default mode.
-BENIGN = (
-    "Identifier 'THEBE_JS_URL' has already been declared",
-    "Got invalid theme mode",
-)
 # A blocked request of these kinds would have been needed to show the page.
 NEEDED_TYPES = {"document", "script", "stylesheet", "font", "image", "xhr", "fetch"}
 PLOT_TYPES = ["Figure", "Plot", "GMap", "GMapPlot"]
@@ -113,11 +107,13 @@ class Visit:
         self.server = server
         self.blocked: list[dict] = []
         self.console: list[dict] = []
+        self.failed: list[dict] = []  # local requests that failed or answered >= 400
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.page = self.context.new_page()
         self.page.route("**/*", self._route)
         self.page.on("console", lambda m: self.console.append({"type": m.type, "text": m.text}))
         self.page.on("pageerror", lambda e: self.console.append({"type": "pageerror", "text": str(e)}))
+        self.page.on("response", self._response)
         self.page.goto(f"{server}/{page_path}", wait_until="load")
 
     def _route(self, route):
@@ -128,19 +124,19 @@ class Visit:
             self.blocked.append({"url": url, "type": route.request.resource_type})
             route.abort()
 
+    def _response(self, response):
+        if response.status >= 400:
+            self.failed.append({"url": response.url, "status": response.status})
+
     def errors(self) -> list[str]:
-        return [
-            m["text"]
-            for m in self.console
-            if m["type"] in ("error", "pageerror") and not any(b in m["text"] for b in BENIGN)
-        ]
+        return [m["text"] for m in self.console if m["type"] in ("error", "pageerror")]
 
     def needed_blocked(self) -> list[dict]:
         return [r for r in self.blocked if r["type"] in NEEDED_TYPES]
 
     def report(self, page_path: str, suffix: str = "", **extra) -> None:
         REPORT.mkdir(parents=True, exist_ok=True)
-        data = {"page": page_path, "blocked": self.blocked, "console": self.console, **extra}
+        data = {"page": page_path, "blocked": self.blocked, "failed": self.failed, "console": self.console, **extra}
         (REPORT / f"{_slug(page_path)}{suffix}.json").write_text(json.dumps(data, indent=1))
         for r in self.blocked:  # shown with -rA / on failure
             print(f"blocked outside request on {page_path}: {r['type']} {r['url']}")
@@ -163,6 +159,28 @@ def visit(browser, server):
         v.close()
 
 
+def test_every_figure_has_a_cite_and_data_line():
+    """Under every labelled figure: a link to its CSV (present in the built site) and a BibTeX
+    entry that names the figure's number, label and the book's version."""
+    import re
+
+    import llmviewer
+
+    figures = 0
+    for page in _pages():
+        text = (BUILD / page).read_text("utf8")
+        for label in re.findall(r'<figure[^>]*id="(fig-[^"]+)"', text):
+            figures += 1
+            block = text[text.index(f'id="{label}"') :]
+            block = block[: block.index("</figure>")]
+            link = re.search(r'<div class="figure-cite">Cite / data: <a [^>]*href="([^"]+\.csv)"', block)
+            assert link, f"{page}#{label}: no cite / data line"
+            assert (BUILD / Path(page).parent / link.group(1)).resolve().is_file(), f"{page}#{label}: {link.group(1)}"
+            assert f"\\texttt{{{label}}}" in block and f"version {llmviewer.__version__}" in block, label
+            assert re.search(r"title += \{Figure \d+\.\d+: ", block), label
+    assert figures >= 30, figures
+
+
 def test_build_has_pages():
     assert _pages(), f"no HTML pages in {BUILD}"
     assert _bokeh_pages(), "no built page holds Bokeh output (expected at least the roofline chapter)"
@@ -181,6 +199,8 @@ def test_page_renders_offline(visit, page_path):
     v.report(page_path, math=page.locator("mjx-container").count() if has_math else None)
     assert not v.errors(), f"console errors on {page_path}: {v.errors()}"
     assert not v.needed_blocked(), f"{page_path} needs outside resources: {v.needed_blocked()}"
+    assert not v.blocked, f"{page_path} asks for outside resources: {v.blocked}"
+    assert not v.failed, f"failed requests on {page_path}: {v.failed}"
 
 
 _JS_WAIT_IDLE = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
