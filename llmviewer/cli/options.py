@@ -108,6 +108,15 @@ def output(csv: bool = False) -> Parent:
     return p
 
 
+WHOLE_TASK = (model, device, batch, task, precision, parallel)
+"""The parents of a command that times a whole generation task on one device or a group."""
+
+
+def one_pass(context_help: str) -> tuple:
+    """The parents of a command that analyses single passes: ``--seqlen`` described as ``context_help``."""
+    return (model, device, batch, lambda: context(context_help), precision, parallel)
+
+
 _OPTION_FLAGS = {
     "w_bit": "w_bit",
     "a_bit": "a_bit",

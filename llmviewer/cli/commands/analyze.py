@@ -7,15 +7,7 @@ import argparse
 from .. import options
 
 HELP = "per-layer roofline of prefill and one decode step, and the memory footprint"
-PARENTS = (
-    options.model,
-    options.device,
-    options.batch,
-    lambda: options.context("prompt length; decode has this many tokens cached"),
-    options.precision,
-    options.parallel,
-    lambda: options.output(csv=True),
-)
+PARENTS = (*options.one_pass("prompt length; decode has this many tokens cached"), lambda: options.output(csv=True))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -11,15 +11,7 @@ SPARSE_FORMATS = ("dense", "csr", "bitmap", "2:4")
 """The formats of :data:`llmviewer.techniques.compression.SPARSE_FORMATS`, named here so that building
 the parser does not import the engine (a test checks that the two agree)."""
 HELP = "prefill and decode with sparse weights or a dequantization cost"
-PARENTS = (
-    options.model,
-    options.device,
-    options.batch,
-    lambda: options.context("prompt length; decode has this many tokens cached"),
-    options.precision,
-    options.parallel,
-    options.output,
-)
+PARENTS = (*options.one_pass("prompt length; decode has this many tokens cached"), options.output)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

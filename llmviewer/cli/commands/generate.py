@@ -7,15 +7,7 @@ import argparse
 from .. import options
 
 HELP = "latency and throughput of a whole generation task"
-PARENTS = (
-    options.model,
-    options.device,
-    options.batch,
-    options.task,
-    options.precision,
-    options.parallel,
-    options.output,
-)
+PARENTS = (*options.WHOLE_TASK, options.output)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

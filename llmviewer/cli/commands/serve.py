@@ -8,15 +8,7 @@ from ...errors import LLMViewerError
 from .. import options
 
 HELP = "latency, throughput and memory on several devices (tensor/pipeline parallel)"
-PARENTS = (
-    options.model,
-    options.device,
-    options.batch,
-    options.task,
-    options.precision,
-    options.parallel,
-    options.output,
-)
+PARENTS = (*options.WHOLE_TASK, options.output)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
