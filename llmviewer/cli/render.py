@@ -34,12 +34,21 @@ def print_json(document: Any) -> int:
     return 0
 
 
-def table_text(table: Any, formats: dict[str, Any], headers: dict[str, str] | None = None) -> str:
+def table_text(
+    table: Any, formats: dict[str, Any], headers: dict[str, str] | None = None, left: tuple[str, ...] = ()
+) -> str:
     """The columns of ``formats`` of a pandas DataFrame as text, each cell through its format
-    function, renamed by ``headers``; pandas lays the table out."""
+    function, renamed by ``headers``; pandas lays the table out, the columns ``left`` (names,
+    before renaming) left-aligned, the others right-aligned."""
     shown = table[list(formats)].copy()
     for column, fmt in formats.items():
-        shown[column] = [fmt(v) for v in shown[column]]
+        cells = [fmt(v) for v in shown[column]]
+        if column in left:
+            title = (headers or {}).get(column, column)
+            width = max(len(title), *(len(c) for c in cells))
+            cells = [c.ljust(width) for c in cells]
+            headers = {**(headers or {}), column: title.ljust(width)}
+        shown[column] = cells
     return shown.rename(columns=headers or {}).to_string(index=False)
 
 

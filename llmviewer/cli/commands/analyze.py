@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         total = {"name": "total", "count": "", **{k: stage.total[k] for k in formats if k in stage.total}}
         frame = pd.DataFrame([*stage.to_records(), total])
         lines += ["", f"[{stage.stage}]  (one instance of each layer; total = all instances)"]
-        lines.append(table_text(frame, formats, headers))
+        lines.append(table_text(frame, formats, headers, left=("name",)))
     mem = result.memory
     lines += [
         "",

@@ -62,7 +62,7 @@ def _text(table, by: str) -> str:  # noqa: ANN001 - a pandas DataFrame
             "fits": lambda v: "yes" if v else "no",
         }
         headers = {"rank": "#", "devices": "n", "ttft": "TTFT", "tpot_mean": "TPOT", "throughput": "tokens/s"}
-    return table_text(table, formats, headers)
+    return table_text(table, formats, headers, left=("device", "price_source"))
 
 
 def run(args: argparse.Namespace) -> int:
