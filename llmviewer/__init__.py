@@ -14,6 +14,7 @@ from .errors import LLMViewerError
 from .generation import Generation, generate
 from .hardware import Hardware, hardware_library, load_hardware
 from .layers import build_ops, parameter_count
+from .loadsim import SLO, Deployment, SchedulerConfig, Workload, max_rate, plan_capacity, simulate  # noqa: F401
 from .models import ModelSpec, load_model, shipped_models
 from .workload import Pass, make_pass
 

@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .serving import add_cli_parser as _add_serve_parser
 
     _add_serve_parser(sub)
+    from .cli_load import add_load_arguments, add_plan_parser
+
+    add_load_arguments(sub.choices["serve"])
+    add_plan_parser(sub)
     from .compression import add_cli_parser as _add_compress_parser
 
     _add_compress_parser(sub)
@@ -195,9 +199,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "rank":
         return _run_rank(args)
     if args.command == "serve":
+        from .cli_load import load_mode, run_load
         from .serving import run_cli as _run_serve
 
-        return _run_serve(args)
+        return run_load(args) if load_mode(args) else _run_serve(args)
+    if args.command == "plan":
+        from .cli_load import run_plan
+
+        return run_plan(args)
     if args.command == "compress":
         from .compression import run_cli as _run_compress
 

@@ -125,9 +125,8 @@ class ServingSummary:
     ``total_throughput``: prompt + output tokens/s; ``request_throughput``: requests/s; ``goodput``:
     requests/s meeting the SLO (None without an SLO); ``slo_attainment``: fraction meeting it;
     ``mean_batch``: time-weighted mean of sequences per step over busy time; ``kv_peak``: the largest
-    fraction of an engine's KV blocks held; ``bound_share``: fraction of busy time in operators bound by
-    compute, memory and communication; ``littles_law``: mean number in the system (time series) and
-    arrival rate x mean time in the system (per request)."""
+    fraction of an engine's KV blocks held; ``busy``: engine-seconds spent in steps; ``littles_law``: mean
+    number in the system (time series) and arrival rate x mean time in the system (per request)."""
 
     requests: int
     duration: float
@@ -144,7 +143,7 @@ class ServingSummary:
     preemptions: int
     mean_batch: float
     kv_peak: float
-    bound_share: dict[str, float]
+    busy: float
     littles_law: dict[str, float]
     notes: dict[str, str] = field(default_factory=dict)
 
@@ -166,7 +165,7 @@ class ServingSummary:
             "preemptions": self.preemptions,
             "mean_batch": _num(self.mean_batch),
             "kv_peak": _num(self.kv_peak),
-            "bound_share": {k: _num(v) for k, v in self.bound_share.items()},
+            "busy": _num(self.busy),
             "littles_law": {k: _num(v) for k, v in self.littles_law.items()},
         }
         if self.goodput is None:
@@ -184,7 +183,7 @@ def summarize(
 ) -> ServingSummary:
     """The :class:`ServingSummary` of per-request columns (``arrival``, ``prompt_len``, ``output_len``,
     ``first_scheduled``, ``first_token``, ``finish``, ``preemptions``), per-step columns (``duration``,
-    ``seqs``, ``kv_fraction``, ``compute_s``, ``memory_s``, ``communication_s``) and the occupancy series
+    ``seqs``, ``kv_fraction``) and the occupancy series
     (2 x events: time, requests in the system)."""
     arrival, finish = requests["arrival"], requests["finish"]
     out_len = requests["output_len"]
@@ -203,9 +202,6 @@ def summarize(
     if not slo.stated:
         notes["goodput"] = "no SLO given (set a TTFT and/or TPOT objective)"
     busy = float(steps["duration"].sum())
-    shares = {
-        k: float(steps[f"{k}_s"].sum()) / busy if busy > 0 else math.nan for k in ("compute", "memory", "communication")
-    }
     mean_batch = float((steps["seqs"] * steps["duration"]).sum() / busy) if busy > 0 else math.nan
     # Little's law: time-average of the number in the system over [start, end] vs rate x mean time in system
     t, k = occupancy
@@ -228,7 +224,7 @@ def summarize(
         preemptions=int(requests["preemptions"].sum()),
         mean_batch=mean_batch,
         kv_peak=float(steps["kv_fraction"].max()) if steps["kv_fraction"].size else 0.0,
-        bound_share=shares,
+        busy=busy,
         littles_law=little,
         notes=notes,
     )

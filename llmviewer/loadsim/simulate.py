@@ -37,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from llmviewer.analysis import kv_cache_bytes, memory_footprint
-from llmviewer.calibration import load_calibration
 from llmviewer.errors import LLMViewerError
 from llmviewer.hardware import Hardware, load_hardware
 from llmviewer.models import ModelSpec, load_model
@@ -108,6 +107,8 @@ def resolve_calibration(calibration: Efficiency | str | None) -> Efficiency:
         return PURE
     if isinstance(calibration, Efficiency):
         return calibration
+    from llmviewer.calibration import load_calibration  # imports pandas: only when asked for
+
     return load_calibration(calibration)
 
 
@@ -176,6 +177,24 @@ class ServingResult:
     request_columns: dict[str, np.ndarray] = field(repr=False)
     step_columns: dict[str, np.ndarray] = field(repr=False)
     occupancy_events: np.ndarray = field(repr=False)
+    step_features: tuple = field(repr=False, default=())
+
+    @cached_property
+    def bound_seconds(self) -> np.ndarray:
+        """(3, steps): seconds of each step (rows of :attr:`timeseries`) in operators bound by compute, memory
+        and communication (computed on first use)."""
+        parts = []
+        for cost, x in self.step_features:
+            for lo in range(0, x.shape[1], 50_000):  # in slices, to bound the temporary arrays
+                parts.append(cost.bound_seconds(x[:, lo : lo + 50_000]))
+        return np.concatenate(parts, axis=1) if parts else np.zeros((3, 0))
+
+    @cached_property
+    def bound_share(self) -> dict[str, float]:
+        """Fraction of the engines' busy time in operators bound by compute, memory and communication."""
+        total = self.bound_seconds.sum(axis=1)
+        busy = total.sum()
+        return {b: float(total[i] / busy) if busy > 0 else math.nan for i, b in enumerate(BOUND_NAMES)}
 
     @cached_property
     def requests(self):  # noqa: ANN201 - pandas is imported lazily
@@ -205,8 +224,10 @@ class ServingResult:
         import pandas as pd
 
         df = pd.DataFrame(self.step_columns)
-        shares = df[[f"{b}_s" for b in BOUND_NAMES]].to_numpy()
-        df["bound"] = np.array(BOUND_NAMES)[shares.argmax(axis=1)] if len(df) else []
+        shares = self.bound_seconds
+        for i, b in enumerate(BOUND_NAMES):
+            df[f"{b}_s"] = shares[i]
+        df["bound"] = np.array(BOUND_NAMES)[shares.argmax(axis=0)] if len(df) else []
         return df
 
     @cached_property
@@ -219,8 +240,10 @@ class ServingResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Strict-JSON form: model, hardware, config, KV blocks and the summary's fields."""
-        return {"model": self.model, "hardware": self.hardware, "config": self.config, "kv_blocks": self.kv_blocks,
-                **self.summary.to_dict()}  # fmt: skip
+        out = {"model": self.model, "hardware": self.hardware, "config": self.config, "kv_blocks": self.kv_blocks,
+               **self.summary.to_dict()}  # fmt: skip
+        out["bound_share"] = {k: (v if math.isfinite(v) else None) for k, v in self.bound_share.items()}
+        return out
 
 
 def _run_pool(
@@ -235,14 +258,16 @@ def _run_pool(
     progress: Callable[[int, int], None] | None,
     done_before: int,
     total: int,
-) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, list]:
     """Round-robin ``reqs`` over ``engines`` engines; returns per-request columns (first_scheduled,
-    first_token, finish, preemptions, engine) in ``reqs`` order, step columns, and occupancy deltas."""
+    first_token, finish, preemptions, engine) in ``reqs`` order, step columns, occupancy deltas (2 x events:
+    time, change) and the steps' (cost, features) per engine."""
     n = len(reqs)
     out = {k: np.full(n, np.nan) for k in ("first_scheduled", "first_token", "finish")}
     out["preemptions"] = np.zeros(n, dtype=np.int64)
     out["engine"] = np.zeros(n, dtype=np.int64)
     step_parts: list[dict[str, np.ndarray]] = []
+    features: list[tuple[StepCost, np.ndarray]] = []
     deltas = []
     done = done_before
     for e in range(engines):
@@ -260,9 +285,7 @@ def _run_pool(
             out[k][idx] = getattr(tr, k)
         out["engine"][idx] = engine_offset + e
         s = dict(tr.steps)
-        bound = cost.bound_seconds(tr.features) if tr.features.shape[1] else np.zeros((3, 0))
-        for i, b in enumerate(BOUND_NAMES):
-            s[f"{b}_s"] = bound[i]
+        features.append((cost, tr.features))
         s["tokens"] = tr.features[1].astype(np.int64)
         s["kv_fraction"] = s["kv_blocks"] / max(blocks, 1)
         s["engine"] = np.full(len(s["start"]), engine_offset + e)
@@ -271,11 +294,11 @@ def _run_pool(
         t, k = tr.occupancy
         deltas.append(np.array([t, np.diff(np.concatenate([[0.0], k]))]))
     steps = {k: np.concatenate([p[k] for p in step_parts]) for k in step_parts[0]} if step_parts else {}
-    return out, steps, out["engine"], np.concatenate(deltas, axis=1) if deltas else np.zeros((2, 0))
+    return out, steps, np.concatenate(deltas, axis=1) if deltas else np.zeros((2, 0)), features
 
 
 STEP_ORDER = ("pool", "engine", "start", "duration", "seqs", "decode_seqs", "prefill_tokens", "tokens", "kv_blocks",
-              "kv_fraction", "running", "waiting", "compute_s", "memory_s", "communication_s")  # fmt: skip
+              "kv_fraction", "running", "waiting")  # fmt: skip
 
 
 def simulate(
@@ -351,14 +374,15 @@ def _simulate(
                                        "output_len": reqs.output_len}  # fmt: skip
     kv_blocks = {}
     if deployment.disaggregated:
-        out, steps, deltas = _disaggregated(m, hw, reqs, cost, cap, scheduler, deployment, eff, options, progress)
+        out, steps, deltas, features = _disaggregated(m, hw, reqs, cost, cap, scheduler, deployment, eff, options,
+                                                      progress)  # fmt: skip
         kv_blocks["prefill"] = cap["blocks"]
         kv_blocks["decode"] = out.pop("_decode_blocks")
         req_cols.update(out)
     else:
         engines = deployment.replicas * pp
         run = reqs if pool != "prefill" else Requests(reqs.arrival, reqs.prompt_len, np.ones(n, dtype=np.int64))
-        out, steps, _, deltas = _run_pool(run, cost, scheduler, cap["blocks"], engines, pool == "decode",
+        out, steps, deltas, features = _run_pool(run, cost, scheduler, cap["blocks"], engines, pool == "decode",
                                           pool or "serve", 0, progress, 0, n)  # fmt: skip
         kv_blocks[pool or "serve"] = cap["blocks"]
         if pool == "prefill":
@@ -384,7 +408,7 @@ def _simulate(
         "calibration": calibration if calibration is None or isinstance(calibration, str) else "custom",
         "options": options,
     }
-    return ServingResult(m.name, hw.name, config, summary, kv_blocks, req_cols, steps, occ)
+    return ServingResult(m.name, hw.name, config, summary, kv_blocks, req_cols, steps, occ, tuple(features))
 
 
 def _check_fits(cap: dict[str, Any], m: ModelSpec, hw: Hardware, tp: int, pp: int, pool: str) -> None:
@@ -421,20 +445,20 @@ def _disaggregated(
     pp = dep.pipeline_parallel
     p_engines = dep.prefill_replicas * pp
     first = Requests(reqs.arrival, reqs.prompt_len, np.ones(n, dtype=np.int64))
-    pre, steps_p, engine_p, deltas_p = _run_pool(first, cost, scheduler, cap["blocks"], p_engines, False, "prefill", 0,
+    pre, steps_p, deltas_p, features = _run_pool(first, cost, scheduler, cap["blocks"], p_engines, False, "prefill", 0,
                                                  progress, 0, 2 * n)  # fmt: skip
     kv_bits = options.get("kv_bit") or options.get("a_bit", 16)
     send = transfer_seconds(m, hw, reqs.prompt_len, dep.tensor_parallel * pp, eff, kv_bits)
     ready = np.empty(n)
     for e in range(p_engines):  # each prefill engine's link sends one KV cache at a time, in order of readiness
-        idx = np.flatnonzero(engine_p == e)
+        idx = np.flatnonzero(pre["engine"] == e)
         idx = idx[np.argsort(pre["first_token"][idx], kind="stable")]
         free_at = 0.0
         for i in idx:
             free_at = max(free_at, pre["first_token"][i]) + send[i]
             ready[i] = free_at
     out = {k: pre[k].copy() for k in ("first_scheduled", "first_token", "finish", "preemptions")}
-    out["engine"] = engine_p.copy()
+    out["engine"] = pre["engine"].copy()
     out["transfer"] = send
     multi = np.flatnonzero(reqs.output_len > 1)
     deltas = [deltas_p]
@@ -447,19 +471,20 @@ def _disaggregated(
     if multi.size:
         order = multi[np.argsort(ready[multi], kind="stable")]
         dec_reqs = Requests(ready[order], reqs.prompt_len[order], reqs.output_len[order])
-        dec, steps_d, engine_d, deltas_d = _run_pool(dec_reqs, d_cost, scheduler, d_cap["blocks"],
+        dec, steps_d, deltas_d, features_d = _run_pool(dec_reqs, d_cost, scheduler, d_cap["blocks"],
                                                      dep.decode_replicas * pp, True, "decode", p_engines, progress,
                                                      n, 2 * n)  # fmt: skip
         out["finish"][order] = dec["finish"]
         out["preemptions"][order] += dec["preemptions"]
         out["decode_engine"] = np.full(n, -1, dtype=np.int64)
-        out["decode_engine"][order] = engine_d
+        out["decode_engine"][order] = dec["engine"]
         steps = {k: np.concatenate([steps_p[k], steps_d[k]]) for k in steps_p}
         deltas.append(deltas_d)
+        features = features + features_d
     # in transfer: from the first token to the KV cache's arrival at the decode pool
     t = np.concatenate([pre["first_token"][multi], ready[multi]])
     deltas.append(np.array([t, np.concatenate([np.ones(multi.size), -np.ones(multi.size)])]))
-    return out, steps, np.concatenate(deltas, axis=1)
+    return out, steps, np.concatenate(deltas, axis=1), features
 
 
 def with_scheduler(scheduler: SchedulerConfig, **changes: Any) -> SchedulerConfig:
