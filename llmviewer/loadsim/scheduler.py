@@ -458,19 +458,21 @@ class _Engine:
         if arrival is not None:  # steps that start before the arrival: the first, and those ending before it
             keep = min(int(np.searchsorted(ends, arrival, side="left")) + 1, k)
         held = self.capacity - self.free  # includes the blocks of the first step
-        tail = None
+        res = None
         if not self.reserve:
             # blocks during step j: sum_i ceil((c_i + 1 + j) / B) = held + d floor(j / B) + #{i: c_i % B >= B - j % B}
-            hist = np.bincount(c % self.B, minlength=self.B)
-            tail = np.concatenate([[0], np.cumsum(hist[::-1])[: self.B - 1]])
+            res = c % self.B
             if held + d * ((keep - 1) // self.B + 1) > self.capacity:  # the blocks may run out: find where
+                hist = np.bincount(res, minlength=self.B)
+                tail = np.concatenate([[0], np.cumsum(hist[::-1])[: self.B - 1]])
                 j = np.arange(keep)
                 fits = held + d * (j // self.B) + tail[j % self.B] <= self.capacity
                 if not fits.all():
                     keep = max(int(np.argmin(fits)), 1)
-            last = keep - 1
-            self.free = self.capacity - (held + d * (last // self.B) + int(tail[last % self.B]))
-        self.runs.append((self.t, dt[:keep], d, held, tail, len(self.running), len(self.waiting), self.next_arrival,
+            m = (keep - 1) % self.B
+            crossed = int(np.count_nonzero(res >= self.B - m)) if m else 0
+            self.free = self.capacity - (held + d * ((keep - 1) // self.B) + crossed)
+        self.runs.append((self.t, dt[:keep], d, held, res, len(self.running), len(self.waiting), self.next_arrival,
                           x if isinstance(x, tuple) else x[:, :keep]))  # fmt: skip
         self.dt_decode = float(dt[keep - 1])
         self.computed[dec] += keep
@@ -515,23 +517,35 @@ class _Engine:
         feats = [np.array(self.single_x, dtype=np.float64).reshape(-1, nf).T]
         parts = [single]
         if self.runs:  # expand the runs' steps, all at once
-            t0, dts, d, held, tails, running, waiting, na, xs = zip(*self.runs, strict=True)
+            t0, dts, d, held, residues, running, waiting, na, xs = zip(*self.runs, strict=True)
             lengths = np.array([len(x) for x in dts])
-            rid = np.repeat(np.arange(len(dts)), lengths)
+            nrun = len(dts)
+            rid = np.repeat(np.arange(nrun), lengths)
             dt = np.concatenate(dts)
             ends = np.cumsum(dt)
             first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
             j = np.arange(dt.size) - first[rid]
             starts = np.array(t0)[rid] + ends - dt - (ends[first] - dt[first])[rid]
-            if self.reserve:
-                kv = np.array(held)[rid]
-            else:
-                kv = np.array(held)[rid] + np.array(d)[rid] * (j // self.B) + np.stack(tails)[rid, j % self.B]
+            d = np.array(d)
+            kv = np.array(held)[rid]
+            if not self.reserve:  # per run: #{i: c_i % B >= B - m} for m = 0..B-1, from the residues
+                res = np.concatenate(residues)
+                hist = np.bincount(np.repeat(np.arange(nrun), d) * self.B + res, minlength=nrun * self.B)
+                hist = hist.reshape(nrun, self.B)
+                tails = np.concatenate(
+                    [np.zeros((nrun, 1), dtype=np.int64), np.cumsum(hist[:, ::-1], axis=1)[:, :-1]], 1
+                )
+                kv = kv + d[rid] * (j // self.B) + tails[rid, j % self.B]
             queued = np.array(waiting)[rid] + np.searchsorted(self.arrival, starts, side="right") - np.array(na)[rid]
-            b = np.array(d)[rid]
+            b = d[rid]
             parts.append(np.array([starts, dt, b, b, np.zeros_like(dt), kv, np.array(running)[rid], queued]))
-            for x, n in zip(xs, lengths, strict=True):  # affine runs: x_j = x0 + j dx
-                feats.append(x[0][:, None] + x[1][:, None] * np.arange(n) if isinstance(x, tuple) else x)
+            if all(isinstance(x, tuple) for x in xs):  # affine runs: x_j = x0 + j dx
+                x0 = np.array([x[0] for x in xs])
+                dx = np.array([x[1] for x in xs])
+                feats.append((x0[rid] + dx[rid] * j[:, None]).T)
+            else:
+                feats.extend(x if not isinstance(x, tuple) else x[0][:, None] + x[1][:, None] * np.arange(n)
+                             for x, n in zip(xs, lengths, strict=True))  # fmt: skip
         table = np.concatenate(parts, axis=1)
         order = np.argsort(table[0], kind="stable")
         steps = {k: table[i][order] for i, k in enumerate(cols)}
