@@ -389,7 +389,7 @@ def run_load(args: argparse.Namespace) -> int:
         lengths = "lengths from the trace"
     else:
         kind = "Poisson" if w.arrival == "poisson" else f"gamma (cv {w.cv:g})"
-        arrivals = f"{kind} {w.rate:g} req/s"
+        arrivals = "all at once (rate inf)" if w.rate == math.inf else f"{kind} {w.rate:g} req/s"
         lengths = f"prompt {_describe(w.prompt)}, output {_describe(w.output)}"
     dep = deployment
     if dep.disaggregated:

@@ -15,7 +15,15 @@ deployment sustains under an SLO and the fewest devices for a target rate, and s
 
 from .arrivals import Lengths, Requests, Workload, load_trace, make_requests, save_trace
 from .metrics import SLO, ServingSummary, Stats
-from .planning import CapacityPlan, RateSearch, capacity_table, latency_vs_rate, max_rate, plan_capacity
+from .planning import (
+    CapacityPlan,
+    RateSearch,
+    capacity_table,
+    concurrency_sweep,
+    latency_vs_rate,
+    max_rate,
+    plan_capacity,
+)
 from .scheduler import SchedulerConfig
 from .simulate import Deployment, ServingResult, kv_capacity, simulate, simulate_pool
 from .steptime import StepCost
@@ -34,6 +42,7 @@ __all__ = [
     "StepCost",
     "Workload",
     "capacity_table",
+    "concurrency_sweep",
     "kv_capacity",
     "latency_vs_rate",
     "load_trace",

@@ -241,7 +241,8 @@ class Workload:
 
     ``requests``: how many (for a trace: at most this many, from its start; None = all). ``rate``:
     mean arrival rate in requests/s (required for ``poisson`` and ``gamma``; with a trace it rescales
-    the trace's arrival times to this mean rate, keeping their pattern). ``arrival``: ``poisson``,
+    the trace's arrival times to this mean rate, keeping their pattern); ``math.inf``: every request
+    arrives at once (time 0, or the trace's first arrival), as benchmarks' "request rate inf". ``arrival``: ``poisson``,
     ``gamma`` (gaps with coefficient of variation ``cv``) or ``trace`` (file ``trace``; chosen
     automatically when ``trace`` is given). ``prompt`` and ``output``: token counts, fixed integers
     or :class:`Lengths` (ignored for a trace). ``seed``: the random seed (numpy Generator)."""
@@ -264,10 +265,11 @@ class Workload:
             _positive_int("the number of requests", self.requests)
         elif arrival != "trace":
             raise LLMViewerError("the number of requests is needed unless the requests come from a trace")
-        if self.rate is not None:
+        if self.rate is None:
+            if arrival != "trace":
+                raise LLMViewerError(f"{arrival} arrivals need a rate (requests/s)")
+        elif not (isinstance(self.rate, (int, float)) and self.rate == math.inf):
             _positive_float("the arrival rate (requests/s)", self.rate)
-        elif arrival != "trace":
-            raise LLMViewerError(f"{arrival} arrivals need a rate (requests/s)")
         if arrival == "gamma":
             _positive_float("the coefficient of variation of the gaps", self.cv)
         if arrival == "trace" and self.trace is None:
@@ -283,6 +285,8 @@ class Workload:
             reqs = load_trace(self.trace)
             if self.requests is not None:
                 reqs = reqs.subset(np.arange(min(self.requests, len(reqs))))
+            if self.rate == math.inf:
+                return Requests(np.full(len(reqs), reqs.arrival[0]), reqs.prompt_len, reqs.output_len)
             if self.rate is not None and len(reqs) > 1:
                 span = reqs.arrival[-1] - reqs.arrival[0]
                 if span <= 0:
@@ -295,7 +299,9 @@ class Workload:
             np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3)
         )
         n = self.requests
-        if self.arrival == "poisson":
+        if self.rate == math.inf:
+            gaps = np.zeros(n)
+        elif self.arrival == "poisson":
             gaps = gaps_rng.exponential(1 / self.rate, size=n)
         else:
             shape = 1 / self.cv**2
@@ -307,7 +313,9 @@ class Workload:
         return replace(self, rate=rate)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
+        """The JSON form (an infinite rate as the string ``"inf"``)."""
         out = asdict(self)
         out["prompt"], out["output"] = self.prompt.to_dict(), self.output.to_dict()
+        if self.rate == math.inf:
+            out["rate"] = "inf"
         return out

@@ -50,7 +50,7 @@ from .metrics import SLO, ServingSummary
 from .scheduler import SchedulerConfig
 from .simulate import Deployment, ServingResult, simulate, simulate_pool
 
-OVERLOAD_RATE = 1e9
+OVERLOAD_RATE = math.inf
 """Requests/s of the overload run (every request arrives at once)."""
 LOW_LOAD = 0.02
 HIGH_LOAD = 0.95
@@ -460,4 +460,57 @@ def latency_vs_rate(
                        goodput=math.nan if s.goodput is None else s.goodput, mean_batch=s.mean_batch,
                        kv_peak=s.kv_peak, preemptions=s.preemptions)  # fmt: skip
             rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def concurrency_sweep(
+    model: Any,
+    hardware: Any,
+    prompt: Any,
+    output: Any,
+    concurrencies: Any,
+    requests: Any = None,
+    seed: int = 0,
+    scheduler: SchedulerConfig | None = None,
+    deployment: Deployment | None = None,
+    calibration: Any = None,
+    **options: Any,
+) -> Any:
+    """A closed-loop benchmark (``vllm bench serve --request-rate inf --max-concurrency C``): at most ``C``
+    requests in flight, a new one sent as soon as one finishes; ``prompt`` and ``output`` lengths in tokens
+    (integers, or :class:`~llmviewer.loadsim.arrivals.Lengths` drawn with ``seed``). Simulated as ``requests``
+    requests (default ``20 C``) all waiting at time 0 for an engine of ``max_batch = C``; a request's TTFT is
+    counted from its admission (when the client would send it), TPOT as usual. With fixed lengths the batch
+    stays in lock step (all finish together, then all prefill together), which real runs avoid through
+    outputs that end early: give ``output`` a distribution to compare TTFT with measurements. Returns a
+    pandas DataFrame with ``concurrency``, ``request_throughput`` (requests/s),
+    ``throughput`` (output tokens/s), ``ttft_mean``, ``ttft_p50``, ``ttft_p99``, ``tpot_mean``, ``tpot_p50``,
+    ``tpot_p99`` (seconds)."""
+    import pandas as pd
+
+    scheduler = scheduler or SchedulerConfig()
+    rows = []
+    for c in np.atleast_1d(np.asarray(concurrencies)):
+        c = int(c)
+        if c < 1:
+            raise LLMViewerError(f"concurrency must be a positive integer, got {c}")
+        n = int(requests) if requests is not None else 20 * c
+        reqs = Workload(requests=n, rate=math.inf, prompt=prompt, output=output, seed=seed).sample()
+        r = simulate(model, hardware, reqs, replace(scheduler, max_batch=c), deployment, calibration, **options)
+        q = r.request_columns
+        ttft = q["first_token"] - q["first_scheduled"]
+        s = r.summary
+        rows.append(
+            {
+                "concurrency": c,
+                "request_throughput": s.request_throughput,
+                "throughput": s.throughput,
+                "ttft_mean": float(ttft.mean()),
+                "ttft_p50": float(np.percentile(ttft, 50)),
+                "ttft_p99": float(np.percentile(ttft, 99)),
+                "tpot_mean": math.nan if s.tpot.mean is None else s.tpot.mean,
+                "tpot_p50": math.nan if s.tpot.p50 is None else s.tpot.p50,
+                "tpot_p99": math.nan if s.tpot.p99 is None else s.tpot.p99,
+            }
+        )
     return pd.DataFrame(rows)
