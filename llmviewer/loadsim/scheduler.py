@@ -125,9 +125,9 @@ def _check_int(name: str, value: Any) -> int:
 @dataclass
 class EngineTrace:
     """What one engine did. Per request (in the order given): ``first_scheduled``, ``first_token`` and
-    ``finish`` (seconds), ``preemptions``. Per step: ``start``, ``duration`` (s), ``features`` (the step's
-    :meth:`StepCost.features`, features x steps), ``seqs``, ``decode_seqs``, ``prefill_tokens``,
-    ``kv_blocks`` (blocks held during the step), ``running`` and ``waiting`` (requests at its start).
+    ``finish`` (seconds), ``preemptions``. Per step: ``start``, ``duration`` (s), ``seqs``, ``decode_seqs``,
+    ``prefill_tokens``, ``kv_blocks`` (blocks held during the step), ``running`` and ``waiting`` (requests at
+    its start); :meth:`features` gives each step's :meth:`StepCost.features` (built on first use).
     ``occupancy``: (time, requests in the engine) after every change."""
 
     first_scheduled: np.ndarray
@@ -135,9 +135,26 @@ class EngineTrace:
     finish: np.ndarray
     preemptions: np.ndarray
     steps: dict[str, np.ndarray]
-    features: np.ndarray
     occupancy: np.ndarray
     kv_blocks: int
+    _features: Any = None  # (features of the single steps, the runs' (x0, dx) or features, run lengths, order)
+
+    def features(self) -> np.ndarray:
+        """(features, steps): each step's :meth:`StepCost.features`, in the order of :attr:`steps`."""
+        if isinstance(self._features, tuple):
+            single, xs, lengths, order = self._features
+            feats = [single]
+            if xs and all(isinstance(x, tuple) for x in xs):  # affine runs: x_j = x0 + j dx
+                rid = np.repeat(np.arange(len(xs)), lengths)
+                j = np.arange(rid.size) - np.concatenate([[0], np.cumsum(lengths)[:-1]])[rid]
+                x0 = np.array([x[0] for x in xs])
+                dx = np.array([x[1] for x in xs])
+                feats.append((x0[rid] + dx[rid] * j[:, None]).T)
+            else:
+                feats.extend(x if not isinstance(x, tuple) else x[0][:, None] + x[1][:, None] * np.arange(n)
+                             for x, n in zip(xs, lengths, strict=True))  # fmt: skip
+            self._features = np.concatenate(feats, axis=1)[:, order]
+        return self._features
 
 
 class _Engine:
@@ -179,8 +196,9 @@ class _Engine:
         self.pending: list[int] = []
         self.batch = np.zeros(0, dtype=np.int64)
         self.rem = 0  # decode steps until the first request of the batch finishes
-        self.step_dec: np.ndarray | None = None  # this step's decodes and which of them took a new block
+        self.step_dec: np.ndarray | None = None  # this step's decodes, which of them took a new block, their cache
         self.step_cross: np.ndarray | None = None
+        self.step_cached: np.ndarray | None = None
         self.next_arrival = 0
         self.done = 0
         self.t = 0.0
@@ -288,11 +306,12 @@ class _Engine:
             dec = self.batch if self.batch.size <= budget else self.batch[:budget]
             if self.reserve or not dec.size:
                 return dec, preempted
-            cross = self.computed[dec] % self.B == 0  # these need a new block for their next token
+            c = self.computed[dec]
+            cross = c % self.B == 0  # these need a new block for their next token
             need = int(cross.sum())
             if need <= self.free:
                 self.free -= need
-                self.step_dec, self.step_cross = dec, cross
+                self.step_dec, self.step_cross, self.step_cached = dec, cross, c
                 return dec, preempted
             self._preempt_last()
             preempted = True
@@ -381,7 +400,7 @@ class _Engine:
         d = dec.size
         nw = len(self.windows)
         if d:
-            c = self.computed[dec]
+            c = self.step_cached if dec is self.step_dec else self.computed[dec]
             if self.full_only:
                 keys = [float(c.sum()) + d] * nw
             else:
@@ -514,7 +533,8 @@ class _Engine:
         cols = ("start", "duration", "seqs", "decode_seqs", "prefill_tokens", "kv_blocks", "running", "waiting")
         single = np.array(self.single, dtype=np.float64).reshape(-1, len(cols)).T
         nf = 3 + 2 * len(self.windows)
-        feats = [np.array(self.single_x, dtype=np.float64).reshape(-1, nf).T]
+        xs: tuple = ()
+        lengths = np.zeros(0, dtype=np.int64)
         parts = [single]
         if self.runs:  # expand the runs' steps, all at once
             t0, dts, d, held, residues, running, waiting, na, xs = zip(*self.runs, strict=True)
@@ -539,13 +559,6 @@ class _Engine:
             queued = np.array(waiting)[rid] + np.searchsorted(self.arrival, starts, side="right") - np.array(na)[rid]
             b = d[rid]
             parts.append(np.array([starts, dt, b, b, np.zeros_like(dt), kv, np.array(running)[rid], queued]))
-            if all(isinstance(x, tuple) for x in xs):  # affine runs: x_j = x0 + j dx
-                x0 = np.array([x[0] for x in xs])
-                dx = np.array([x[1] for x in xs])
-                feats.append((x0[rid] + dx[rid] * j[:, None]).T)
-            else:
-                feats.extend(x if not isinstance(x, tuple) else x[0][:, None] + x[1][:, None] * np.arange(n)
-                             for x, n in zip(xs, lengths, strict=True))  # fmt: skip
         table = np.concatenate(parts, axis=1)
         order = np.argsort(table[0], kind="stable")
         steps = {k: table[i][order] for i, k in enumerate(cols)}
@@ -557,9 +570,9 @@ class _Engine:
             self.finish,
             self.preemptions,
             steps,
-            np.concatenate(feats, axis=1)[:, order],
             np.array([self.occ_t, self.occ_n], dtype=np.float64),
             self.capacity,
+            (np.array(self.single_x, dtype=np.float64).reshape(-1, nf).T, xs, lengths, order),
         )
 
 

@@ -184,7 +184,8 @@ class ServingResult:
         """(3, steps): seconds of each step (rows of :attr:`timeseries`) in operators bound by compute, memory
         and communication (computed on first use)."""
         parts = []
-        for cost, x in self.step_features:
+        for cost, trace in self.step_features:
+            x = trace.features()
             for lo in range(0, x.shape[1], 50_000):  # in slices, to bound the temporary arrays
                 parts.append(cost.bound_seconds(x[:, lo : lo + 50_000]))
         return np.concatenate(parts, axis=1) if parts else np.zeros((3, 0))
@@ -267,7 +268,7 @@ def _run_pool(
     out["preemptions"] = np.zeros(n, dtype=np.int64)
     out["engine"] = np.zeros(n, dtype=np.int64)
     step_parts: list[dict[str, np.ndarray]] = []
-    features: list[tuple[StepCost, np.ndarray]] = []
+    features: list[tuple[StepCost, EngineTrace]] = []
     deltas = []
     done = done_before
     for e in range(engines):
@@ -285,8 +286,8 @@ def _run_pool(
             out[k][idx] = getattr(tr, k)
         out["engine"][idx] = engine_offset + e
         s = dict(tr.steps)
-        features.append((cost, tr.features))
-        s["tokens"] = tr.features[1].astype(np.int64)
+        features.append((cost, tr))
+        s["tokens"] = s["decode_seqs"] + s["prefill_tokens"]
         s["kv_fraction"] = s["kv_blocks"] / max(blocks, 1)
         s["engine"] = np.full(len(s["start"]), engine_offset + e)
         s["pool"] = np.full(len(s["start"]), pool)

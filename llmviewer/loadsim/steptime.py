@@ -278,7 +278,7 @@ class StepCost:
                 z = z + self._rest_w[:, t]
             if self._cm_table is not None:
                 z[:n] *= self._cm_table[:, t]
-        top = z.reshape(3, n, *z.shape[1:]).max(axis=0)
+        top = np.maximum(np.maximum(z[:n], z[n : 2 * n]), z[2 * n :])
         out = self.count @ top + self.overhead
         return out + self.hop * x[1] if self.hop else out
 
