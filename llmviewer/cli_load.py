@@ -309,7 +309,8 @@ class Progress:
             tqdm = None
         if tqdm is not None:
             if self.bar is None:
-                self.bar = tqdm(total=total, unit=self.unit, file=sys.stderr, leave=False, dynamic_ncols=True)
+                self.bar = tqdm(total=total, initial=done, unit=self.unit, file=sys.stderr, leave=False,
+                                dynamic_ncols=True)  # fmt: skip
             self.bar.total = total
             self.bar.update(done - self.bar.n)
         else:  # pragma: no cover

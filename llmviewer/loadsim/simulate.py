@@ -365,6 +365,8 @@ def _simulate(
     m, hw = load_model(model), load_hardware(hardware)
     eff = resolve_calibration(calibration)
     reqs = workload.sample() if isinstance(workload, Workload) else workload
+    if np.any(np.diff(reqs.arrival) < 0):
+        raise LLMViewerError("requests must be in arrival order (make them with make_requests, which sorts)")
     n = len(reqs)
     tp, pp = deployment.tensor_parallel, deployment.pipeline_parallel
     table = max(scheduler.token_budget, scheduler.max_batch)
