@@ -37,6 +37,7 @@ from llmviewer.loadsim import (
     plan_capacity,
     save_trace,
     simulate,
+    simulate_pool,
 )
 from llmviewer.loadsim import scheduler as scheduler_module
 from llmviewer.loadsim.planning import BINDINGS
@@ -261,6 +262,18 @@ def test_disaggregated_first_token_is_the_lone_prefill_and_the_kv_crosses_the_li
     hw = llmviewer.load_hardware(A100)
     np.testing.assert_allclose(r.requests["transfer"], kv / hw.interconnect_bandwidth, rtol=1e-12)
     assert (r.timeseries.loc[r.timeseries["pool"] == "decode", "prefill_tokens"] == 0).all()
+
+
+def test_pools_of_a_disaggregated_system_alone():
+    w = Workload(requests=300, rate=20, prompt=1024, output=Lengths.uniform(2, 100))
+    pre = simulate_pool(SMALL, A100, w, "prefill", SchedulerConfig(chunk=512))
+    dec = simulate_pool(SMALL, A100, w, "decode", SchedulerConfig(max_batch=64))
+    for r in (pre, dec):
+        assert little(r)[0] == pytest.approx(little(r)[1], rel=1e-9)
+    assert (pre.requests["finish"] == pre.requests["first_token"]).all()
+    assert (dec.requests["ttft"] == 0).all() and (dec.timeseries["prefill_tokens"] == 0).all()
+    # the decode pool's TPOT carries the KV transfer
+    assert (dec.requests["tpot"] * (dec.requests["output_len"] - 1) >= dec.requests["transfer"]).all()
 
 
 def test_prefix_cache_hits_shorten_the_first_token():
