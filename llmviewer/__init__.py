@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the public API, imported on first use (see __getattr__)
     from .specs.hardware import Hardware, hardware_library, load_hardware
     from .specs.models import ModelSpec, load_model, shipped_models
     from .specs.workload import Pass, make_pass
+    from .techniques.loadsim import SLO, Deployment, SchedulerConfig, max_rate, plan_capacity, simulate
 
 _API = {
     "Analysis": "engine.analysis",
@@ -51,6 +52,12 @@ _API = {
     "shipped_models": "specs.models",
     "Pass": "specs.workload",
     "make_pass": "specs.workload",
+    "simulate": "techniques.loadsim",
+    "max_rate": "techniques.loadsim",
+    "plan_capacity": "techniques.loadsim",
+    "SLO": "techniques.loadsim",
+    "SchedulerConfig": "techniques.loadsim",
+    "Deployment": "techniques.loadsim",
 }
 """Public name -> the module that defines it. Imported on first use, so that ``import llmviewer``
 (and ``llmviewer models``) does not load numpy until an analysis needs it."""
@@ -77,6 +84,12 @@ __all__ = [
     "memory_footprint",
     "parameter_count",
     "shipped_models",
+    "simulate",
+    "max_rate",
+    "plan_capacity",
+    "SLO",
+    "SchedulerConfig",
+    "Deployment",
 ]
 
 _MOVED = {
@@ -94,6 +107,7 @@ _MOVED = {
     "sparsity": "techniques.sparsity",
     "serving": "techniques.serving",
     "whatif": "techniques.whatif",
+    "loadsim": "techniques.loadsim",
     "compare": "studies.compare",
     "pricing": "studies.pricing",
     "measurements": "calibration.measurements",

@@ -31,5 +31,8 @@ for need in ("hardware.json", "calibration.json", "prices.csv", "measurements/me
     assert (root / need).is_file(), need
 r = llmviewer.generate("Llama-2-7b-hf", "A100", calibration="serving")
 assert r.total_time > 0
+from llmviewer.techniques.loadsim import Workload, simulate
+trace = root / "traces" / "sample_bursty.csv"
+assert simulate("Llama-2-7b-hf", "A100", Workload(trace=str(trace), requests=50)).summary.requests == 50
 print(f"smoke: data read from {root}; {len(llmviewer.shipped_models())} models; OK")
 PY

@@ -7,7 +7,10 @@ import argparse
 from ...errors import LLMViewerError
 from .. import options
 
-HELP = "latency, throughput and memory on several devices (tensor/pipeline parallel)"
+HELP = (
+    "latency, throughput and memory on several devices (tensor/pipeline parallel); with --rate or --trace,"
+    " requests arriving over time (continuous batching, queues, percentiles)"
+)
 PARENTS = (*options.WHOLE_TASK, options.output)
 
 
@@ -19,12 +22,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="pipeline micro-batches (None: min(pp, batch))")  # fmt: skip
     parser.add_argument("--devices", type=int, default=None,
                         help="devices in all, a check: must equal tp x pp (None: not checked)")  # fmt: skip
+    from ..load import add_load_arguments
+
+    add_load_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print TTFT, TPOT (with what bounds them), throughput, bubble and memory per device (or JSON)."""
     from ...techniques.serving import serve
+    from ..load import load_mode, run_load
     from ..render import print_json, si
+
+    if load_mode(args):
+        return run_load(args)
 
     opts = options.workload_options(args)
     tp, pp = opts.pop("tensor_parallel"), args.pipeline_parallel
