@@ -1,0 +1,33 @@
+"""Where the data comes from: the package's own folder, or LLMVIEWER_DATA when set."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import llmviewer
+from llmviewer.errors import LLMViewerError
+from llmviewer.paths import DATA_ENV, data_dir
+
+
+def test_data_ships_inside_the_package(monkeypatch):
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    root = data_dir()
+    assert root.parent.name == "llmviewer" and (root.parent / "__init__.py").is_file()
+    for need in ("hardware.json", "calibration.json", "prices.csv", "measurements/measurements.csv"):
+        assert (root / need).is_file(), need
+
+
+def test_llmviewer_data_overrides_the_package_data(monkeypatch, tmp_path):
+    own = tmp_path / "data"
+    shutil.copytree(data_dir() / "models" / "Llama-2-7b-hf", own / "models" / "my-model")
+    monkeypatch.setenv(DATA_ENV, str(own))
+    assert data_dir() == own
+    assert set(llmviewer.shipped_models()) == {"my-model"}
+
+
+def test_a_missing_override_folder_is_one_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "nowhere"))
+    with pytest.raises(LLMViewerError, match="LLMVIEWER_DATA=.*is not a folder"):
+        data_dir()
