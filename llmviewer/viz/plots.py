@@ -87,7 +87,7 @@ def layer_table(
     batches: Sequence[int],
     seqlens: Sequence[int],
     precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
-    use_flashattention: bool = False,
+    use_flashattention: bool = True,
 ) -> pd.DataFrame:
     """Per-layer OPs, bytes and compute-unit width for every (model, stage, batch, seqlen,
     precision), device-independent. Rows are grouped by setting in that nested order; the
@@ -228,7 +228,7 @@ def roofline_explorer(
     batches: Sequence[int] = (1, 4, 16, 64, 256, 1024),
     seqlens: Sequence[int] = (128, 512, 2048, 8192, 32768),
     precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
-    use_flashattention: bool = False,
+    use_flashattention: bool = True,
     initial: dict[str, Any] | None = None,
 ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
     """Interactive roofline: choose model, device, stage, batch, sequence length and precision;
