@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..arrays import ratio
 from ..engine.analysis import StageResult, count_pass
 from ..engine.roofline import peak_for_bits, ridge_point, roofline_time
 from ..specs.hardware import Hardware, load_hardware
@@ -215,8 +216,8 @@ def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
         rows["count"],
         ops,
         nbytes,
-        ops / nbytes,
-        ops / time,
+        ratio(ops, nbytes),  # 0 for fused element-wise operators (no bytes of their own)
+        ratio(ops, time),
         bound,
         time,
     )
