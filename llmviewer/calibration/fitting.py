@@ -1,9 +1,14 @@
 """Calibrated estimate: what real engines achieve of the roofline, fitted to measurements.
 
-The pure roofline is a bound ("speed of light"). The calibrated estimate derates it with an
+The pure roofline is a bound ("speed of light": fused causal attention, ideal element-wise
+fusion, 16-bit all-reduces). The calibrated estimate derates it with an
 :class:`~llmviewer.roofline.Efficiency` per engine class: the fraction of memory bandwidth
-and of peak compute reached (compute falling for small passes), and a fixed overhead per
-operator instance (kernel launches, synchronisation). Link efficiency follows bandwidth.
+and of peak compute reached (compute falling for small matrix products, by their own rows:
+``lm_head`` on its logits rows), and a fixed overhead per operator instance (kernel launches,
+synchronisation). Link efficiency follows bandwidth. Each class is counted as its engines run:
+serving engines fuse element-wise work, llama.cpp and PyTorch eager give it its own memory
+passes (``fusion="none"``). Every all-reduce adds the documented, not fitted,
+:data:`~llmviewer.engine.efficiency.COLLECTIVE_LATENCY`.
 
 Fitting: on the *training* sources only; the *held-out* sources (a fixed list, whole sources,
 never random rows) judge it. Each source weighs the same, and the loss on the log speed ratio
@@ -202,7 +207,11 @@ def fit(table: pd.DataFrame | None = None) -> dict[str, Any]:
             f"parameter ({_ranges(PRIOR)}) that pins what the data cannot. Fixed where a class's data cannot "
             f"identify it ({_fixed()}): llama-bench has only 1-token passes (memory-bound) and ~500-token prompts, "
             "so only compute * T / (T + compute_half_tokens) at T ~ 500 is seen. ftol = xtol = gtol = "
-            f"{TOLERANCE:g}, so that the optimum is stored: a refit agrees to rel {REFIT_RTOL:g} on any machine"
+            f"{TOLERANCE:g}, so that the optimum is stored: a refit agrees to rel {REFIT_RTOL:g} on any machine. "
+            "Counted with fused causal attention; element-wise work fused for serving engines, in its own memory "
+            "passes for llama.cpp and PyTorch eager; all-reduces at 16 bits or more, each adding a fixed "
+            f"{COLLECTIVE_LATENCY * 1e6:g} us (collective_latency, not fitted; see llmviewer.engine.efficiency). "
+            "held_out_mape_percent: the class's calibrated mean absolute percentage error on the held-out sources"
         ),
         "held_out_sources": list(HELD_OUT_SOURCES),
         "fitted": date.today().isoformat(),

@@ -4,7 +4,9 @@ Conventions: prefill runs the whole prompt (``seqlen`` tokens per sequence) with
 KV cache and computes logits for the last position only; decode is ONE step that feeds one
 token per sequence while ``seqlen`` tokens are already in the KV cache. The memory footprint
 is the weights, the KV cache of ``batch_size x seqlen`` tokens, and the largest working set
-(inputs plus outputs) of any single operator of either stage.
+(inputs plus outputs) of any single operator of either stage. By default every pass is the
+speed of light (fused causal attention, ideal element-wise fusion: see
+:class:`~llmviewer.specs.workload.Pass`); ``**UNFUSED`` gives the survey's unfused accounting.
 """
 
 from __future__ import annotations
