@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the public API, imported on first use (see __getattr__)
     from .errors import LLMViewerError
     from .specs.hardware import Hardware, hardware_library, load_hardware
     from .specs.models import ModelSpec, load_model, shipped_models
-    from .specs.workload import Pass, make_pass
+    from .specs.workload import UNFUSED, Pass, make_pass
     from .techniques.loadsim import SLO, Deployment, SchedulerConfig, max_rate, plan_capacity, simulate
 
 _API = {
@@ -52,6 +52,7 @@ _API = {
     "shipped_models": "specs.models",
     "Pass": "specs.workload",
     "make_pass": "specs.workload",
+    "UNFUSED": "specs.workload",
     "simulate": "techniques.loadsim",
     "max_rate": "techniques.loadsim",
     "plan_capacity": "techniques.loadsim",
@@ -81,6 +82,7 @@ __all__ = [
     "load_hardware",
     "load_model",
     "make_pass",
+    "UNFUSED",
     "memory_footprint",
     "parameter_count",
     "shipped_models",

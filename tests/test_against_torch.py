@@ -39,8 +39,9 @@ def meta_model(name: str):
 def engine_matmul_ops(name: str, new: int, past: int) -> tuple[float, float]:
     """The engine's matmul OPs for the pass, and the part of them that is bias additions
     (which FlopCounterMode does not count)."""
-    p = make_pass(BATCH, new, past, 1)
-    ops = [op for op in llmviewer.build_ops(llmviewer.load_model(name)) if op.kind == "matmul"]
+    # eager attention computes the full score block through memory: the unfused, non-causal accounting
+    p = make_pass(BATCH, new, past, 1, flash_attention=False, causal_attention=False, fusion="none")
+    ops = [op for op in llmviewer.build_ops(llmviewer.load_model(name), flash_attention=False) if op.kind == "matmul"]
     total = sum(op.traffic(p).OPs * op.count for op in ops)
     bias = sum(op._tokens(p) * op.groups * op.out_f * op.count for op in ops if getattr(op, "bias", False))
     return total, bias

@@ -7,7 +7,7 @@ import pytest
 
 import llmviewer
 from llmviewer.engine.analysis import kv_cache_bytes, weight_bytes
-from llmviewer.specs.workload import make_pass
+from llmviewer.specs.workload import UNFUSED, make_pass
 
 DEVICE = {"name": "toy", "memory_bandwidth": 1e12, "peak_ops": {"fp16": 1e14, "int8": 2e14, "int4": 4e14, "fp32": 2e13}}
 
@@ -18,7 +18,7 @@ def llama7():
 
 
 def test_gated_activation_spans_the_intermediate_size(llama7):
-    r = llmviewer.analyze(llama7, DEVICE, batch_size=3, seqlen=10).prefill.layer("act")
+    r = llmviewer.analyze(llama7, DEVICE, batch_size=3, seqlen=10, fusion="none").prefill.layer("act")
     tokens = 3 * 10
     # SiLU(gate) * up over intermediate_size (11008), not hidden_size
     assert r["store_act"] == tokens * llama7.intermediate_size * 2
@@ -46,8 +46,21 @@ def test_flash_attention_writes_only_its_output(llama7):
 
 
 def test_residual_add_reads_both_inputs(llama7):
-    r = llmviewer.analyze(llama7, DEVICE, batch_size=1, seqlen=8).prefill.layer("residual_add")
-    assert r["load_act"] == 2 * r["store_act"]
+    r = llmviewer.analyze(llama7, DEVICE, batch_size=1, seqlen=8, fusion="none").prefill.layer("residual_add")
+    assert r["load_act"] == 2 * r["store_act"] == 2 * 8 * llama7.hidden_size * 2
+
+
+def test_fused_elementwise_work_moves_no_activations_but_keeps_its_ops(llama7):
+    """By default (the bound) norms, residual adds, activation x up and rotary make no memory pass;
+    their OPs still count, on the vector units."""
+    fused = llmviewer.analyze(llama7, DEVICE, batch_size=2, seqlen=16).prefill
+    plain = llmviewer.analyze(llama7, DEVICE, batch_size=2, seqlen=16, fusion="none").prefill
+    for name in ("norm", "residual_add", "act", "rotary"):
+        f, p = fused.layer(name), plain.layer(name)
+        assert f["load_act"] == f["store_act"] == 0 and p["store_act"] > 0, name
+        assert f["OPs"] == p["OPs"] > 0 and f["load_weight"] == p["load_weight"], name
+        assert f["inference_time"] == pytest.approx(f["OPs"] / llmviewer.load_hardware(DEVICE).vector_peak), name
+    assert fused.time < plain.time
 
 
 def test_weight_footprint_includes_embeddings_and_lm_head(llama7):
@@ -82,7 +95,8 @@ def test_roofline_time_and_bound(llama7):
             t = max(r["OPs"] / peak, r["memory_access"] / hw.memory_bandwidth)
             assert r["inference_time"] == pytest.approx(t)
             assert r["bound"] == ("compute" if r["OPs"] / peak > r["memory_access"] / hw.memory_bandwidth else "memory")
-            assert r["performance"] <= min(peak, r["arithmetic_intensity"] * hw.memory_bandwidth) * (1 + 1e-12)
+            if r["memory_access"]:  # fused element-wise operators move no bytes of their own
+                assert r["performance"] <= min(peak, r["arithmetic_intensity"] * hw.memory_bandwidth) * (1 + 1e-12)
         assert res.total["inference_time"] == pytest.approx(sum(r["inference_time"] * r["count"] for r in res.layers))
 
 
@@ -97,7 +111,7 @@ def test_decode_is_memory_bound_at_batch_one_and_prefill_compute_bound(llama7):
     [(16, 16, "fp16"), (4, 16, "fp16"), (8, 8, "int8"), (4, 4, "int4"), (4, 8, "int8")],
 )
 def test_compute_peak_follows_the_data_types_used(llama7, w, a, dtype):
-    r = llmviewer.analyze(llama7, DEVICE, batch_size=64, seqlen=512, w_bit=w, a_bit=a).prefill
+    r = llmviewer.analyze(llama7, DEVICE, batch_size=64, seqlen=512, w_bit=w, a_bit=a, **UNFUSED).prefill
     assert r.layer("q_proj")["compute_dtype"] == dtype
     assert r.layer("lm_head")["compute_dtype"] == "fp16"  # lm_head stays unquantized
     assert r.layer("softmax")["compute_dtype"] == "vector"
@@ -111,8 +125,8 @@ def test_weight_only_quantization_shrinks_weight_traffic(llama7):
 
 def test_causal_masking_halves_square_attention(llama7):
     s = 1000
-    full = llmviewer.analyze(llama7, DEVICE, seqlen=s).prefill.layer("qk_matmul")["OPs"]
-    causal = llmviewer.analyze(llama7, DEVICE, seqlen=s, causal_attention=True).prefill.layer("qk_matmul")["OPs"]
+    full = llmviewer.analyze(llama7, DEVICE, seqlen=s, **UNFUSED).prefill.layer("qk_matmul")["OPs"]
+    causal = llmviewer.analyze(llama7, DEVICE, seqlen=s, use_flashattention=False).prefill.layer("qk_matmul")["OPs"]
     assert causal / full == pytest.approx((s + 1) / (2 * s))
 
 

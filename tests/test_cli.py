@@ -11,6 +11,7 @@ import pytest
 
 import llmviewer
 from llmviewer.engine.analysis import NUMERIC_FIELDS
+from llmviewer.paths import data_dir
 
 LAYER_KEYS = {"name", "kind", "count", "bound", "compute_dtype", *NUMERIC_FIELDS}
 
@@ -92,3 +93,33 @@ def test_custom_device_and_config_path(tmp_path):
     assert out["hardware"] == "custom"
     q = next(layer for layer in out["decode"]["layers"] if layer["name"] == "q_proj")
     assert q["inference_time"] == pytest.approx(q["memory_access"] / 1e12)
+
+
+def test_calibrated_output_names_its_class_and_held_out_error():
+    stored = json.loads((data_dir() / "calibration.json").read_text())["classes"]
+    out = json.loads(cli("generate", "Llama-2-7b-hf", "A100", "--gen-len", "8", "--calibrated", "--json"))
+    assert out["calibration"] == {
+        "class": "serving",
+        "held_out_mape_percent": stored["serving"]["held_out_mape_percent"],
+    }
+    assert 0 < out["calibration"]["held_out_mape_percent"] < 100
+    cuda = json.loads(cli("analyze", "Llama-2-7b-hf", "A100", "--calibrated", "llama.cpp-cuda", "--json"))
+    assert cuda["calibration"]["class"] == "llama.cpp-cuda"
+    assert cuda["settings"]["fusion"] == "none"  # as llama.cpp runs element-wise work, and as it was fitted
+    text = cli("generate", "Llama-2-7b-hf", "A100", "--gen-len", "8", "--calibrated")
+    mape = stored["serving"]["held_out_mape_percent"]
+    assert f"calibrated estimate: class serving, held-out error {mape:.1f}%" in text
+    assert "calibrated estimate" not in cli("generate", "Llama-2-7b-hf", "A100", "--gen-len", "8")
+
+
+def test_unfused_flags_give_the_survey_accounting():
+    out = json.loads(cli("analyze", "Llama-2-7b-hf", "A100", "--unfused", "--non-causal", "--json"))
+    py = llmviewer.analyze("Llama-2-7b-hf", "A100", **llmviewer.UNFUSED)
+    assert out["prefill"]["total"]["inference_time"] == pytest.approx(py.prefill.time, rel=1e-12)
+    assert {"qk_matmul", "softmax", "sv_matmul"} <= {layer["name"] for layer in out["prefill"]["layers"]}
+    default = json.loads(cli("analyze", "Llama-2-7b-hf", "A100", "--json"))
+    assert default["prefill"]["total"]["inference_time"] < out["prefill"]["total"]["inference_time"]
+    assert default["settings"]["use_flashattention"] and default["settings"]["causal_attention"]
+    help_text = cli("analyze", "--help")
+    for flag in ("--unfused", "--unfused-attention", "--no-fusion", "--non-causal"):
+        assert flag in help_text

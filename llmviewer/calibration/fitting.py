@@ -1,9 +1,14 @@
 """Calibrated estimate: what real engines achieve of the roofline, fitted to measurements.
 
-The pure roofline is a bound ("speed of light"). The calibrated estimate derates it with an
+The pure roofline is a bound ("speed of light": fused causal attention, ideal element-wise
+fusion, 16-bit all-reduces). The calibrated estimate derates it with an
 :class:`~llmviewer.roofline.Efficiency` per engine class: the fraction of memory bandwidth
-and of peak compute reached (compute falling for small passes), and a fixed overhead per
-operator instance (kernel launches, synchronisation). Link efficiency follows bandwidth.
+and of peak compute reached (compute falling for small matrix products, by their own rows:
+``lm_head`` on its logits rows), and a fixed overhead per operator instance (kernel launches,
+synchronisation). Link efficiency follows bandwidth. Each class is counted as its engines run:
+serving engines fuse element-wise work, llama.cpp and PyTorch eager give it its own memory
+passes (``fusion="none"``). Every all-reduce adds the documented, not fitted,
+:data:`~llmviewer.engine.efficiency.COLLECTIVE_LATENCY`.
 
 Fitting: on the *training* sources only; the *held-out* sources (a fixed list, whole sources,
 never random rows) judge it. Each source weighs the same, and the loss on the log speed ratio
@@ -50,7 +55,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.efficiency import Efficiency
+from ..engine.efficiency import COLLECTIVE_LATENCY, Efficiency
 from ..errors import LLMViewerError
 from ..paths import data_dir
 from .measurements import load_measurements, predict, prepare, speed_ratio, workloads
@@ -110,7 +115,14 @@ def is_held_out(work: pd.DataFrame) -> pd.Series:
 
 
 def _efficiency(values: dict[str, float], engine_class: str) -> Efficiency:
-    return Efficiency(link=values["bandwidth"], fuse_elementwise=engine_class in FUSING_CLASSES, **values)
+    """The :class:`Efficiency` of ``engine_class`` with fitted ``values`` (link as bandwidth, the
+    documented per-all-reduce latency :data:`~llmviewer.engine.efficiency.COLLECTIVE_LATENCY`)."""
+    return Efficiency(
+        link=values["bandwidth"],
+        fuse_elementwise=engine_class in FUSING_CLASSES,
+        collective_latency=COLLECTIVE_LATENCY,
+        **values,
+    )
 
 
 def _soft_l1(r: np.ndarray) -> np.ndarray:
@@ -182,6 +194,7 @@ def fit(table: pd.DataFrame | None = None) -> dict[str, Any]:
         classes[cls] = {
             **{k: getattr(eff, k) for k in PARAMETERS},
             "fuse_elementwise": eff.fuse_elementwise,
+            "collective_latency": eff.collective_latency,
             "fitted_on": summary,
         }
     return {
@@ -194,7 +207,11 @@ def fit(table: pd.DataFrame | None = None) -> dict[str, Any]:
             f"parameter ({_ranges(PRIOR)}) that pins what the data cannot. Fixed where a class's data cannot "
             f"identify it ({_fixed()}): llama-bench has only 1-token passes (memory-bound) and ~500-token prompts, "
             "so only compute * T / (T + compute_half_tokens) at T ~ 500 is seen. ftol = xtol = gtol = "
-            f"{TOLERANCE:g}, so that the optimum is stored: a refit agrees to rel {REFIT_RTOL:g} on any machine"
+            f"{TOLERANCE:g}, so that the optimum is stored: a refit agrees to rel {REFIT_RTOL:g} on any machine. "
+            "Counted with fused causal attention; element-wise work fused for serving engines, in its own memory "
+            "passes for llama.cpp and PyTorch eager; all-reduces at 16 bits or more, each adding a fixed "
+            f"{COLLECTIVE_LATENCY * 1e6:g} us (collective_latency, not fitted; see llmviewer.engine.efficiency). "
+            "held_out_mape_percent: the class's calibrated mean absolute percentage error on the held-out sources"
         ),
         "held_out_sources": list(HELD_OUT_SOURCES),
         "fitted": date.today().isoformat(),
@@ -239,7 +256,7 @@ def evaluate(table: pd.DataFrame | None = None, efficiencies: dict[str, Efficien
     work = workloads(load_measurements() if table is None else table)
     eff = stored_efficiencies() if efficiencies is None else efficiencies
     counted = prepare(work)
-    pure, calibrated = predict(work, prepared=counted), predict(work, eff, counted)
+    pure, calibrated = predict(work, prepared=prepare(work, bound=True)), predict(work, eff, counted)
     out = work.assign(
         split=np.where(is_held_out(work), "held-out", "train"),
         pure=pure,
@@ -269,13 +286,25 @@ def error_summary(evaluated: pd.DataFrame) -> pd.DataFrame:
     return summary
 
 
+def held_out_by_class(evaluated: pd.DataFrame) -> dict[str, float | None]:
+    """Calibrated mean absolute percentage error (%, 2 decimals) of each engine class on its
+    usable held-out rows; None for a class without any (the CLI reports it with the class)."""
+    rows = evaluated[usable(evaluated) & (evaluated["split"] == "held-out")]
+    out: dict[str, float | None] = {}
+    for cls in evaluated["engine_class"].unique():
+        errors = rows.loc[rows["engine_class"] == cls, "calibrated_error"]
+        out[cls] = round(100 * float(errors.mean()), 2) if len(errors) else None
+    return out
+
+
 def main() -> None:
     """Refit and rewrite data/calibration.json, with the versions it was fitted with."""
     import scipy
 
     fitted = fit()
     effs = {cls: _efficiency({k: v[k] for k in PARAMETERS}, cls) for cls, v in fitted["classes"].items()}
-    summary = error_summary(evaluate(efficiencies=effs))
+    evaluated = evaluate(efficiencies=effs)
+    summary = error_summary(evaluated)
     classes = fitted.pop("classes")
     fitted["versions"] = {
         "python": platform.python_version(),
@@ -283,6 +312,9 @@ def main() -> None:
         "scipy": scipy.__version__,
         "pandas": pd.__version__,
     }
+    for cls, mape in held_out_by_class(evaluated).items():
+        if cls in classes:
+            classes[cls]["held_out_mape_percent"] = mape
     fitted["classes"] = classes
     fitted["errors_percent"] = summary.round(2).to_dict(orient="index")
     path = data_dir() / CALIBRATION_FILE
@@ -310,7 +342,7 @@ def leave_one_source_out(table: pd.DataFrame | None = None) -> pd.DataFrame:
                 effs[cls] = fits[key][0]
         judged = test[usable(test)]
         counted = prepare(judged)
-        pure = (1 / speed_ratio(judged, predict(judged, prepared=counted)) - 1).abs()
+        pure = (1 / speed_ratio(judged, predict(judged, prepared=prepare(judged, bound=True))) - 1).abs()
         cal = (1 / speed_ratio(judged, predict(judged, effs, counted)) - 1).abs()
         covered = judged["engine_class"].isin(effs)
         rows.append(

@@ -133,7 +133,7 @@ def workloads(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _options(r: pd.Series) -> dict[str, Any]:
+def _options(r: pd.Series, bound: bool = False) -> dict[str, Any]:
     group = None if pd.isna(r["m_group_size"]) else int(r["m_group_size"])
     return dict(
         w_bit=int(r["m_w_bit"]),
@@ -144,18 +144,22 @@ def _options(r: pd.Series) -> dict[str, Any]:
         tensor_parallel=int(r["tp"]),
         use_flashattention=True,  # every engine in the data fuses attention and skips masked blocks
         causal_attention=True,
+        # serving engines fuse norms, residuals and activations; llama.cpp and PyTorch eager run them apart
+        fusion="ideal" if bound or r["engine_class"] == "serving" else "none",
     )
 
 
 _GROUP = ["model_config", "hw", "engine_class", "precision", "tp"]
 
 
-def prepare(work: pd.DataFrame) -> list[tuple[pd.DataFrame, str, PreparedTask, PreparedTask]]:
+def prepare(work: pd.DataFrame, bound: bool = False) -> list[tuple[pd.DataFrame, str, PreparedTask, PreparedTask]]:
     """Count every modelled row's task once: (rows, engine class, task at the row's batch, the
-    same prompt alone for time to first token), grouped so that each engine call is vectorised."""
+    same prompt alone for time to first token), grouped so that each engine call is vectorised.
+    ``bound``: count for the pure roofline (the speed of light: ideal element-wise fusion for every
+    engine); else as each engine class runs (element-wise work unfused for llama.cpp and eager)."""
     groups = []
     for (model, hw, cls, _, _), grp in work[work["skip"].isna()].groupby(_GROUP, sort=False):
-        options = _options(grp.iloc[0])
+        options = _options(grp.iloc[0], bound)
         prompt, gen = grp["m_prompt"].to_numpy(float), grp["m_gen"].to_numpy(float)
         task = prepare_task(
             model, hw, batch_size=grp["batch"].to_numpy(float), prompt_len=prompt, gen_len=gen, **options

@@ -8,7 +8,10 @@ by the engine (an unknown model, a non-positive size) read ``llmviewer: error: .
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
+import json
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -48,9 +51,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status. With ``--calibrated`` the output says which
+    calibration class it used and its stored held-out error (:func:`with_calibration`)."""
     args = build_parser().parse_args(argv)
-    return args.run_command(args)
+    if getattr(args, "calibrated", None) is None:
+        return args.run_command(args)
+    from ..engine.efficiency import calibration_info
+
+    info = calibration_info(args.calibrated)  # an unknown class fails here, before any work
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = args.run_command(args)
+    sys.stdout.write(with_calibration(out.getvalue(), info, bool(getattr(args, "json", False))))
+    return status
+
+
+def with_calibration(printed: str, info: dict, is_json: bool) -> str:
+    """A command's output with the calibration it used: a ``"calibration"`` entry ``{"class",
+    "held_out_mape_percent"}`` in a JSON document (in each record of a JSON list), or a last line
+    of text. The held-out error is the class's stored mean absolute percentage error (%) on the
+    sources it was not fitted on (``data/calibration.json``)."""
+    if is_json and printed.strip():
+        try:
+            document = json.loads(printed)
+        except json.JSONDecodeError:
+            document = None
+        if isinstance(document, dict):
+            return json.dumps({**document, "calibration": info}) + "\n"
+        if isinstance(document, list) and all(isinstance(r, dict) for r in document):
+            return json.dumps([{**r, "calibration": info} for r in document]) + "\n"
+    mape = info["held_out_mape_percent"]
+    error = (
+        f"held-out error {mape:.1f}% (mean absolute, on sources not fitted)"
+        if mape is not None
+        else ("no held-out error stored for this class")
+    )
+    return printed + f"calibrated estimate: class {info['class']}, {error}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -21,7 +21,7 @@ from ..errors import LLMViewerError
 LOAD_FLAGS = ("rate", "requests", "max_batch", "max_tokens", "chunk", "seed", "trace", "cv",
               "prompt_dist", "gen_dist", "priority", "block_size", "preemption", "prefix_hit_rate", "replicas",
               "prefill_replicas", "decode_replicas", "decode_tp", "slo_ttft", "slo_tpot", "slo_percentile",
-              "memory_utilization", "kv_blocks", "unfused", "non_causal", "quiet")  # fmt: skip
+              "memory_utilization", "kv_blocks", "quiet")  # fmt: skip
 """Destinations of the flags that only the load mode uses."""
 
 
@@ -111,20 +111,6 @@ def _shared_load_flags(p: argparse.ArgumentParser, plan: bool) -> None:
         help="fraction of device memory the engine may use (0.9)",
     )
     s.add_argument("--kv-blocks", dest="kv_blocks", type=int, default=None, help="KV blocks per engine (override)")
-    s.add_argument(
-        "--unfused-attention",
-        dest="unfused",
-        action="store_true",
-        default=None,
-        help="unfused attention (default: fused, as serving engines run it)",
-    )
-    s.add_argument(
-        "--non-causal",
-        dest="non_causal",
-        action="store_true",
-        default=None,
-        help="attention computes the full score block (default: the causal triangle)",
-    )
     d = p.add_argument_group("deployment and SLO (load mode)")
     if not plan:
         d.add_argument("--replicas", type=int, default=None, help="copies of the model (requests round robin)")
@@ -263,11 +249,9 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"w_bit": args.w_bit}
     if args.kv_bit is not None:
         out["kv_bit"] = args.kv_bit
-    if args.unfused:
-        out["use_flashattention"] = False
-    if args.non_causal:
-        out["causal_attention"] = False
-    return out
+    from .options import attention_options
+
+    return {**out, **attention_options(args)}
 
 
 class Progress:
@@ -355,8 +339,6 @@ def run_load(args: argparse.Namespace) -> int:
         args.decode_tp,
     )
     options = _options(args)
-    if getattr(args, "flash", False) and args.unfused:
-        raise LLMViewerError("--use_flashattention and --unfused-attention contradict each other")
     progress = Progress("request", enabled=not args.quiet)
     try:
         result = simulate(args.model, device, workload, scheduler, deployment, args.calibrated, slo,

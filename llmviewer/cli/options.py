@@ -66,9 +66,23 @@ def precision() -> Parent:
                    help="weights per quantization group (None: one scale per tensor, not counted)")  # fmt: skip
     p.add_argument("--group-bits", "--group_bits", dest="group_bits", type=int, default=16,
                    help="metadata bits per group (16: an FP16 scale; 32: scale and zero point)")  # fmt: skip
-    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true",
-                   help="fused attention (FlashAttention-style kernel)")  # fmt: skip
-    p.add_argument("--causal", action="store_true", help="attention computes only the causal (lower) triangle")
+    p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true", default=None,
+                   help="fused (FlashAttention-style) attention: the default, kept for old command lines")  # fmt: skip
+    p.add_argument("--causal", action="store_true", default=None,
+                   help="causal attention (lower triangle of scores only): the default, kept for older "
+                   "command lines")  # fmt: skip
+    p.add_argument("--unfused-attention", "--unfused_attention", dest="unfused_attention", action="store_true",
+                   help="unfused attention: Q K^T, softmax and P V each through memory, the score matrix written "
+                   "and read (default: one fused, FlashAttention-style kernel)")  # fmt: skip
+    p.add_argument("--non-causal", "--non_causal", dest="non_causal", action="store_true",
+                   help="attention computes the full new x keys score block (default: the causal "
+                   "triangle)")  # fmt: skip
+    p.add_argument("--no-fusion", "--no_fusion", dest="no_fusion", action="store_true",
+                   help="every element-wise operator (norms, residual adds, activation x up, rotary) reads and "
+                   "writes its activations in a memory pass of its own (default: ideal fusion, the bound)")  # fmt: skip
+    p.add_argument("--unfused", dest="unfused", action="store_true",
+                   help="the unfused accounting of the survey's comparisons: --unfused-attention and --no-fusion "
+                   "(add --non-causal for full score blocks). The default is the speed of light")  # fmt: skip
     p.add_argument("--calibrated", nargs="?", const="serving", default=None, metavar="ENGINE_CLASS",
                    help="calibrated estimate instead of the pure roofline (engine class: serving [when given "
                    "without a value], llama.cpp-cuda, llama.cpp-metal)")  # fmt: skip
@@ -121,8 +135,6 @@ _OPTION_FLAGS = {
     "w_bit": "w_bit",
     "a_bit": "a_bit",
     "kv_bit": "kv_bit",
-    "use_flashattention": "flash",
-    "causal_attention": "causal",
     "w_group_size": "group_size",
     "w_group_bits": "group_bits",
     "tensor_parallel": "tensor_parallel",
@@ -133,7 +145,26 @@ _OPTION_FLAGS = {
 def workload_options(args: argparse.Namespace) -> dict[str, Any]:
     """The workload options that the parsed subcommand has flags for, named as
     :func:`llmviewer.analyze` takes them."""
-    return {option: getattr(args, flag) for option, flag in _OPTION_FLAGS.items() if hasattr(args, flag)}
+    out = {option: getattr(args, flag) for option, flag in _OPTION_FLAGS.items() if hasattr(args, flag)}
+    if hasattr(args, "unfused"):
+        out.update(attention_options(args))
+    return out
+
+
+def attention_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``use_flashattention``, ``causal_attention`` and ``fusion`` from the flags: the speed of
+    light unless ``--unfused``, ``--unfused-attention``, ``--non-causal`` or ``--no-fusion``."""
+    from ..errors import LLMViewerError
+
+    unfused_attention = bool(args.unfused or args.unfused_attention)
+    if args.flash and unfused_attention:
+        raise LLMViewerError("--use_flashattention contradicts --unfused/--unfused-attention")
+    if args.causal and args.non_causal:
+        raise LLMViewerError("--causal and --non-causal contradict each other")
+    out: dict[str, Any] = {"use_flashattention": not unfused_attention, "causal_attention": not args.non_causal}
+    if args.unfused or args.no_fusion:  # else each timing's own default (ideal, or as a calibrated class runs)
+        out["fusion"] = "none"
+    return out
 
 
 def resolve_device(args: argparse.Namespace) -> Any:

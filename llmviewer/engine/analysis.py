@@ -4,7 +4,9 @@ Conventions: prefill runs the whole prompt (``seqlen`` tokens per sequence) with
 KV cache and computes logits for the last position only; decode is ONE step that feeds one
 token per sequence while ``seqlen`` tokens are already in the KV cache. The memory footprint
 is the weights, the KV cache of ``batch_size x seqlen`` tokens, and the largest working set
-(inputs plus outputs) of any single operator of either stage.
+(inputs plus outputs) of any single operator of either stage. By default every pass is the
+speed of light (fused causal attention, ideal element-wise fusion: see
+:class:`~llmviewer.specs.workload.Pass`); ``**UNFUSED`` gives the survey's unfused accounting.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..results import Result, frame
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
 from ..specs.workload import Pass, check_options, stage_passes
-from .efficiency import PURE, Efficiency, calibration_name, resolve_efficiency
+from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
 from .graph import build_ops, shard
 from .operators import TRAFFIC_FIELDS, Op, Traffic
 from .roofline import BOUNDS, dtype_for_bits, op_time, peak_for_bits
@@ -129,7 +131,7 @@ def layer_row(
     row.update(
         OPs=t.OPs,
         memory_access=mem,
-        arithmetic_intensity=t.OPs / mem,
+        arithmetic_intensity=ratio(t.OPs, mem),  # 0 for an operator that moves no bytes (fused away)
         performance=ratio(t.OPs, time),
         load_weight=t.load_weight,
         load_act=t.load_act,
@@ -256,14 +258,18 @@ def analyze(
     and one decode step with ``seqlen`` cached tokens, at ``batch_size`` sequences.
 
     Options (:data:`llmviewer.specs.workload.OPTIONS`): ``w_bit``, ``a_bit``, ``kv_bit`` (default
-    ``a_bit``), ``use_flashattention``, ``causal_attention``, ``w_group_size`` and
-    ``w_group_bits`` (per-group quantization metadata), ``tensor_parallel`` (devices; results
-    are per device). Sizes and bit widths may be numpy arrays (they broadcast).
+    ``a_bit``), ``use_flashattention`` (default True), ``causal_attention`` (default True),
+    ``fusion`` (``"ideal"`` by default, ``"none"``: element-wise operators each make a memory
+    pass), ``w_group_size`` and ``w_group_bits`` (per-group quantization metadata),
+    ``tensor_parallel`` (devices; results are per device). The defaults make the pure roofline
+    the speed of light; ``**llmviewer.specs.workload.UNFUSED`` gives the unfused, non-causal
+    accounting. Sizes and bit widths may be numpy arrays (they broadcast).
     ``calibration``: None for the pure roofline (a bound), or an engine class name
     (``"serving"``, ``"llama.cpp"``, ``"pytorch-eager"``) or :class:`Efficiency` for the
     calibrated estimate (:mod:`llmviewer.engine.efficiency`). Units: OPs, bytes, seconds, OPs/s.
     """
     check_options(options)
+    options = elementwise_fusion(calibration, options)
     m = load_model(model)
     hw = load_hardware(hardware)
     bad = set(stages) - set(STAGES)

@@ -25,9 +25,9 @@ from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
 from ..specs.workload import Pass, check_options, check_sizes, stage_passes
 from .analysis import count_pass
-from .efficiency import PURE, Efficiency, calibration_name, resolve_efficiency
+from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
 from .graph import build_ops
-from .roofline import combine, op_terms, pass_time, peak_for_bits
+from .roofline import combine, op_terms, pass_time, peak_for_bits, rows_of
 
 
 def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
@@ -78,8 +78,9 @@ def decode_steps_time(
     total = 0.0
     tokens = first.tokens
     for op, peak, t0, t1 in counted if counted is not None else _decode_ops(model, hw, first):
-        a, c, link, overhead = op_terms(op.kind, t0.OPs, t0.memory_access, t0.link_bytes, peak, hw, tokens, efficiency)
-        b, d, _, _ = op_terms(op.kind, t1.OPs, t1.memory_access, t1.link_bytes, peak, hw, tokens, efficiency)
+        rows = rows_of(t0, tokens)
+        a, c, link, overhead = op_terms(op.kind, t0.OPs, t0.memory_access, t0.link_bytes, peak, hw, rows, efficiency)
+        b, d, _, _ = op_terms(op.kind, t1.OPs, t1.memory_access, t1.link_bytes, peak, hw, rows, efficiency)
         b, d = b - a, d - c
         total = total + op.count * steps * overhead
         if op.kind == "communication":  # collectives do not depend on the cache: same every step
@@ -160,7 +161,8 @@ def generate(
     generating ``gen_len`` tokens after a ``prompt_len``-token prompt for ``batch_size``
     sequences. ``options`` and ``calibration`` as for :func:`llmviewer.analyze`. Arguments may be numpy arrays
     (they broadcast). ``tpot_mean`` is the mean decode-step time (NaN when ``gen_len`` is 1)."""
-    task = prepare_task(model, hardware, batch_size, prompt_len, gen_len, **options)
+    check_options(options)
+    task = prepare_task(model, hardware, batch_size, prompt_len, gen_len, **elementwise_fusion(calibration, options))
     m, hw, prefill, steps = task.model, task.hardware, task.prefill, task.steps
     gen = steps + 1
     ttft, decode = task.times(resolve_efficiency(calibration))

@@ -4,16 +4,28 @@ Counting conventions (one place for every formula):
 
 * A multiply-accumulate is 2 OPs. A linear layer ``y = xW + b`` on ``T`` tokens costs
   ``2*T*in*out`` OPs, plus ``T*out`` for the bias add.
-* Every operator reads its inputs from and writes its outputs to device memory (no fusion),
-  except fused attention, which reads Q and the KV cache once and writes only its output.
+* By default (the speed of light) element-wise operators are ideally fused into their
+  neighbours' kernels (``fusion="ideal"``): their activations make no memory pass of their
+  own (0 bytes read or written; their OPs and the parameters they read, e.g. a norm's scale,
+  still count). With ``fusion="none"`` every operator reads its inputs from and writes its
+  outputs to device memory.
+* Attention is fused by default (FlashAttention-style): it reads Q and the KV cache once and
+  writes only its output. Unfused (``flash_attention=False``) it is ``Q K^T``, softmax and
+  ``P V``, each through memory, the score matrix written and read.
 * K and V are written to the KV cache by their projections (``store_kv_cache``) and read
   back from it by attention (``load_kv_cache``) for every key a query attends to.
 * Element-wise operation costs per element: residual add 1; RMSNorm 4, LayerNorm 7 (per
   element of the normalised vector); rotary embedding 3 per rotated element; softmax 5
   per score (max, subtract, exp, sum, divide); activations relu 1, silu 4, gelu 8, plus 1
   for the gate multiply of a gated MLP. These are memory-bound in every case analysed here.
-* Attention without causal masking computes the full ``new x keys`` score block, as a dense
-  kernel does; with ``causal_attention`` it computes only the lower triangle.
+* Attention is causal by default: query ``i`` of a pass scores only the keys up to its own
+  position (the lower triangle). With ``causal_attention=False`` it computes the full
+  ``new x keys`` score block, as a dense kernel does.
+* ``lm_head`` runs on the rows it really computes: ``logits_per_seq`` positions per sequence
+  (the last one in prefill), and a calibrated compute efficiency uses those rows too
+  (:attr:`Traffic.rows`).
+* A tensor-parallel all-reduce moves its tensor at the activation width but at least 16 bits
+  (engines reduce FP8/INT8 partial sums in 16 bits).
 * Sliding-window layers attend to (and cache) at most ``window`` keys.
 * MoE expert weights are read once per distinct expert the batch touches (expected value
   under uniform routing), while OPs follow the ``top_k`` experts each token uses.
@@ -51,6 +63,7 @@ class Traffic:
     load_kv_cache: Any = 0
     store_kv_cache: Any = 0
     link_bytes: Any = 0  # bytes each device sends over the device-to-device link
+    rows: Any = None  # rows of a matrix product when not the pass's tokens (lm_head, MLA expansion)
 
     @property
     def memory_access(self) -> Any:
@@ -139,6 +152,7 @@ class Linear(Op):
             load_kv_cache=inp * p.kv_bytes if self.from_kv_cache else 0,
             store_act=0 if self.to_kv_cache else out * p.a_bytes,
             store_kv_cache=out * p.kv_bytes if self.to_kv_cache else 0,
+            rows=None if self.tokens == "new" else t,
         )
 
     def compute_bits(self, p: Pass) -> Any:
@@ -318,12 +332,14 @@ class Elementwise(Op):
     weights: int = 0
 
     def traffic(self, p: Pass) -> Traffic:
+        """OPs and bytes of one instance; no activation bytes under ideal fusion (``p.fusion``)."""
         elems = p.tokens * self.width
+        moved = 0 if p.fuse_elementwise else p.a_bytes
         return Traffic(
             OPs=elems * self.ops_per_element,
             load_weight=self.weights * p.hi_bytes,
-            load_act=self.inputs * elems * p.a_bytes,
-            store_act=elems * p.a_bytes,
+            load_act=self.inputs * elems * moved,
+            store_act=elems * moved,
         )
 
     def weight_bytes(self, p: Pass) -> Any:
@@ -358,17 +374,19 @@ class Embedding(Op):
 class AllReduce(Op):
     """Sum of a ``width``-wide activation per token across ``devices`` tensor-parallel devices
     (ring algorithm): each device sends ``2 (n-1)/n`` of the tensor over its link, reads its
-    partial sum and writes the result, and performs ``(n-1)/n`` of the additions."""
+    partial sum and writes the result, and performs ``(n-1)/n`` of the additions. Elements are
+    :attr:`~llmviewer.specs.workload.Pass.reduce_bytes` wide (16 bits under FP8/INT8)."""
 
     width: int = 0
     devices: int = 1
 
     def traffic(self, p: Pass) -> Traffic:
+        """OPs, memory bytes and link bytes of one all-reduce on one device."""
         elems = p.tokens * self.width
         share = (self.devices - 1) / self.devices
         return Traffic(
             OPs=elems * share,
-            load_act=elems * p.a_bytes,
-            store_act=elems * p.a_bytes,
-            link_bytes=2 * share * elems * p.a_bytes,
+            load_act=elems * p.reduce_bytes,
+            store_act=elems * p.reduce_bytes,
+            link_bytes=2 * share * elems * p.reduce_bytes,
         )

@@ -20,7 +20,7 @@ from .efficiency import PURE, Efficiency
 
 BOUNDS = ("compute", "memory", "communication")
 __all__ = ["BOUNDS", "combine", "dtype_for_bits", "link_bandwidth", "op_terms", "op_time", "pass_time",
-           "peak_for_bits", "ridge_point", "roofline_time"]  # fmt: skip
+           "peak_for_bits", "ridge_point", "roofline_time", "rows_of"]  # fmt: skip
 
 
 def peak_for_bits(hw: Hardware, bits: Any) -> Any:
@@ -69,7 +69,9 @@ def op_terms(
 ) -> tuple[Any, Any, Any, float]:
     """The four parts of an operator's time in seconds: compute ``OPs / attained peak``, memory
     ``bytes / attained bandwidth``, link ``link bytes / attained link bandwidth`` (0 unless a
-    collective), and the fixed per-instance overhead. Time = max(first three) + overhead."""
+    collective), and the fixed per-instance overhead (plus ``eff.collective_latency`` for a
+    collective). Time = max(first three) + overhead. ``tokens``: the rows of the operator's
+    matrix product (the pass's tokens, or an operator's own rows, see :func:`rows_of`)."""
     if eff.fuse_elementwise and kind == "elementwise":
         return 0 * ops, 0 * memory_bytes, 0, 0.0
     attained = peak * eff.compute
@@ -78,7 +80,15 @@ def op_terms(
     compute = ops / attained
     memory = memory_bytes / (hw.memory_bandwidth * eff.bandwidth)
     link = link_bytes / (link_bandwidth(hw) * eff.link) if kind == "communication" else 0
-    return compute, memory, link, eff.kernel_overhead
+    overhead = eff.kernel_overhead + (eff.collective_latency if kind == "communication" else 0.0)
+    return compute, memory, link, overhead
+
+
+def rows_of(traffic: Any, tokens: Any) -> Any:
+    """Rows whose count sets an operator's calibrated compute efficiency: its own
+    (:attr:`~llmviewer.engine.operators.Traffic.rows`, e.g. ``lm_head`` on the last positions)
+    when it has them, else the pass's ``tokens``."""
+    return tokens if traffic.rows is None else traffic.rows
 
 
 def combine(compute: Any, memory: Any, link: Any, overhead: float) -> tuple[Any, Any]:
@@ -99,7 +109,7 @@ def op_time(
     (seconds) joins the compute term (e.g. dequantization on the vector units). The one
     per-operator evaluation every module uses."""
     compute, memory, link, overhead = op_terms(
-        kind, traffic.OPs, traffic.memory_access, traffic.link_bytes, peak, hw, tokens, eff
+        kind, traffic.OPs, traffic.memory_access, traffic.link_bytes, peak, hw, rows_of(traffic, tokens), eff
     )
     return combine(compute + extra_compute, memory, link, overhead)
 

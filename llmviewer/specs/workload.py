@@ -22,6 +22,14 @@ ACTIVATION_BITS = frozenset({4, 8, 16, 32})
 """Valid activation bit widths (each maps to a class of compute units)."""
 UNQUANTIZED_BITS = 16
 """Embeddings, lm_head, norm weights and biases stay at this width when weights are quantized."""
+REDUCTION_BITS = 16
+"""Tensor-parallel all-reduces send and sum partial results at no fewer bits than this: engines
+reduce partial sums of FP8/INT8 matrix products in 16 bits (BF16/FP16)."""
+FUSIONS = ("ideal", "none")
+"""Element-wise fusion: ``"ideal"`` (default, the bound) fuses every element-wise operator (norms,
+residual adds, activation x up, rotary, expert combine) into its neighbours' kernels, so its
+activations never make a memory pass of their own (its OPs and parameter reads still count);
+``"none"`` gives every element-wise operator its own read and write of its activations."""
 
 
 def check_sizes(name: str, value: Any, minimum_value: int = 1) -> Any:
@@ -80,6 +88,9 @@ class Pass:
     ``new_tokens = 1``; verifying speculative tokens or a prefill chunk is anything between.
     ``logits_per_seq`` is how many positions per sequence go through lm_head.
     Bit widths are per element; ``*_bytes`` are the same in bytes.
+
+    The defaults are the speed of light: fused (FlashAttention-style) attention, causal masking
+    (only the lower triangle of scores) and ideal element-wise ``fusion`` (:data:`FUSIONS`).
     """
 
     batch: Any
@@ -89,12 +100,13 @@ class Pass:
     w_bits: Any
     a_bits: Any
     kv_bits: Any
-    flash_attention: bool = False
-    causal_attention: bool = False
+    flash_attention: bool = True
+    causal_attention: bool = True
     absorb_mla: bool = False
     w_group_size: int | None = None
     w_group_bits: int = 16
     tensor_parallel: int = 1
+    fusion: str = "ideal"
 
     @property
     def tokens(self) -> Any:
@@ -110,7 +122,19 @@ class Pass:
 
     @property
     def a_bytes(self) -> Any:
+        """Bytes per activation element."""
         return self.a_bits / 8
+
+    @property
+    def reduce_bytes(self) -> Any:
+        """Bytes per element of a tensor-parallel all-reduce: the activation width, at least
+        :data:`REDUCTION_BITS` (partial sums are reduced in 16 bits under FP8/INT8)."""
+        return maximum(self.a_bits, REDUCTION_BITS) / 8
+
+    @property
+    def fuse_elementwise(self) -> bool:
+        """Element-wise operators make no memory pass of their own (``fusion == "ideal"``)."""
+        return self.fusion == "ideal"
 
     @property
     def kv_bytes(self) -> Any:
@@ -138,6 +162,7 @@ class Pass:
             "w_group_size": plain(self.w_group_size),
             "w_group_bits": plain(self.w_group_bits),
             "tensor_parallel": self.tensor_parallel,
+            "fusion": self.fusion,
         }
 
 
@@ -149,18 +174,24 @@ def make_pass(
     w_bit: Any = 16,
     a_bit: Any = 16,
     kv_bit: Any = None,
-    flash_attention: bool = False,
-    causal_attention: bool = False,
+    flash_attention: bool = True,
+    causal_attention: bool = True,
     absorb_mla: bool = False,
     w_group_size: int | None = None,
     w_group_bits: int = 16,
     tensor_parallel: int = 1,
+    fusion: str = "ideal",
 ) -> Pass:
     """Validate a workload and build its :class:`Pass` (``kv_bit`` defaults to ``a_bit``).
 
     ``w_group_size``: quantized weights carry ``w_group_bits`` bits of metadata (an FP16 scale
     by default; 32 for a scale and a zero point) per group of that many weights.
-    ``tensor_parallel``: devices that each hold a 1/n slice of every layer (Megatron-style)."""
+    ``tensor_parallel``: devices that each hold a 1/n slice of every layer (Megatron-style).
+    ``flash_attention``, ``causal_attention`` and ``fusion`` default to the speed of light
+    (fused causal attention, ideal element-wise fusion); ``False``/``"none"`` give the unfused,
+    non-causal accounting."""
+    if fusion not in FUSIONS:
+        raise LLMViewerError(f"unknown fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
     return Pass(
         batch=check_sizes("batch_size", batch),
         new_tokens=check_sizes("new tokens", new_tokens),
@@ -175,6 +206,7 @@ def make_pass(
         w_group_size=None if w_group_size is None else check_sizes("w_group_size", w_group_size),
         w_group_bits=check_sizes("w_group_bits", w_group_bits),
         tensor_parallel=_single_int("tensor_parallel", tensor_parallel),
+        fusion=fusion,
     )
 
 
@@ -191,11 +223,12 @@ def stage_passes(
     w_bit: Any = 16,
     a_bit: Any = 16,
     kv_bit: Any = None,
-    use_flashattention: bool = False,
-    causal_attention: bool = False,
+    use_flashattention: bool = True,
+    causal_attention: bool = True,
     w_group_size: int | None = None,
     w_group_bits: int = 16,
     tensor_parallel: int = 1,
+    fusion: str = "ideal",
 ) -> tuple[Pass, Pass]:
     """The prefill pass of a ``context``-token prompt and the first decode step after it
     (``context`` cached tokens), for ``batch_size`` sequences. The keyword arguments are the
@@ -210,6 +243,7 @@ def stage_passes(
         w_group_size=w_group_size,
         w_group_bits=w_group_bits,
         tensor_parallel=tensor_parallel,
+        fusion=fusion,
     )
     context = check_sizes(context_name, context)  # named as the caller's argument in errors
     prefill = make_pass(batch_size, context, 0, 1, **common)
@@ -225,8 +259,14 @@ OPTIONS = (
     "w_group_size",
     "w_group_bits",
     "tensor_parallel",
+    "fusion",
 )
-"""Workload options accepted by analyze(), generate() and memory_footprint()."""
+"""Workload options accepted by analyze(), generate() and memory_footprint(). Defaults: the
+speed of light (``use_flashattention=True``, ``causal_attention=True``, ``fusion="ideal"``)."""
+
+UNFUSED = {"use_flashattention": False, "causal_attention": False, "fusion": "none"}
+"""The unfused, non-causal accounting (every operator its own memory pass, full score blocks),
+as the survey's comparisons of fusion use it: pass ``**UNFUSED`` to analyze() or generate()."""
 
 
 def default_kv_bit(a_bit: Any, kv_bit: Any = None) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..arrays import ratio
 from ..engine.analysis import StageResult, count_pass
 from ..engine.roofline import peak_for_bits, ridge_point, roofline_time
 from ..specs.hardware import Hardware, load_hardware
@@ -87,7 +88,7 @@ def layer_table(
     batches: Sequence[int],
     seqlens: Sequence[int],
     precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
-    use_flashattention: bool = False,
+    use_flashattention: bool = True,
 ) -> pd.DataFrame:
     """Per-layer OPs, bytes and compute-unit width for every (model, stage, batch, seqlen,
     precision), device-independent. Rows are grouped by setting in that nested order; the
@@ -215,8 +216,8 @@ def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
         rows["count"],
         ops,
         nbytes,
-        ops / nbytes,
-        ops / time,
+        ratio(ops, nbytes),  # 0 for fused element-wise operators (no bytes of their own)
+        ratio(ops, time),
         bound,
         time,
     )
@@ -228,7 +229,7 @@ def roofline_explorer(
     batches: Sequence[int] = (1, 4, 16, 64, 256, 1024),
     seqlens: Sequence[int] = (128, 512, 2048, 8192, 32768),
     precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
-    use_flashattention: bool = False,
+    use_flashattention: bool = True,
     initial: dict[str, Any] | None = None,
 ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
     """Interactive roofline: choose model, device, stage, batch, sequence length and precision;

@@ -44,7 +44,8 @@ from llmviewer.specs.models import ModelSpec, load_model
 from llmviewer.specs.workload import make_pass
 
 INF = float("inf")
-PASS_OPTIONS = ("w_bit", "a_bit", "kv_bit", "use_flashattention", "causal_attention", "w_group_size", "w_group_bits")
+PASS_OPTIONS = ("w_bit", "a_bit", "kv_bit", "use_flashattention", "causal_attention", "w_group_size", "w_group_bits",
+                "fusion")  # fmt: skip
 """Workload options a step accepts (as :func:`llmviewer.analyze`), besides the parallelism."""
 BOUND_NAMES = ("compute", "memory", "communication")
 
@@ -55,8 +56,8 @@ def pass_kwargs(options: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise LLMViewerError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(PASS_OPTIONS)}")
     out = {k: v for k, v in options.items() if k not in ("use_flashattention", "causal_attention")}
-    out["flash_attention"] = bool(options.get("use_flashattention", False))
-    out["causal_attention"] = bool(options.get("causal_attention", False))
+    out["flash_attention"] = bool(options.get("use_flashattention", True))
+    out["causal_attention"] = bool(options.get("causal_attention", True))
     return out
 
 
@@ -101,6 +102,9 @@ class StepCost:
         self.ops = [op for op, _, _ in counted]
         n = len(self.ops)
         self.count = np.array([op.count for op in self.ops], dtype=np.float64)
+        # operators whose calibrated compute efficiency follows their own rows, the S lm_head positions
+        self._on_logits = np.array([i for i, op in enumerate(self.ops) if getattr(op, "tokens", "new") == "logits"],
+                                   dtype=np.int64)  # fmt: skip
         self.peak = np.array([peak_for_bits(self.hardware, bits) for _, _, bits in counted], dtype=np.float64)
         kinds = sorted({op.kind for op in self.ops})
         self._groups = [(k, np.array([i for i, op in enumerate(self.ops) if op.kind == k])) for k in kinds]
@@ -258,9 +262,21 @@ class StepCost:
         if self._cm_table is None:
             cm = self._cm
         else:
-            t = x[1].astype(np.int64)
-            cm = self._cm_table[:, t] if t.max() <= self.table_tokens else self._multipliers(x[1])[0]
+            cm = self._cm_at(x)
         return c[:n] * cm, c[n : 2 * n] * self._mm, c[2 * n :] * self._lm
+
+    def _cm_at(self, x: np.ndarray) -> np.ndarray:
+        """(ops, steps) seconds per OP of each operator in steps of features ``x``: attained compute at the
+        step's ``T`` tokens, or at its ``S`` lm_head rows for the operators on logits."""
+        t = x[1].astype(np.int64)
+        cm = self._cm_table[:, t] if t.max() <= self.table_tokens else self._multipliers(x[1])[0]
+        if self._on_logits.size:
+            rows = np.maximum(x[2], 1)
+            si = rows.astype(np.int64)
+            at_s = self._cm_table[:, si] if si.max() <= self.table_tokens else self._multipliers(rows)[0]
+            cm = cm.copy()
+            cm[self._on_logits] = at_s[self._on_logits]
+        return cm
 
     def time(self, x: np.ndarray) -> Any:
         """Seconds of each step of features ``x`` (features, steps), or of one step (``x`` of shape
@@ -278,7 +294,7 @@ class StepCost:
             if self._rest_w is not None:
                 z = z + self._rest_w[:, t]
             if self._cm_table is not None:
-                z[:n] *= self._cm_table[:, t]
+                z[:n] *= self._cm_at(x)
         top = np.maximum(np.maximum(z[:n], z[n : 2 * n]), z[2 * n :])
         out = self.count @ top + self.overhead
         return out + self.hop * x[1] if self.hop else out
