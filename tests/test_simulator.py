@@ -496,3 +496,18 @@ def test_all_at_once_and_closed_loop():
     assert df["request_throughput"].is_monotonic_increasing
     one = float(llmviewer.generate(SMALL, A100, 1, 128, 32, **SERVING).total_time)
     assert df["request_throughput"].iloc[0] == pytest.approx(1 / one, rel=1e-9)  # one at a time: 1 / service time
+
+
+def test_knee_rates_and_the_load_explorer_select_the_engines_rows():
+    from llmviewer.techniques.loadsim import knee_rates
+    from llmviewer.viz.load_explorer import load_explorer
+
+    w = Workload(requests=200, rate=1, prompt=256, output=32, seed=0)
+    table = latency_vs_rate(SMALL, A100, w, [1, 5, 400], variants={"one": SchedulerConfig(max_batch=1)})
+    knee = knee_rates(table)["one"]
+    last = table.iloc[-1]
+    assert knee == last["request_throughput"] < 0.95 * last["rate"]
+    assert math.isnan(knee_rates(table[table["rate"] < 10])["one"])
+    layout, data = load_explorer(table)
+    np.testing.assert_allclose(data["ttft_p99"], table["ttft_p99"] * 1e3)
+    assert layout.select_one({"name": "load-curve"}).data["rate"] == [1.0, 5.0, 400.0]
