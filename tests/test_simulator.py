@@ -511,3 +511,19 @@ def test_knee_rates_and_the_load_explorer_select_the_engines_rows():
     layout, data = load_explorer(table)
     np.testing.assert_allclose(data["ttft_p99"], table["ttft_p99"] * 1e3)
     assert layout.select_one({"name": "load-curve"}).data["rate"] == [1.0, 5.0, 400.0]
+
+
+def test_compare_serving_curve_sets_the_simulation_beside_the_published_points():
+    from llmviewer.techniques.loadsim import compare_serving_curve, serving_curves
+
+    cid = "trtllm_0.14_Llama-3.1-8B_H100-SXM5-80GB_tp1_467in_16out"
+    t = compare_serving_curve(cid, {"pure": None}, requests=50)
+    published = serving_curves().query("curve_id == @cid")
+    assert t["qps"].tolist() == [2.0, 4.0, 8.0, 16.0, 32.0]  # the INF point is left out
+    np.testing.assert_array_equal(t["measured_ttft_ms"], published["mean_ttft_ms"].iloc[:5])
+    w = Workload(requests=50, rate=1.0, prompt=467, output=16, seed=0)
+    sim = latency_vs_rate("Llama-3.1-8B", "H100-SXM5-80GB", w, [4.0], {"x": SchedulerConfig()})
+    assert t.loc[1, "pure_ttft_ms"] == pytest.approx(sim["ttft_mean"].iloc[0] * 1e3, rel=1e-12)
+    assert t.loc[1, "pure_ttft_err"] == pytest.approx(t.loc[1, "pure_ttft_ms"] / t.loc[1, "measured_ttft_ms"] - 1)
+    with pytest.raises(LLMViewerError):
+        compare_serving_curve("no such curve")

@@ -25,6 +25,7 @@ from .planning import (
     max_rate,
     plan_capacity,
 )
+from .published import compare_serving_curve, serving_curves
 from .scheduler import SchedulerConfig
 from .simulate import Deployment, ServingResult, kv_capacity, simulate, simulate_pool
 from .steptime import StepCost
@@ -43,6 +44,7 @@ __all__ = [
     "StepCost",
     "Workload",
     "capacity_table",
+    "compare_serving_curve",
     "concurrency_sweep",
     "knee_rates",
     "kv_capacity",
@@ -52,6 +54,7 @@ __all__ = [
     "max_rate",
     "plan_capacity",
     "save_trace",
+    "serving_curves",
     "simulate",
     "simulate_pool",
 ]
