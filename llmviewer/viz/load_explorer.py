@@ -40,6 +40,24 @@ summary.text = "<b>" + v + "</b>, " + full.data.rate[r] + " requests/s offered, 
 """
 
 
+def _fmt(x: float) -> str:
+    return f"{x:.0f}" if x >= 100 else f"{x:#.3g}"
+
+
+def _summary(row: Any, knee: float | None, last_rate: float) -> str:
+    """The text under the controls, as the JavaScript writes it (for the page before any interaction)."""
+    knee_text = (
+        f"the queue explodes past {knee:#.3g} requests/s (dashed line)"
+        if knee is not None
+        else f"no knee up to {last_rate:g} requests/s"
+    )
+    return (
+        f"<b>{row['variant']}</b>, {row['rate']:g} requests/s offered, {row['served']:#.3g} completed: "
+        f"TTFT p50 {_fmt(row['ttft_p50'])} ms, p99 {_fmt(row['ttft_p99'])} ms; TPOT p50 {_fmt(row['tpot_p50'])} "
+        f"ms, p99 {_fmt(row['tpot_p99'])} ms; mean batch {row['batch']:.1f}. {knee_text}."
+    )
+
+
 def load_table(table: pd.DataFrame) -> pd.DataFrame:
     """The explorer's data: one row per (variant, offered rate) with the four latencies in ms, the
     request rate completed and the mean batch; rows as in ``table``."""
@@ -68,7 +86,11 @@ def load_explorer(table: pd.DataFrame, title: str = "") -> tuple[Any, pd.DataFra
     rates = first["rate"].tolist()
     full = ColumnDataSource({c: data[c].tolist() for c in data.columns}, name="load-full")
     curve = ColumnDataSource({"rate": rates, **{k: first[k].tolist() for k in SERIES}}, name="load-curve")
-    chosen = ColumnDataSource({"rate": [], "y": []}, name="load-chosen")
+    start = len(rates) // 2
+    row0 = first.iloc[start]
+    chosen = ColumnDataSource(
+        {"rate": [row0["rate"]] * len(SERIES), "y": [row0[k] for k in SERIES]}, name="load-chosen"
+    )
     colors = {"p50": "#1f77b4", "p99": "#d62728"}
     panels, spans = [], []
     for metric, label in (("ttft", "time to first token (ms)"), ("tpot", "time per output token (ms)")):
@@ -96,9 +118,10 @@ def load_explorer(table: pd.DataFrame, title: str = "") -> tuple[Any, pd.DataFra
         fig.legend.click_policy = "hide"
         panels.append(fig)
     pick = RadioButtonGroup(labels=variants, active=0, name="load-variant")
-    rate = Slider(start=0, end=len(rates) - 1, step=1, value=len(rates) // 2, show_value=False, title="offered load",
+    rate = Slider(start=0, end=len(rates) - 1, step=1, value=start, show_value=False,
+                  title=f"offered load: {row0['rate']:g} requests/s",
                   name="load-rate", sizing_mode="stretch_width")  # fmt: skip
-    summary = Div(text="", sizing_mode="stretch_width")
+    summary = Div(text=_summary(row0, knees[variants[0]], rates[-1]), sizing_mode="stretch_width")
     callback = CustomJS(
         args=dict(full=full, curve=curve, chosen=chosen, pick=pick, rate=rate, summary=summary, spans=spans,
                   variants=variants, knees={k: (v if v is not None else "NaN") for k, v in knees.items()},
