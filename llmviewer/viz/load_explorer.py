@@ -22,8 +22,8 @@ for (const k of keys) data[k] = col(k);
 curve.data = data;
 const j = Math.min(rate.value, rows.length - 1);
 const r = rows[j];
-const now = {rate: [], y: []};
-for (const k of keys) { now.rate.push(full.data.rate[r]); now.y.push(full.data[k][r]); }
+const now = {rate: [full.data.rate[r]]};
+for (const k of keys) now[k] = [full.data[k][r]];
 chosen.data = now;
 rate.title = "offered load: " + full.data.rate[r] + " requests/s";
 const knee = knees[v];
@@ -36,7 +36,7 @@ summary.text = "<b>" + v + "</b>, " + full.data.rate[r] + " requests/s offered, 
     + full.data.served[r].toPrecision(3) + " completed: TTFT p50 " + fmt(full.data.ttft_p50[r])
     + " ms, p99 " + fmt(full.data.ttft_p99[r]) + " ms; TPOT p50 " + fmt(full.data.tpot_p50[r])
     + " ms, p99 " + fmt(full.data.tpot_p99[r]) + " ms; mean batch "
-    + full.data.batch[r].toFixed(1) + ". " + kneeText + ".";
+    + full.data.batch[r].toFixed(1) + "; " + kneeText + ".";
 """
 
 
@@ -54,7 +54,7 @@ def _summary(row: Any, knee: float | None, last_rate: float) -> str:
     return (
         f"<b>{row['variant']}</b>, {row['rate']:g} requests/s offered, {row['served']:#.3g} completed: "
         f"TTFT p50 {_fmt(row['ttft_p50'])} ms, p99 {_fmt(row['ttft_p99'])} ms; TPOT p50 {_fmt(row['tpot_p50'])} "
-        f"ms, p99 {_fmt(row['tpot_p99'])} ms; mean batch {row['batch']:.1f}. {knee_text}."
+        f"ms, p99 {_fmt(row['tpot_p99'])} ms; mean batch {row['batch']:.1f}; {knee_text}."
     )
 
 
@@ -73,8 +73,8 @@ def load_explorer(table: pd.DataFrame, title: str = "") -> tuple[Any, pd.DataFra
     """Interactive latency-vs-load figure from a :func:`latency_vs_rate` table: a button group picks the
     scheduler variant (e.g. chunked prefill on/off), a slider the offered rate; two panels show p50 and p99
     TTFT and TPOT (ms, log scale) against the offered rate, with a dashed line at the knee
-    (:func:`knee_rates`). Named models: ``load-curve`` (plotted lines), ``load-chosen`` (the marked rate),
-    ``load-variant``, ``load-rate``. Returns (Bokeh layout, :func:`load_table`)."""
+    (:func:`knee_rates`). Named models: ``load-curve`` (plotted lines), ``load-chosen`` (the four latencies at
+    the marked rate), ``load-variant``, ``load-rate``. Returns (Bokeh layout, :func:`load_table`)."""
     from bokeh.layouts import column
     from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Slider, Span
     from bokeh.plotting import figure
@@ -88,9 +88,7 @@ def load_explorer(table: pd.DataFrame, title: str = "") -> tuple[Any, pd.DataFra
     curve = ColumnDataSource({"rate": rates, **{k: first[k].tolist() for k in SERIES}}, name="load-curve")
     start = len(rates) // 2
     row0 = first.iloc[start]
-    chosen = ColumnDataSource(
-        {"rate": [row0["rate"]] * len(SERIES), "y": [row0[k] for k in SERIES]}, name="load-chosen"
-    )
+    chosen = ColumnDataSource({"rate": [row0["rate"]], **{k: [row0[k]] for k in SERIES}}, name="load-chosen")
     colors = {"p50": "#1f77b4", "p99": "#d62728"}
     panels, spans = [], []
     for metric, label in (("ttft", "time to first token (ms)"), ("tpot", "time per output token (ms)")):
@@ -109,7 +107,8 @@ def load_explorer(table: pd.DataFrame, title: str = "") -> tuple[Any, pd.DataFra
             fig.scatter("rate", key, source=curve, color=colors[q], size=5)
             tips = [("requests/s", "@rate"), (SERIES[key] + " ms", f"@{key}")]
             fig.add_tools(HoverTool(renderers=[line], tooltips=tips))
-        fig.scatter("rate", "y", source=chosen, size=13, color="black", alpha=0.5)
+        for q in ("p50", "p99"):
+            fig.scatter("rate", f"{metric}_{q}", source=chosen, size=13, color="black", alpha=0.5)
         span = Span(dimension="height", line_dash="dashed", line_color="gray", location=knees[variants[0]] or 0)
         span.visible = knees[variants[0]] is not None
         fig.add_layout(span)
