@@ -113,7 +113,7 @@ def load_explorer(table: pd.DataFrame, title: str = "") -> tuple[Any, pd.DataFra
         span.visible = knees[variants[0]] is not None
         fig.add_layout(span)
         spans.append(span)
-        fig.legend.location = "top_left"
+        fig.legend.location = "bottom_right"
         fig.legend.click_policy = "hide"
         panels.append(fig)
     pick = RadioButtonGroup(labels=variants, active=0, name="load-variant")
