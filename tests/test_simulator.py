@@ -496,3 +496,36 @@ def test_all_at_once_and_closed_loop():
     assert df["request_throughput"].is_monotonic_increasing
     one = float(llmviewer.generate(SMALL, A100, 1, 128, 32, **SERVING).total_time)
     assert df["request_throughput"].iloc[0] == pytest.approx(1 / one, rel=1e-9)  # one at a time: 1 / service time
+
+
+def test_knee_rates_and_the_load_explorer_select_the_engines_rows():
+    from llmviewer.techniques.loadsim import knee_rates
+    from llmviewer.viz.load_explorer import load_explorer
+
+    w = Workload(requests=200, rate=1, prompt=256, output=32, seed=0)
+    table = latency_vs_rate(SMALL, A100, w, [1, 5, 400], variants={"one": SchedulerConfig(max_batch=1)})
+    knee = knee_rates(table)["one"]
+    last = table.iloc[-1]
+    assert knee == last["request_throughput"] < 0.95 * last["rate"]
+    assert math.isnan(knee_rates(table[table["rate"] < 10])["one"])
+    layout, data = load_explorer(table)
+    np.testing.assert_allclose(data["ttft_p99"], table["ttft_p99"] * 1e3)
+    assert layout.select_one({"name": "load-curve"}).data["rate"] == [1.0, 5.0, 400.0]
+    chosen = layout.select_one({"name": "load-chosen"}).data  # the middle rate, before any interaction
+    assert chosen["rate"] == [5.0] and chosen["ttft_p99"] == [pytest.approx(table["ttft_p99"].iloc[1] * 1e3)]
+
+
+def test_compare_serving_curve_sets_the_simulation_beside_the_published_points():
+    from llmviewer.techniques.loadsim import compare_serving_curve, serving_curves
+
+    cid = "trtllm_0.14_Llama-3.1-8B_H100-SXM5-80GB_tp1_467in_16out"
+    t = compare_serving_curve(cid, {"pure": None}, requests=50)
+    published = serving_curves().query("curve_id == @cid")
+    assert t["qps"].tolist() == [2.0, 4.0, 8.0, 16.0, 32.0]  # the INF point is left out
+    np.testing.assert_array_equal(t["measured_ttft_ms"], published["mean_ttft_ms"].iloc[:5])
+    w = Workload(requests=50, rate=1.0, prompt=467, output=16, seed=0)
+    sim = latency_vs_rate("Llama-3.1-8B", "H100-SXM5-80GB", w, [4.0], {"x": SchedulerConfig()})
+    assert t.loc[1, "pure_ttft_ms"] == pytest.approx(sim["ttft_mean"].iloc[0] * 1e3, rel=1e-12)
+    assert t.loc[1, "pure_ttft_err"] == pytest.approx(t.loc[1, "pure_ttft_ms"] / t.loc[1, "measured_ttft_ms"] - 1)
+    with pytest.raises(LLMViewerError):
+        compare_serving_curve("no such curve")

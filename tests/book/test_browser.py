@@ -304,3 +304,40 @@ def test_roofline_explorer_shows_the_engines_numbers(visit):
         assert shown["bytes"][i] == pytest.approx(row["memory_access"], rel=1e-12)
         assert shown["time_us"][i] == pytest.approx(row["inference_time"] * 1e6, rel=1e-9)
         assert shown["bound"][i] == row["bound"]
+
+
+_JS_SET_LOAD = """async ([variant, rate]) => {
+    const doc = Bokeh.documents.find((d) => d.get_model_by_name("load-curve") !== null);
+    doc.get_model_by_name("load-variant").active = variant;
+    doc.get_model_by_name("load-rate").value = rate;
+    await new Promise((resolve) => setTimeout(resolve, 500));  // CustomJS callbacks run asynchronously
+    const curve = doc.get_model_by_name("load-curve").data;
+    const chosen = doc.get_model_by_name("load-chosen").data;
+    const keys = ["ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99"];
+    const out = {chosen: keys.map((k) => chosen[k][0]), chosen_rate: Array.from(chosen.rate)};
+    for (const k of ["rate", ...keys]) out[k] = Array.from(curve[k]);
+    return out;
+}"""
+
+
+@pytest.mark.skipif(not (BUILD / "chapters" / "systems.html").is_file(), reason=NO_BUILD)
+def test_latency_load_explorer_shows_the_simulators_numbers(visit):
+    """Pick "no chunking" and a rate in the latency-vs-load explorer of the systems chapter and compare the
+    plotted p50/p99 TTFT and TPOT with loadsim.latency_vs_rate run here with the chapter's settings."""
+    pytest.importorskip("llmviewer")
+    from llmviewer.techniques import loadsim
+
+    page = visit("chapters/systems.html").page
+    page.wait_for_function(_JS_WAIT_IDLE, timeout=15_000)
+    shown = page.evaluate(_JS_SET_LOAD, [1, 3])
+    rates = [1, 2, 4, 6, 7, 8, 9, 10, 12, 16]
+    w = loadsim.Workload(requests=500, rate=1, prompt=2048, output=256, seed=0)
+    expected = loadsim.latency_vs_rate(
+        "Llama-3.1-8B", "H100-SXM5-80GB", w, rates, {"no chunking": loadsim.SchedulerConfig()}, calibration="serving"
+    )
+    assert shown["rate"] == rates
+    keys = ["ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99"]
+    for k in keys:
+        assert shown[k] == pytest.approx((expected[k] * 1e3).tolist(), rel=1e-9), k
+    assert shown["chosen_rate"] == [6]
+    assert shown["chosen"] == pytest.approx([expected[k].iloc[3] * 1e3 for k in keys], rel=1e-9)

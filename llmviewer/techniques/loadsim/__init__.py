@@ -20,10 +20,12 @@ from .planning import (
     RateSearch,
     capacity_table,
     concurrency_sweep,
+    knee_rates,
     latency_vs_rate,
     max_rate,
     plan_capacity,
 )
+from .published import compare_serving_curve, serving_curves
 from .scheduler import SchedulerConfig
 from .simulate import Deployment, ServingResult, kv_capacity, simulate, simulate_pool
 from .steptime import StepCost
@@ -42,7 +44,9 @@ __all__ = [
     "StepCost",
     "Workload",
     "capacity_table",
+    "compare_serving_curve",
     "concurrency_sweep",
+    "knee_rates",
     "kv_capacity",
     "latency_vs_rate",
     "load_trace",
@@ -50,6 +54,7 @@ __all__ = [
     "max_rate",
     "plan_capacity",
     "save_trace",
+    "serving_curves",
     "simulate",
     "simulate_pool",
 ]

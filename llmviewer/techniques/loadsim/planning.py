@@ -514,3 +514,16 @@ def concurrency_sweep(
             }
         )
     return pd.DataFrame(rows)
+
+
+def knee_rates(table: Any, served: float = 0.95) -> dict[str, float]:
+    """Where the queue explodes, per variant of a :func:`latency_vs_rate` table: the request rate the engine
+    sustains (requests/s completed) at the first offered rate it cannot keep up with (completing fewer than
+    ``served`` of the offered requests per second). Past it the queue, and with it TTFT, grows with the
+    length of the run. NaN for a variant that keeps up at every rate simulated."""
+    out: dict[str, float] = {}
+    for name, rows in table.groupby("variant", sort=False):
+        rows = rows.sort_values("rate")
+        over = rows[rows["request_throughput"] < served * rows["rate"]]
+        out[str(name)] = float(over["request_throughput"].iloc[0]) if len(over) else math.nan
+    return out
