@@ -138,7 +138,12 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
         if m.qk_norm:
             ops.append(
                 Elementwise(
-                    "qk_norm" + suffix, "elementwise", count, width=(nh + nkv) * d, ops_per_element=4, weights=2 * d
+                    "qk_norm" + suffix,
+                    "elementwise",
+                    count,
+                    width=(nh + nkv) * d,
+                    ops_per_element=4,
+                    weights=2 * d if m.qk_norm_per_head else (nh + nkv) * d,
                 )
             )
         if m.rotary_dim:

@@ -48,6 +48,7 @@ class ModelSpec:
     norms_per_layer: int = 2
     parallel_block: bool = False
     qk_norm: bool = False
+    qk_norm_per_head: bool = True  # True: one weight of head_dim shared by heads; False: over all heads (OLMo-2)
     rotary_dim: int = 0
     learned_positions: int = 0
     embedding_scale: bool = False
@@ -206,9 +207,20 @@ def _qwen3(c: _Config) -> dict[str, Any]:
 
 
 def _moe_layers(c: _Config, num_layers: int) -> int:
+    """Layers with an MoE MLP: every ``decoder_sparse_step``-th layer not in ``mlp_only_layers``
+    (closed form, O(len(mlp_only_layers)), not O(layers))."""
     step = c.int("decoder_sparse_step", default=1)
-    only_mlp = set(c.get("mlp_only_layers", default=[]))
-    return sum(1 for i in range(num_layers) if i not in only_mlp and (i + 1) % step == 0)
+    only_mlp = c.get("mlp_only_layers", default=[])
+    if not isinstance(only_mlp, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in only_mlp):
+        raise LLMViewerError(f"{c.origin}: field 'mlp_only_layers' must be a list of layer indices, got {only_mlp!r}")
+    bad = [i for i in only_mlp if not 0 <= i < num_layers]
+    if bad:
+        raise LLMViewerError(
+            f"{c.origin}: field 'mlp_only_layers' has indices {bad} outside the {num_layers} layers"
+            f" (valid: 0..{num_layers - 1})"
+        )
+    excluded = sum(1 for i in set(only_mlp) if (i + 1) % step == 0)
+    return num_layers // step - excluded
 
 
 def _mixtral(c: _Config) -> dict[str, Any]:
@@ -261,6 +273,34 @@ def _gemma2(c: _Config) -> dict[str, Any]:
     spec["norms_per_layer"] = 4
     spec.update(_sliding(c, spec["num_layers"], every_layer=False))
     return spec
+
+
+def _gemma3_text(c: _Config) -> dict[str, Any]:
+    """Gemma-3 text model: Gemma-2 block with q/k RMSNorms; sliding layers from ``layer_types`` or,
+    when absent, ``sliding_window_pattern`` (transformers' default 6: layer i is full iff (i+1) % 6 == 0)."""
+    spec = _gemma(c)
+    spec.update(norms_per_layer=4, qk_norm=True)
+    num_layers = spec["num_layers"]
+    window = c.int("sliding_window", default=4096)
+    layer_types = c.get("layer_types")
+    if isinstance(layer_types, list):
+        if len(layer_types) != num_layers:
+            raise LLMViewerError(
+                f"{c.origin}: field 'layer_types' has {len(layer_types)} entries for {num_layers} layers"
+                " (valid: one per layer)"
+            )
+        count = sum(1 for t in layer_types if t == "sliding_attention")
+    else:
+        pattern = c.int("sliding_window_pattern", default=6)
+        count = num_layers - num_layers // pattern
+    if count:
+        spec.update(sliding_window=window, sliding_layers=count)
+    return spec
+
+
+def _olmo2(c: _Config) -> dict[str, Any]:
+    """OLMo-2: Llama shapes, norms after each sublayer (two per layer), q/k RMSNorm over all heads."""
+    return _llama_like(c, qk_norm=True, qk_norm_per_head=False)
 
 
 def _opt(c: _Config) -> dict[str, Any]:
@@ -361,11 +401,21 @@ def _falcon(c: _Config) -> dict[str, Any]:
 
 
 def _deepseek_v3(c: _Config) -> dict[str, Any]:
+    """DeepSeek-V2/V3 (and Kimi-K2): MLA (``q_lora_rank`` null = plain q_proj), the first
+    ``first_k_dense_replace`` layers dense, then MoE on every ``moe_layer_freq``-th layer."""
     spec = dict(**_common(c), **_attention(c))
     num_layers = spec["num_layers"]
     first_dense = c.get("first_k_dense_replace", default=0)
+    if isinstance(first_dense, bool) or not isinstance(first_dense, int) or not 0 <= first_dense <= num_layers:
+        raise LLMViewerError(
+            f"{c.origin}: field 'first_k_dense_replace' is {first_dense!r}; valid: an integer in 0..{num_layers}"
+        )
     freq = c.int("moe_layer_freq", default=1)
-    moe_layers = sum(1 for i in range(first_dense, num_layers) if i % freq == 0)
+    # layers i in [first_dense, num_layers) with i % freq == 0, in closed form
+    if first_dense:
+        moe_layers = max(0, (num_layers - 1) // freq - (first_dense - 1) // freq)
+    else:
+        moe_layers = (num_layers - 1) // freq + 1
     shared = c.get("n_shared_experts", default=0)
     spec.update(
         intermediate_size=c.int("intermediate_size"),
@@ -402,7 +452,12 @@ ADAPTERS = {
     "gptj": _gptj,
     "gpt_neox": _gpt_neox,
     "falcon": _falcon,
+    "deepseek_v2": _deepseek_v3,
     "deepseek_v3": _deepseek_v3,
+    "kimi_k2": _deepseek_v3,  # the DeepSeek-V3 architecture under another name
+    "gemma3_text": _gemma3_text,
+    "olmo2": _olmo2,
+    "granite": _llama,  # Llama shapes; its muP multipliers scale values, not shapes or OPs
 }
 """Supported ``model_type`` values and the adapter that reads each."""
 
