@@ -22,6 +22,8 @@ from llmviewer.specs.workload import make_pass
 
 from .conftest import DENSE, SHIPPED, require_or_skip
 
+MOE = [n for n in SHIPPED if n not in DENSE]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch = require_or_skip("torch")
 transformers = require_or_skip("transformers")
@@ -54,7 +56,11 @@ def engine_matmul_ops(name: str, new: int, past: int) -> tuple[float, float]:
     p = make_pass(BATCH, new, past, 1)
     ops = [op for op in llmviewer.build_ops(llmviewer.load_model(name)) if op.kind == "matmul"]
     total = sum(op.traffic(p).OPs * op.count for op in ops)
-    bias = sum(op._tokens(p) * op.groups * op.out_f * op.count for op in ops if getattr(op, "bias", False))
+    bias = sum(
+        op._tokens(p) * op.groups * op.out_f * op.count * getattr(op, "top_k", 1)
+        for op in ops
+        if getattr(op, "bias", False)
+    )
     return total, bias
 
 
@@ -85,4 +91,39 @@ def test_matmul_ops_and_kv_cache_match_flop_counter(name):
     cache = out.past_key_values
     cache_bytes = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
     m = llmviewer.load_model(name)
+    assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes
+
+
+def run_prefill_and_decode(model):
+    """FlopCounterMode over a prefill of PROMPT tokens and one decode step; returns (prefill, decode, cache)."""
+    ids = torch.zeros(BATCH, PROMPT, dtype=torch.long, device="meta")
+    with FlopCounterMode(display=False) as prefill:
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+    step = torch.zeros(BATCH, 1, dtype=torch.long, device="meta")
+    with FlopCounterMode(display=False) as decode:
+        out = model(input_ids=step, past_key_values=out.past_key_values, use_cache=True)
+    return prefill, decode, out.past_key_values
+
+
+@pytest.mark.parametrize("name", MOE)
+def test_moe_matmul_ops_match_flop_counter_with_batched_experts(name):
+    """MoE models: transformers' default ``grouped_mm`` experts count 0 FLOPs under FlopCounterMode
+    (torch has no formula for ``aten._grouped_mm``), so the experts run as ``batched_mm``, which
+    counts exactly the routed top-k, as the engine does. MLA (DeepSeek-V2/V3, Kimi-K2): transformers
+    5 caches the latent (kv_lora_rank + rope values per token and layer) and re-expands it with
+    ``kv_b_proj`` over every cached token each step: that is the engine's default (unabsorbed)
+    convention, tested here exactly; the absorbed kernel (``absorb_mla=True``) is the other convention."""
+    model = meta_model(name)
+    if not hasattr(model, "set_experts_implementation"):
+        pytest.skip(f"{type(model).__name__} has no experts interface")
+    model.set_experts_implementation("batched_mm")
+    try:
+        prefill, decode, cache = run_prefill_and_decode(model)
+    finally:
+        model.set_experts_implementation("grouped_mm")
+    m = llmviewer.load_model(name)
+    for new, past, counted in ((PROMPT, 0, prefill), (1, PROMPT, decode)):
+        total, bias = engine_matmul_ops(name, new, past)
+        assert total - bias == counted.get_total_flops()
+    cache_bytes = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
     assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes

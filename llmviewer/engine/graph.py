@@ -53,7 +53,9 @@ def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, to
     if experts:
 
         def lin(name: str, i: int, o: int) -> Op:
-            return ExpertLinear(prefix + name, "matmul", count, in_f=i, out_f=o, num_experts=experts, top_k=top_k)
+            return ExpertLinear(
+                prefix + name, "matmul", count, in_f=i, out_f=o, bias=m.mlp_bias, num_experts=experts, top_k=top_k
+            )
 
         act_width = inter * top_k
     else:
@@ -82,7 +84,7 @@ def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, to
 
 def _moe_block(m: ModelSpec, count: int) -> list[Op]:
     h = m.hidden_size
-    ops: list[Op] = [Linear("router", "matmul", count, in_f=h, out_f=m.num_experts)]
+    ops: list[Op] = [Linear("router", "matmul", count, in_f=h, out_f=m.num_experts, bias=m.router_bias)]
     ops += _mlp(m, "expert_", count, m.moe_intermediate_size, m.num_experts, m.experts_per_token)
     if m.shared_expert_intermediate_size:
         ops += _mlp(m, "shared_", count, m.shared_expert_intermediate_size)
@@ -149,6 +151,11 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
         if m.rotary_dim:
             ops.append(
                 Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * m.rotary_dim, ops_per_element=3)
+            )
+        if m.attention_sinks:
+            # one learned logit per head joins every softmax: weights nh, ~2 OPs (exp, add) per head and query
+            ops.append(
+                Elementwise("attention_sinks" + suffix, "elementwise", count, width=nh, ops_per_element=2, weights=nh)
             )
         ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash)
     ops.append(Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias))

@@ -54,12 +54,14 @@ class ModelSpec:
     embedding_scale: bool = False
     sliding_window: int | None = None
     sliding_layers: int = 0
+    attention_sinks: bool = False  # a learned per-head logit in every softmax (gpt-oss)
     # Mixture of experts (0 experts = dense)
     num_experts: int = 0
     experts_per_token: int = 0
     moe_intermediate_size: int = 0
     shared_expert_intermediate_size: int = 0
     shared_expert_gate: bool = False
+    router_bias: bool = False
     num_moe_layers: int = 0
     # Multi-head latent attention (DeepSeek); kv_lora_rank 0 = ordinary attention
     q_lora_rank: int = 0
@@ -303,6 +305,62 @@ def _olmo2(c: _Config) -> dict[str, Any]:
     return _llama_like(c, qk_norm=True, qk_norm_per_head=False)
 
 
+def _layer_type_count(c: _Config, num_layers: int, kind: str) -> int | None:
+    """How many entries of ``layer_types`` equal ``kind`` (None when the config has no ``layer_types``)."""
+    layer_types = c.get("layer_types")
+    if layer_types is None:
+        return None
+    if not isinstance(layer_types, list) or len(layer_types) != num_layers:
+        got = len(layer_types) if isinstance(layer_types, list) else repr(layer_types)
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+        )
+    return sum(1 for t in layer_types if t == kind)
+
+
+def _gpt_oss(c: _Config) -> dict[str, Any]:
+    """gpt-oss: attention with biases and per-head sinks, sliding and full layers from ``layer_types``
+    (transformers' default when absent: alternating, sliding first), every layer MoE with biased
+    experts of width ``intermediate_size`` and a biased router; no shared expert."""
+    spec = _llama_like(c, mlp_bias=True, attention_sinks=True, router_bias=True)
+    num_layers = spec["num_layers"]
+    sliding = _layer_type_count(c, num_layers, "sliding_attention")
+    if sliding is None:
+        sliding = (num_layers + 1) // 2
+    if sliding:
+        spec.update(sliding_window=c.int("sliding_window", default=128), sliding_layers=sliding)
+    spec.update(
+        num_experts=c.int("num_local_experts"),
+        experts_per_token=c.int("num_experts_per_tok", "experts_per_token"),
+        moe_intermediate_size=spec["intermediate_size"],
+        num_moe_layers=num_layers,
+    )
+    return spec
+
+
+def _glm4_moe(c: _Config) -> dict[str, Any]:
+    """GLM-4.5/4.6/4.7: q/k/v biases (``attention_bias``), optional per-head q/k norm (``use_qk_norm``),
+    partial rotary; the first ``first_k_dense_replace`` layers dense, then MoE with ``n_shared_experts``
+    shared experts of width ``moe_intermediate_size``. The multi-token-prediction layer is not built."""
+    spec = _llama_like(c, o_bias=False, qk_norm=c.bool("use_qk_norm", default=False))
+    spec["rotary_dim"] = int(spec["head_dim"] * float(c.get("partial_rotary_factor", default=0.5)))
+    num_layers = spec["num_layers"]
+    first_dense = c.get("first_k_dense_replace", default=1)
+    if isinstance(first_dense, bool) or not isinstance(first_dense, int) or not 0 <= first_dense <= num_layers:
+        raise LLMViewerError(
+            f"{c.origin}: field 'first_k_dense_replace' is {first_dense!r}; valid: an integer in 0..{num_layers}"
+        )
+    shared = c.get("n_shared_experts", default=1)
+    spec.update(
+        num_experts=c.int("n_routed_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=c.int("moe_intermediate_size"),
+        shared_expert_intermediate_size=shared * c.int("moe_intermediate_size"),
+        num_moe_layers=num_layers - first_dense,
+    )
+    return spec
+
+
 def _opt(c: _Config) -> dict[str, Any]:
     hidden = c.int("hidden_size")
     if c.int("word_embed_proj_dim", default=hidden) != hidden:
@@ -457,6 +515,8 @@ ADAPTERS = {
     "kimi_k2": _deepseek_v3,  # the DeepSeek-V3 architecture under another name
     "gemma3_text": _gemma3_text,
     "olmo2": _olmo2,
+    "gpt_oss": _gpt_oss,
+    "glm4_moe": _glm4_moe,
     "granite": _llama,  # Llama shapes; its muP multipliers scale values, not shapes or OPs
 }
 """Supported ``model_type`` values and the adapter that reads each."""
