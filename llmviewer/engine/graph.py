@@ -8,7 +8,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from ..errors import LLMViewerError
-from ..specs.models import ModelSpec
+from ..specs.models import DenseMLP, ModelSpec, layer_mix
 from .operators import (
     INF,
     AllReduce,
@@ -118,14 +118,13 @@ def _attention_core(name_suffix: str, count: int, shape: AttentionOperands, wind
 
 
 def _layer_groups(m: ModelSpec) -> list[tuple[str, int, float]]:
-    """(name suffix, layer count, window) for full-attention and sliding-window layers."""
-    full = m.num_layers - m.sliding_layers
-    groups = []
-    if full:
-        groups.append(("", full, INF))
-    if m.sliding_layers:
-        groups.append(("_sliding" if full else "", m.sliding_layers, float(m.sliding_window)))
-    return groups
+    """(name suffix, layer count, window) of each distinct attention kind in the stack (full first)."""
+    mixers = layer_mix(m).mixers
+    several = len(mixers) > 1
+    return [
+        ("_sliding" if k.window is not None and several else "", n, INF if k.window is None else float(k.window))
+        for k, n in mixers
+    ]
 
 
 def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
@@ -247,11 +246,8 @@ def build_ops(
         ops += _latent_attention(m, flash_attention, absorb_mla)
     else:
         ops += _gqa_attention(m, flash_attention)
-    dense_layers = L - m.num_moe_layers
-    if dense_layers:
-        ops += _mlp(m, "", dense_layers, m.intermediate_size)
-    if m.num_moe_layers:
-        ops += _moe_block(m, m.num_moe_layers)
+    for mlp, count in layer_mix(m).mlps:  # each distinct MLP kind once, with its layer count
+        ops += _mlp(m, "", count, mlp.intermediate_size) if isinstance(mlp, DenseMLP) else _moe_block(m, count)
     ops.append(Elementwise("residual_add", "elementwise", 2 * L, width=h, inputs=2))
     ops.append(replace(_norm("final_norm", 1, h, m.norm), role="head"))
     ops.append(

@@ -99,6 +99,138 @@ class ModelSpec:
         return self.num_kv_heads * 2 * self.head_dim
 
 
+@dataclass(frozen=True)
+class Attention:
+    """Softmax attention over cached keys: full (``window`` None) or a sliding window of
+    ``window`` tokens; ``sinks``: a learned per-head logit joins every softmax (gpt-oss)."""
+
+    heads: int
+    kv_heads: int
+    head_dim: int
+    window: int | None = None
+    sinks: bool = False
+
+    @property
+    def kind(self) -> str:
+        """ "full_attention" or "sliding_attention"."""
+        return "full_attention" if self.window is None else "sliding_attention"
+
+    def describe(self) -> str:
+        """Short label, e.g. ``sliding(512)``."""
+        label = "full" if self.window is None else f"sliding({self.window})"
+        return label + ("+sinks" if self.sinks else "")
+
+
+@dataclass(frozen=True)
+class LatentAttention:
+    """DeepSeek multi-head latent attention; ``q_lora_rank`` 0 = a plain query projection.
+    The cache holds ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer."""
+
+    heads: int
+    q_lora_rank: int
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+    kind = "mla"
+
+    def describe(self) -> str:
+        """Short label with the ranks."""
+        q = f"q{self.q_lora_rank}" if self.q_lora_rank else "q-full"
+        return f"MLA({q},kv{self.kv_lora_rank})"
+
+
+@dataclass(frozen=True)
+class DenseMLP:
+    """A dense MLP of ``intermediate_size`` elements: gated (gate, up, down) or plain (up, down)."""
+
+    intermediate_size: int
+    gated: bool = True
+    kind = "dense"
+
+    def describe(self) -> str:
+        """Short label."""
+        return f"dense({self.intermediate_size})"
+
+
+@dataclass(frozen=True)
+class MoEMLP:
+    """Routed experts (each token uses ``top_k`` of ``experts``, each ``intermediate_size`` wide)
+    plus an always-on shared MLP of ``shared_intermediate_size`` (0 = none)."""
+
+    experts: int
+    top_k: int
+    intermediate_size: int
+    shared_intermediate_size: int = 0
+    gated: bool = True
+    kind = "moe"
+
+    def describe(self) -> str:
+        """Short label, e.g. ``MoE(128x1408,top8,+shared1408)``."""
+        shared = f",+shared{self.shared_intermediate_size}" if self.shared_intermediate_size else ""
+        return f"MoE({self.experts}x{self.intermediate_size},top{self.top_k}{shared})"
+
+
+Mixer = Attention | LatentAttention
+MLP = DenseMLP | MoEMLP
+
+
+@dataclass(frozen=True)
+class LayerMix:
+    """The distinct token mixers and MLPs of a layer stack, each with its layer count (O(kinds),
+    never O(layers)). Mixers and MLPs are independent in the cost model, so their counts are
+    kept apart: a layer's mixer and MLP can be paired in any order without changing a number."""
+
+    mixers: tuple[tuple[Mixer, int], ...]
+    mlps: tuple[tuple[MLP, int], ...]
+
+    def describe(self) -> str:
+        """e.g. ``22 sliding(512) + 4 full; 26 dense(6912)``."""
+        mix = " + ".join(f"{n} {k.describe()}" for k, n in self.mixers)
+        mlp = " + ".join(f"{n} {k.describe()}" for k, n in self.mlps)
+        return f"{mix}; {mlp}"
+
+
+def layer_mix(m: ModelSpec) -> LayerMix:
+    """The typed layer kinds of ``m`` with their counts (see :class:`LayerMix`)."""
+    if m.uses_mla:
+        mla = LatentAttention(
+            m.num_heads, m.q_lora_rank, m.kv_lora_rank, m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim
+        )
+        mixers: tuple[tuple[Mixer, int], ...] = ((mla, m.num_layers),)
+    else:
+        full = m.num_layers - m.sliding_layers
+        groups = []
+        if full:
+            groups.append((Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks), full))
+        if m.sliding_layers:
+            window = int(m.sliding_window or 0)
+            groups.append(
+                (Attention(m.num_heads, m.num_kv_heads, m.head_dim, window, m.attention_sinks), m.sliding_layers)
+            )
+        mixers = tuple(groups)
+    mlps: list[tuple[MLP, int]] = []
+    dense = m.num_layers - m.num_moe_layers
+    if dense:
+        mlps.append((DenseMLP(m.intermediate_size, m.mlp_gated), dense))
+    if m.num_moe_layers:
+        moe = MoEMLP(
+            m.num_experts, m.experts_per_token, m.moe_intermediate_size, m.shared_expert_intermediate_size, m.mlp_gated
+        )
+        mlps.append((moe, m.num_moe_layers))
+    return LayerMix(mixers, tuple(mlps))
+
+
+FAMILIES = {
+    "llama": "Llama", "mistral": "Mistral", "mixtral": "Mistral", "qwen2": "Qwen", "qwen2_moe": "Qwen",
+    "qwen3": "Qwen", "qwen3_moe": "Qwen", "gemma": "Gemma", "gemma2": "Gemma", "gemma3_text": "Gemma",
+    "phi3": "Phi", "opt": "OPT", "gptj": "GPT-J", "gpt_neox": "Pythia/GPT-NeoX", "falcon": "Falcon",
+    "deepseek_v2": "DeepSeek", "deepseek_v3": "DeepSeek", "kimi_k2": "Kimi (DeepSeek-V3 layout)",
+    "olmo2": "OLMo", "granite": "Granite", "gpt_oss": "gpt-oss", "glm4_moe": "GLM",
+}  # fmt: skip
+"""Model family of each supported ``model_type``."""
+
+
 class _Config:
     """Read fields of one config.json with clear errors for missing or ill-typed fields."""
 
