@@ -70,6 +70,8 @@ class ModelSpec:
     qk_rope_head_dim: int = 0
     v_head_dim: int = 0
     source: str = field(default="", compare=False)
+    # set when the user named the architecture (``arch=``): config fields the adapter never read
+    ignored_fields: tuple[str, ...] | None = field(default=None, compare=False)
 
     @property
     def is_moe(self) -> bool:
@@ -237,8 +239,10 @@ class _Config:
     def __init__(self, raw: dict[str, Any], origin: str):
         self.raw = raw
         self.origin = origin
+        self.read: set[str] = {"model_type"}
 
     def get(self, *names: str, default: Any = None) -> Any:
+        self.read.update(names)
         for n in names:
             if n in self.raw and self.raw[n] is not None:
                 return self.raw[n]
@@ -287,10 +291,8 @@ def _sliding(c: _Config, num_layers: int, every_layer: bool) -> dict[str, Any]:
     window = c.get("sliding_window")
     if window is None or c.get("use_sliding_window") is False:
         return {}
-    layer_types = c.get("layer_types")
-    if isinstance(layer_types, list):
-        count = sum(1 for t in layer_types if t == "sliding_attention")
-    else:
+    count = _layer_type_count(c, num_layers, "sliding_attention")
+    if count is None:
         count = num_layers if every_layer else (num_layers + 1) // 2
     return dict(sliding_window=int(window), sliding_layers=count) if count else {}
 
@@ -654,22 +656,62 @@ ADAPTERS = {
 """Supported ``model_type`` values and the adapter that reads each."""
 
 
-def model_from_config(raw: dict[str, Any], name: str = "custom", origin: str = "<config>") -> ModelSpec:
-    """Build a :class:`ModelSpec` from a parsed config.json dictionary."""
+def _check_consistent(spec: dict[str, Any], origin: str) -> None:
+    """Refuse shapes that no model can have, naming the field, its value and what is valid."""
+    layers = spec["num_layers"]
+    experts, top_k = spec.get("num_experts", 0), spec.get("experts_per_token", 0)
+    if experts and not 1 <= top_k <= experts:
+        raise LLMViewerError(
+            f"{origin}: experts per token (num_experts_per_tok) is {top_k}; valid: 1..{experts} (the number of experts)"
+        )
+    window = spec.get("sliding_window")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
+        raise LLMViewerError(f"{origin}: field 'sliding_window' is {window!r}; valid: a positive integer or null")
+    for key in ("sliding_layers", "num_moe_layers"):
+        if not 0 <= spec.get(key, 0) <= layers:
+            raise LLMViewerError(
+                f"{origin}: the config gives {spec[key]} {key}; valid: 0..{layers} (num_hidden_layers)"
+            )
+
+
+def model_from_config(
+    raw: dict[str, Any], name: str = "custom", origin: str = "<config>", arch: str | None = None
+) -> ModelSpec:
+    """Build a :class:`ModelSpec` from a parsed config.json dictionary. ``arch``: read the config
+    with the adapter of that ``model_type`` whatever the config says; the spec then lists in
+    ``ignored_fields`` every config field the adapter did not read."""
     if not isinstance(raw, dict):
         raise LLMViewerError(f"{origin}: a config must be a JSON object, got {type(raw).__name__}")
-    model_type = raw.get("model_type")
-    if model_type is None:
-        raise LLMViewerError(f"{origin}: config is missing the required field 'model_type'")
+    if arch is not None:
+        if arch not in ADAPTERS:
+            raise LLMViewerError(f"{origin}: unknown arch {arch!r}; supported: {', '.join(sorted(ADAPTERS))}")
+        model_type = arch
+    else:
+        model_type = raw.get("model_type")
+        if model_type is None:
+            raise LLMViewerError(
+                f"{origin}: config is missing the required field 'model_type' (or name one with arch=/--arch;"
+                f" supported: {', '.join(sorted(ADAPTERS))})"
+            )
     if model_type == "RefinedWebModel":  # Falcon's pre-transformers name
         model_type = "falcon"
     if model_type not in ADAPTERS:
         raise LLMViewerError(
             f"{origin}: unsupported model_type {model_type!r}; supported: {', '.join(sorted(ADAPTERS))}"
+            " (a config of the same architecture may be read with arch=/--arch NAME)"
         )
-    spec = ADAPTERS[model_type](_Config(raw, origin))
+    config = _Config(raw, origin)
+    spec = ADAPTERS[model_type](config)
+    _check_consistent(spec, origin)
     known = {f.name for f in fields(ModelSpec)}
-    return ModelSpec(name=name, model_type=model_type, source=origin, **{k: v for k, v in spec.items() if k in known})
+    ignored = tuple(sorted(k for k in raw if k not in config.read)) if arch is not None else None
+    return ModelSpec(
+        name=name,
+        model_type=model_type,
+        source=origin,
+        ignored_fields=ignored,
+        **{k: v for k, v in spec.items() if k in known},
+    )
 
 
 def shipped_models() -> dict[str, Path]:
@@ -700,18 +742,19 @@ def _read_json(path: Path) -> Any:
 
 
 @lru_cache(maxsize=256)
-def _load_path(path: Path, mtime: float) -> ModelSpec:
+def _load_path(path: Path, mtime: float, arch: str | None = None) -> ModelSpec:
     name = path.parent.name if path.name == "config.json" else path.stem
-    return model_from_config(_read_json(path), name=name, origin=str(path))
+    return model_from_config(_read_json(path), name=name, origin=str(path), arch=arch)
 
 
-def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
+def load_model(model: str | Path | dict | ModelSpec, arch: str | None = None) -> ModelSpec:
     """Load a model by shipped name (case-insensitive, ``org/`` prefix allowed), by path to a
-    config.json or its folder, from a parsed config dictionary, or pass a ModelSpec through."""
+    config.json or its folder, from a parsed config dictionary, or pass a ModelSpec through.
+    ``arch``: read the config as that ``model_type`` (see :func:`model_from_config`)."""
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, dict):
-        return model_from_config(model, name=str(model.get("_name_or_path", "custom")))
+        return model_from_config(model, name=str(model.get("_name_or_path", "custom")), arch=arch)
     if not isinstance(model, (str, Path)):
         raise LLMViewerError(f"model must be a name, a path or a config dict, got {type(model).__name__}")
     if isinstance(model, str) and not os.path.exists(model):  # a name (one stat), cached by the file's mtime
@@ -719,7 +762,7 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
         key = model.rsplit("/", 1)[-1].lower()
         if key in lookup:
             found = shipped[lookup[key]]
-            return _load_path(found, found.stat().st_mtime)
+            return _load_path(found, found.stat().st_mtime, arch)
         if not model.endswith(".json"):
             raise unknown_name_error("model", model, shipped, "llmviewer models")
     path = Path(model)
@@ -729,7 +772,7 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
             raise LLMViewerError(f"{path.parent}: folder has no config.json")
     if path.is_file():
         resolved = path.resolve()
-        return _load_path(resolved, resolved.stat().st_mtime)
+        return _load_path(resolved, resolved.stat().st_mtime, arch)
     if path.suffix == ".json":
         raise LLMViewerError(f"{path}: no such file")
     shipped = shipped_models()
