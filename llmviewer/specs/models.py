@@ -226,6 +226,7 @@ def layer_mix(m: ModelSpec) -> LayerMix:
 FAMILIES = {
     "llama": "Llama", "mistral": "Mistral", "mixtral": "Mistral", "qwen2": "Qwen", "qwen2_moe": "Qwen",
     "qwen3": "Qwen", "qwen3_moe": "Qwen", "gemma": "Gemma", "gemma2": "Gemma", "gemma3_text": "Gemma",
+    "gemma3": "Gemma (multimodal; text model)",
     "phi3": "Phi", "opt": "OPT", "gptj": "GPT-J", "gpt_neox": "Pythia/GPT-NeoX", "falcon": "Falcon",
     "deepseek_v2": "DeepSeek", "deepseek_v3": "DeepSeek", "kimi_k2": "Kimi (DeepSeek-V3 layout)",
     "olmo2": "OLMo", "granite": "Granite", "gpt_oss": "gpt-oss", "glm4_moe": "GLM",
@@ -432,6 +433,23 @@ def _gemma3_text(c: _Config) -> dict[str, Any]:
     if count:
         spec.update(sliding_window=window, sliding_layers=count)
     return spec
+
+
+GEMMA3_TEXT_DEFAULTS = {
+    "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "sliding_window": 4096,
+    "sliding_window_pattern": 6, "tie_word_embeddings": True, "hidden_activation": "gelu_pytorch_tanh",
+}  # fmt: skip
+"""transformers' documented ``Gemma3TextConfig`` defaults, for the fields a sparse ``text_config`` omits."""
+
+
+def _gemma3(c: _Config) -> dict[str, Any]:
+    """Gemma-3 multimodal wrapper: the text model is analysed (its ``text_config`` over the
+    documented Gemma3TextConfig defaults); the vision tower is not part of the decoder's counts."""
+    text = c.get("text_config")
+    if not isinstance(text, dict):
+        raise LLMViewerError(f"{c.origin}: model_type 'gemma3' needs a 'text_config' object, got {text!r}")
+    return _gemma3_text(_Config({**GEMMA3_TEXT_DEFAULTS, **text}, c.origin + " (text_config)"))
 
 
 def _olmo2(c: _Config) -> dict[str, Any]:
@@ -648,6 +666,7 @@ ADAPTERS = {
     "deepseek_v3": _deepseek_v3,
     "kimi_k2": _deepseek_v3,  # the DeepSeek-V3 architecture under another name
     "gemma3_text": _gemma3_text,
+    "gemma3": _gemma3,  # multimodal wrapper: its text model
     "olmo2": _olmo2,
     "gpt_oss": _gpt_oss,
     "glm4_moe": _glm4_moe,
