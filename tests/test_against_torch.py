@@ -129,3 +129,23 @@ def test_moe_matmul_ops_match_flop_counter_with_batched_experts(name):
         assert total - bias == counted.get_total_flops()
     cache_bytes = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
     assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if llmviewer.load_model(n).vision is not None])
+def test_vision_encoder_matches_transformers(name):
+    """Multimodal wrappers: the vision tower (with its projector) is reported apart from the decoder;
+    its parameters and the matmul OPs of encoding images (convolution, addmm, bmm, mm) are exact."""
+    from llmviewer.engine.vision import vision_encoder_cost
+
+    cfg = transformers.AutoConfig.from_pretrained(shipped_models()[name].parent)
+    with torch.device("meta"):
+        model = transformers.AutoModelForImageTextToText.from_config(cfg, dtype=torch.bfloat16)
+    v = llmviewer.load_model(name).vision
+    pixels = torch.zeros(2, v.channels, v.image_size, v.image_size, dtype=torch.bfloat16, device="meta")
+    with FlopCounterMode(display=False) as counted:
+        model.model.get_image_features(pixel_values=pixels)
+    cost = vision_encoder_cost(v, images=2)
+    assert cost["matmul_OPs"] == counted.get_total_flops()
+    theirs = sum(p.numel() for n, p in model.named_parameters() if any(m in n for m in VISION_MODULES))
+    assert cost["parameters"] == theirs
+    assert llmviewer.analyze(name, "H100").to_dict()["vision_encoder_per_image"]["tokens"] == v.tokens_per_image

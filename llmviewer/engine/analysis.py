@@ -237,6 +237,14 @@ class Analysis(Result):
         out["memory"] = {k: plain(v) for k, v in self.memory.items()}
         if self.model.ignored_fields is not None:
             out["ignored_fields"] = list(self.model.ignored_fields)
+        if self.model.vision is not None:  # a multimodal model's vision tower, apart from the decoder
+            from .vision import vision_encoder_cost
+
+            w, a = self.settings.get("w_bit", 16), self.settings.get("a_bit", 16)
+            cost = vision_encoder_cost(
+                self.model.vision, 1, w if isinstance(w, int) else 16, a if isinstance(a, int) else 16
+            )
+            out["vision_encoder_per_image"] = {k: plain(v) for k, v in cost.items()}
         return out
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported only here

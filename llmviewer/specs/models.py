@@ -70,6 +70,7 @@ class ModelSpec:
     qk_rope_head_dim: int = 0
     v_head_dim: int = 0
     source: str = field(default="", compare=False)
+    vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
     # set when the user named the architecture (``arch=``): config fields the adapter never read
     ignored_fields: tuple[str, ...] | None = field(default=None, compare=False)
 
@@ -99,6 +100,27 @@ class ModelSpec:
         if self.uses_mla:
             return self.kv_lora_rank + self.qk_rope_head_dim
         return self.num_kv_heads * 2 * self.head_dim
+
+
+@dataclass(frozen=True)
+class VisionEncoder:
+    """A multimodal model's ViT vision tower (SigLIP-style), analysed apart from the decoder.
+    Sizes are element counts; ``tokens_per_image`` is what the text model receives per image."""
+
+    layers: int
+    hidden_size: int
+    intermediate_size: int
+    heads: int
+    patch_size: int
+    image_size: int
+    tokens_per_image: int
+    text_hidden_size: int
+    channels: int = 3
+
+    @property
+    def patches(self) -> int:
+        """Patches per image: (image_size / patch_size)²."""
+        return (self.image_size // self.patch_size) ** 2
 
 
 @dataclass(frozen=True)
@@ -449,7 +471,22 @@ def _gemma3(c: _Config) -> dict[str, Any]:
     text = c.get("text_config")
     if not isinstance(text, dict):
         raise LLMViewerError(f"{c.origin}: model_type 'gemma3' needs a 'text_config' object, got {text!r}")
-    return _gemma3_text(_Config({**GEMMA3_TEXT_DEFAULTS, **text}, c.origin + " (text_config)"))
+    spec = _gemma3_text(_Config({**GEMMA3_TEXT_DEFAULTS, **text}, c.origin + " (text_config)"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict):
+        v = _Config(vision, c.origin + " (vision_config)")
+        spec["vision"] = VisionEncoder(
+            layers=v.int("num_hidden_layers"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_attention_heads"),
+            patch_size=v.int("patch_size"),
+            image_size=v.int("image_size"),
+            tokens_per_image=c.int("mm_tokens_per_image", default=256),
+            text_hidden_size=spec["hidden_size"],
+            channels=v.int("num_channels", default=3),
+        )
+    return spec
 
 
 def _olmo2(c: _Config) -> dict[str, Any]:
