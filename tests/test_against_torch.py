@@ -35,7 +35,8 @@ BATCH, PROMPT = 2, 24
 # model_types transformers does not know but whose architecture it builds under another name
 # (an explicit conversion: the config is read as JSON and its model_type renamed, no remote code).
 ALIASES = {"kimi_k2": "deepseek_v3"}
-VISION_MODULES = ("vision_tower.", "multi_modal_projector.")
+VISION_MODULES = ("vision_tower.", "multi_modal_projector.", "model.visual.")
+IMAGE_TEXT_ONLY = {"qwen3_vl"}
 
 
 @functools.lru_cache(maxsize=2)
@@ -47,6 +48,11 @@ def meta_model(name: str):
         cfg = transformers.AutoConfig.for_model(target, **raw)
     else:
         cfg = transformers.AutoConfig.from_pretrained(shipped_models()[name].parent)
+    if raw.get("model_type") in IMAGE_TEXT_ONLY:  # AutoModelForCausalLM refuses these wrappers
+        with torch.device("meta"):
+            return transformers.AutoModelForImageTextToText.from_config(
+                cfg, dtype=torch.bfloat16, attn_implementation="eager"
+            )
     with torch.device("meta"):
         return transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16, attn_implementation="eager")
 

@@ -248,7 +248,7 @@ def layer_mix(m: ModelSpec) -> LayerMix:
 FAMILIES = {
     "llama": "Llama", "mistral": "Mistral", "mixtral": "Mistral", "qwen2": "Qwen", "qwen2_moe": "Qwen",
     "qwen3": "Qwen", "qwen3_moe": "Qwen", "gemma": "Gemma", "gemma2": "Gemma", "gemma3_text": "Gemma",
-    "gemma3": "Gemma (multimodal; text model)",
+    "gemma3": "Gemma (multimodal; text model)", "qwen3_vl": "Qwen-VL (multimodal; text model)",
     "phi3": "Phi", "opt": "OPT", "gptj": "GPT-J", "gpt_neox": "Pythia/GPT-NeoX", "falcon": "Falcon",
     "deepseek_v2": "DeepSeek", "deepseek_v3": "DeepSeek", "kimi_k2": "Kimi (DeepSeek-V3 layout)",
     "olmo2": "OLMo", "granite": "Granite", "gpt_oss": "gpt-oss", "glm4_moe": "GLM",
@@ -489,6 +489,16 @@ def _gemma3(c: _Config) -> dict[str, Any]:
     return spec
 
 
+def _qwen3_vl(c: _Config) -> dict[str, Any]:
+    """Qwen3-VL multimodal wrapper: its text model (Qwen3 layout, q/k norms) is analysed; the word
+    embeddings are tied as the top-level ``tie_word_embeddings`` says (transformers reads it there)."""
+    text = c.get("text_config")
+    if not isinstance(text, dict):
+        raise LLMViewerError(f"{c.origin}: model_type 'qwen3_vl' needs a 'text_config' object, got {text!r}")
+    tie = c.bool("tie_word_embeddings", default=False)
+    return _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
+
+
 def _olmo2(c: _Config) -> dict[str, Any]:
     """OLMo-2: Llama shapes, norms after each sublayer (two per layer), q/k RMSNorm over all heads."""
     return _llama_like(c, qk_norm=True, qk_norm_per_head=False)
@@ -704,6 +714,7 @@ ADAPTERS = {
     "kimi_k2": _deepseek_v3,  # the DeepSeek-V3 architecture under another name
     "gemma3_text": _gemma3_text,
     "gemma3": _gemma3,  # multimodal wrapper: its text model
+    "qwen3_vl": _qwen3_vl,  # multimodal wrapper: its text model
     "olmo2": _olmo2,
     "gpt_oss": _gpt_oss,
     "glm4_moe": _glm4_moe,
