@@ -249,6 +249,7 @@ FAMILIES = {
     "llama": "Llama", "mistral": "Mistral", "mixtral": "Mistral", "qwen2": "Qwen", "qwen2_moe": "Qwen",
     "qwen3": "Qwen", "qwen3_moe": "Qwen", "gemma": "Gemma", "gemma2": "Gemma", "gemma3_text": "Gemma",
     "gemma3": "Gemma (multimodal; text model)", "qwen3_vl": "Qwen-VL (multimodal; text model)",
+    "mistral3": "Mistral (multimodal; text model)",
     "phi3": "Phi", "opt": "OPT", "gptj": "GPT-J", "gpt_neox": "Pythia/GPT-NeoX", "falcon": "Falcon",
     "deepseek_v2": "DeepSeek", "deepseek_v3": "DeepSeek", "kimi_k2": "Kimi (DeepSeek-V3 layout)",
     "olmo2": "OLMo", "granite": "Granite", "gpt_oss": "gpt-oss", "glm4_moe": "GLM",
@@ -499,6 +500,16 @@ def _qwen3_vl(c: _Config) -> dict[str, Any]:
     return _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
 
 
+def _mistral3(c: _Config) -> dict[str, Any]:
+    """Mistral-Small-3.1 (``mistral3``) multimodal wrapper: its Mistral text model is analysed. The
+    checkpoint has its own ``lm_head`` (``text_config`` has no ``tie_word_embeddings``: Mistral's default
+    False); transformers 5.23 builds it tied from a top-level default instead (see the torch test)."""
+    text = c.get("text_config")
+    if not isinstance(text, dict):
+        raise LLMViewerError(f"{c.origin}: model_type 'mistral3' needs a 'text_config' object, got {text!r}")
+    return _mistral(_Config(text, c.origin + " (text_config)"))
+
+
 def _olmo2(c: _Config) -> dict[str, Any]:
     """OLMo-2: Llama shapes, norms after each sublayer (two per layer), q/k RMSNorm over all heads."""
     return _llama_like(c, qk_norm=True, qk_norm_per_head=False)
@@ -715,6 +726,7 @@ ADAPTERS = {
     "gemma3_text": _gemma3_text,
     "gemma3": _gemma3,  # multimodal wrapper: its text model
     "qwen3_vl": _qwen3_vl,  # multimodal wrapper: its text model
+    "mistral3": _mistral3,  # multimodal wrapper: its text model
     "olmo2": _olmo2,
     "gpt_oss": _gpt_oss,
     "glm4_moe": _glm4_moe,
