@@ -61,6 +61,14 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"{k} {si(mem[k], 'B')}" for k in ("weights", "kv_cache", "activations", "total"))
         + f" (device holds {si(result.hardware.memory_bytes, 'B')})",
     ]
+    vision = result.to_dict().get("vision_encoder_per_image") if result.model.vision is not None else None
+    if vision:
+        lines += [
+            "",
+            f"vision encoder (apart from the decoder), per image: {si(vision['matmul_OPs'])}OPs,"
+            f" weights {si(vision['weight_bytes'], 'B')}, activations {si(vision['activation_bytes'], 'B')},"
+            f" {vision['tokens']} image tokens",
+        ]
     if result.model.ignored_fields is not None:
         ignored = ", ".join(result.model.ignored_fields) or "none"
         lines += ["", f"note: read as --arch {result.model.model_type}; config fields not interpreted: {ignored}"]
