@@ -83,7 +83,8 @@ def test_table_output_lists_layers():
 
 
 def test_listings_match_library():
-    assert cli("models").split() == sorted(llmviewer.shipped_models())
+    rows = cli("models").splitlines()[1:]
+    assert [r.split()[0] for r in rows] == sorted(llmviewer.shipped_models())
     assert cli("hardware").split() == list(llmviewer.hardware_library())
 
 

@@ -237,6 +237,16 @@ class Analysis(Result):
             if res is not None:
                 out[stage] = res.to_dict()
         out["memory"] = {k: plain(v) for k, v in self.memory.items()}
+        if self.model.ignored_fields is not None:
+            out["ignored_fields"] = list(self.model.ignored_fields)
+        if self.model.vision is not None:  # a multimodal model's vision tower, apart from the decoder
+            from .vision import vision_encoder_cost
+
+            w, a = self.settings.get("w_bit", 16), self.settings.get("a_bit", 16)
+            cost = vision_encoder_cost(
+                self.model.vision, 1, w if isinstance(w, int) else 16, a if isinstance(a, int) else 16
+            )
+            out["vision_encoder_per_image"] = {k: plain(v) for k, v in cost.items()}
         return out
 
     def to_frame(self):  # noqa: ANN201 - pandas is imported only here
@@ -252,6 +262,7 @@ def analyze(
     seqlen: Any = 1024,
     stages: tuple[str, ...] = STAGES,
     calibration: Efficiency | str | None = None,
+    arch: str | None = None,
     **options: Any,
 ) -> Analysis:
     """Roofline analysis of ``model`` on ``hardware`` for prefill of a ``seqlen``-token prompt
@@ -266,11 +277,13 @@ def analyze(
     accounting. Sizes and bit widths may be numpy arrays (they broadcast).
     ``calibration``: None for the pure roofline (a bound), or an engine class name
     (``"serving"``, ``"llama.cpp"``, ``"pytorch-eager"``) or :class:`Efficiency` for the
-    calibrated estimate (:mod:`llmviewer.engine.efficiency`). Units: OPs, bytes, seconds, OPs/s.
+    calibrated estimate (:mod:`llmviewer.engine.efficiency`). ``arch``: read the config as that
+    ``model_type``; the result then lists the config fields it ignored (``model.ignored_fields``,
+    ``ignored_fields`` in JSON). Units: OPs, bytes, seconds, OPs/s.
     """
     check_options(options)
     options = elementwise_fusion(calibration, options)
-    m = load_model(model)
+    m = load_model(model, arch=arch)
     hw = load_hardware(hardware)
     bad = set(stages) - set(STAGES)
     if bad or not stages:

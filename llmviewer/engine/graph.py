@@ -8,7 +8,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from ..errors import LLMViewerError
-from ..specs.models import ModelSpec
+from ..specs.models import DenseMLP, ModelSpec, layer_mix
 from .operators import (
     INF,
     AllReduce,
@@ -53,7 +53,9 @@ def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, to
     if experts:
 
         def lin(name: str, i: int, o: int) -> Op:
-            return ExpertLinear(prefix + name, "matmul", count, in_f=i, out_f=o, num_experts=experts, top_k=top_k)
+            return ExpertLinear(
+                prefix + name, "matmul", count, in_f=i, out_f=o, bias=m.mlp_bias, num_experts=experts, top_k=top_k
+            )
 
         act_width = inter * top_k
     else:
@@ -82,7 +84,7 @@ def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, to
 
 def _moe_block(m: ModelSpec, count: int) -> list[Op]:
     h = m.hidden_size
-    ops: list[Op] = [Linear("router", "matmul", count, in_f=h, out_f=m.num_experts)]
+    ops: list[Op] = [Linear("router", "matmul", count, in_f=h, out_f=m.num_experts, bias=m.router_bias)]
     ops += _mlp(m, "expert_", count, m.moe_intermediate_size, m.num_experts, m.experts_per_token)
     if m.shared_expert_intermediate_size:
         ops += _mlp(m, "shared_", count, m.shared_expert_intermediate_size)
@@ -116,14 +118,13 @@ def _attention_core(name_suffix: str, count: int, shape: AttentionOperands, wind
 
 
 def _layer_groups(m: ModelSpec) -> list[tuple[str, int, float]]:
-    """(name suffix, layer count, window) for full-attention and sliding-window layers."""
-    full = m.num_layers - m.sliding_layers
-    groups = []
-    if full:
-        groups.append(("", full, INF))
-    if m.sliding_layers:
-        groups.append(("_sliding" if full else "", m.sliding_layers, float(m.sliding_window)))
-    return groups
+    """(name suffix, layer count, window) of each distinct attention kind in the stack (full first)."""
+    mixers = layer_mix(m).mixers
+    several = len(mixers) > 1
+    return [
+        ("_sliding" if k.window is not None and several else "", n, INF if k.window is None else float(k.window))
+        for k, n in mixers
+    ]
 
 
 def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
@@ -138,12 +139,22 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
         if m.qk_norm:
             ops.append(
                 Elementwise(
-                    "qk_norm" + suffix, "elementwise", count, width=(nh + nkv) * d, ops_per_element=4, weights=2 * d
+                    "qk_norm" + suffix,
+                    "elementwise",
+                    count,
+                    width=(nh + nkv) * d,
+                    ops_per_element=4,
+                    weights=2 * d if m.qk_norm_per_head else (nh + nkv) * d,
                 )
             )
         if m.rotary_dim:
             ops.append(
                 Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * m.rotary_dim, ops_per_element=3)
+            )
+        if m.attention_sinks:
+            # one learned logit per head joins every softmax: weights nh, ~2 OPs (exp, add) per head and query
+            ops.append(
+                Elementwise("attention_sinks" + suffix, "elementwise", count, width=nh, ops_per_element=2, weights=nh)
             )
         ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash)
     ops.append(Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias))
@@ -235,11 +246,8 @@ def build_ops(
         ops += _latent_attention(m, flash_attention, absorb_mla)
     else:
         ops += _gqa_attention(m, flash_attention)
-    dense_layers = L - m.num_moe_layers
-    if dense_layers:
-        ops += _mlp(m, "", dense_layers, m.intermediate_size)
-    if m.num_moe_layers:
-        ops += _moe_block(m, m.num_moe_layers)
+    for mlp, count in layer_mix(m).mlps:  # each distinct MLP kind once, with its layer count
+        ops += _mlp(m, "", count, mlp.intermediate_size) if isinstance(mlp, DenseMLP) else _moe_block(m, count)
     ops.append(Elementwise("residual_add", "elementwise", 2 * L, width=h, inputs=2))
     ops.append(replace(_norm("final_norm", 1, h, m.norm), role="head"))
     ops.append(

@@ -189,19 +189,20 @@ class ExpertLinear(Linear):
         t = p.tokens
         routed = t * self.top_k
         touched = expected_experts_touched(t, self.num_experts, self.top_k)
+        bias = self.out_f if self.bias else 0
         return Traffic(
-            OPs=2 * routed * self.in_f * self.out_f,
-            load_weight=touched * self.in_f * self.out_f * p.w_bytes,
+            OPs=2 * routed * self.in_f * self.out_f + routed * bias,
+            load_weight=touched * (self.in_f * self.out_f * p.w_bytes + bias * p.hi_bytes),
             load_act=routed * self.in_f * p.a_bytes,
             store_act=routed * self.out_f * p.a_bytes,
         )
 
     def weight_bytes(self, p: Pass) -> Any:
-        return self.num_experts * self.in_f * self.out_f * p.w_bytes
+        return self.num_experts * (self.in_f * self.out_f * p.w_bytes + (self.out_f * p.hi_bytes if self.bias else 0))
 
     @property
     def params(self) -> int:
-        return self.num_experts * self.in_f * self.out_f
+        return self.num_experts * (self.in_f * self.out_f + (self.out_f if self.bias else 0))
 
 
 # --------------------------------------------------------------------------- attention

@@ -48,17 +48,20 @@ class ModelSpec:
     norms_per_layer: int = 2
     parallel_block: bool = False
     qk_norm: bool = False
+    qk_norm_per_head: bool = True  # True: one weight of head_dim shared by heads; False: over all heads (OLMo-2)
     rotary_dim: int = 0
     learned_positions: int = 0
     embedding_scale: bool = False
     sliding_window: int | None = None
     sliding_layers: int = 0
+    attention_sinks: bool = False  # a learned per-head logit in every softmax (gpt-oss)
     # Mixture of experts (0 experts = dense)
     num_experts: int = 0
     experts_per_token: int = 0
     moe_intermediate_size: int = 0
     shared_expert_intermediate_size: int = 0
     shared_expert_gate: bool = False
+    router_bias: bool = False
     num_moe_layers: int = 0
     # Multi-head latent attention (DeepSeek); kv_lora_rank 0 = ordinary attention
     q_lora_rank: int = 0
@@ -67,6 +70,9 @@ class ModelSpec:
     qk_rope_head_dim: int = 0
     v_head_dim: int = 0
     source: str = field(default="", compare=False)
+    vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
+    # set when the user named the architecture (``arch=``): config fields the adapter never read
+    ignored_fields: tuple[str, ...] | None = field(default=None, compare=False)
 
     @property
     def is_moe(self) -> bool:
@@ -96,14 +102,171 @@ class ModelSpec:
         return self.num_kv_heads * 2 * self.head_dim
 
 
+@dataclass(frozen=True)
+class VisionEncoder:
+    """A multimodal model's ViT vision tower (SigLIP-style), analysed apart from the decoder.
+    Sizes are element counts; ``tokens_per_image`` is what the text model receives per image."""
+
+    layers: int
+    hidden_size: int
+    intermediate_size: int
+    heads: int
+    patch_size: int
+    image_size: int
+    tokens_per_image: int
+    text_hidden_size: int
+    channels: int = 3
+
+    @property
+    def patches(self) -> int:
+        """Patches per image: (image_size / patch_size)²."""
+        return (self.image_size // self.patch_size) ** 2
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Softmax attention over cached keys: full (``window`` None) or a sliding window of
+    ``window`` tokens; ``sinks``: a learned per-head logit joins every softmax (gpt-oss)."""
+
+    heads: int
+    kv_heads: int
+    head_dim: int
+    window: int | None = None
+    sinks: bool = False
+
+    @property
+    def kind(self) -> str:
+        """ "full_attention" or "sliding_attention"."""
+        return "full_attention" if self.window is None else "sliding_attention"
+
+    def describe(self) -> str:
+        """Short label, e.g. ``sliding(512)``."""
+        label = "full" if self.window is None else f"sliding({self.window})"
+        return label + ("+sinks" if self.sinks else "")
+
+
+@dataclass(frozen=True)
+class LatentAttention:
+    """DeepSeek multi-head latent attention; ``q_lora_rank`` 0 = a plain query projection.
+    The cache holds ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer."""
+
+    heads: int
+    q_lora_rank: int
+    kv_lora_rank: int
+    qk_nope_head_dim: int
+    qk_rope_head_dim: int
+    v_head_dim: int
+    kind = "mla"
+
+    def describe(self) -> str:
+        """Short label with the ranks."""
+        q = f"q{self.q_lora_rank}" if self.q_lora_rank else "q-full"
+        return f"MLA({q},kv{self.kv_lora_rank})"
+
+
+@dataclass(frozen=True)
+class DenseMLP:
+    """A dense MLP of ``intermediate_size`` elements: gated (gate, up, down) or plain (up, down)."""
+
+    intermediate_size: int
+    gated: bool = True
+    kind = "dense"
+
+    def describe(self) -> str:
+        """Short label."""
+        return f"dense({self.intermediate_size})"
+
+
+@dataclass(frozen=True)
+class MoEMLP:
+    """Routed experts (each token uses ``top_k`` of ``experts``, each ``intermediate_size`` wide)
+    plus an always-on shared MLP of ``shared_intermediate_size`` (0 = none)."""
+
+    experts: int
+    top_k: int
+    intermediate_size: int
+    shared_intermediate_size: int = 0
+    gated: bool = True
+    kind = "moe"
+
+    def describe(self) -> str:
+        """Short label, e.g. ``MoE(128x1408,top8,+shared1408)``."""
+        shared = f",+shared{self.shared_intermediate_size}" if self.shared_intermediate_size else ""
+        return f"MoE({self.experts}x{self.intermediate_size},top{self.top_k}{shared})"
+
+
+Mixer = Attention | LatentAttention
+MLP = DenseMLP | MoEMLP
+
+
+@dataclass(frozen=True)
+class LayerMix:
+    """The distinct token mixers and MLPs of a layer stack, each with its layer count (O(kinds),
+    never O(layers)). Mixers and MLPs are independent in the cost model, so their counts are
+    kept apart: a layer's mixer and MLP can be paired in any order without changing a number."""
+
+    mixers: tuple[tuple[Mixer, int], ...]
+    mlps: tuple[tuple[MLP, int], ...]
+
+    def describe(self) -> str:
+        """e.g. ``22 sliding(512) + 4 full; 26 dense(6912)``."""
+        mix = " + ".join(f"{n} {k.describe()}" for k, n in self.mixers)
+        mlp = " + ".join(f"{n} {k.describe()}" for k, n in self.mlps)
+        return f"{mix}; {mlp}"
+
+
+def layer_mix(m: ModelSpec) -> LayerMix:
+    """The typed layer kinds of ``m`` with their counts (see :class:`LayerMix`)."""
+    if m.uses_mla:
+        mla = LatentAttention(
+            m.num_heads, m.q_lora_rank, m.kv_lora_rank, m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim
+        )
+        mixers: tuple[tuple[Mixer, int], ...] = ((mla, m.num_layers),)
+    else:
+        full = m.num_layers - m.sliding_layers
+        groups = []
+        if full:
+            groups.append((Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks), full))
+        if m.sliding_layers:
+            window = int(m.sliding_window or 0)
+            groups.append(
+                (Attention(m.num_heads, m.num_kv_heads, m.head_dim, window, m.attention_sinks), m.sliding_layers)
+            )
+        mixers = tuple(groups)
+    mlps: list[tuple[MLP, int]] = []
+    dense = m.num_layers - m.num_moe_layers
+    if dense:
+        mlps.append((DenseMLP(m.intermediate_size, m.mlp_gated), dense))
+    if m.num_moe_layers:
+        moe = MoEMLP(
+            m.num_experts, m.experts_per_token, m.moe_intermediate_size, m.shared_expert_intermediate_size, m.mlp_gated
+        )
+        mlps.append((moe, m.num_moe_layers))
+    return LayerMix(mixers, tuple(mlps))
+
+
+FAMILIES = {
+    "llama": "Llama", "mistral": "Mistral", "mixtral": "Mistral", "qwen2": "Qwen", "qwen2_moe": "Qwen",
+    "qwen3": "Qwen", "qwen3_moe": "Qwen", "gemma": "Gemma", "gemma2": "Gemma", "gemma3_text": "Gemma",
+    "gemma3": "Gemma (multimodal; text model)", "qwen3_vl": "Qwen-VL (multimodal; text model)",
+    "mistral3": "Mistral (multimodal; text model)",
+    "phi3": "Phi", "opt": "OPT", "gptj": "GPT-J", "gpt_neox": "Pythia/GPT-NeoX", "falcon": "Falcon",
+    "deepseek_v2": "DeepSeek", "deepseek_v3": "DeepSeek", "kimi_k2": "Kimi (DeepSeek-V3 layout)",
+    "olmo2": "OLMo", "granite": "Granite", "gpt_oss": "gpt-oss", "glm4_moe": "GLM",
+}  # fmt: skip
+"""Model family of each supported ``model_type``."""
+
+
 class _Config:
     """Read fields of one config.json with clear errors for missing or ill-typed fields."""
 
     def __init__(self, raw: dict[str, Any], origin: str):
         self.raw = raw
         self.origin = origin
+        self.read: set[str] = {"model_type"}
 
     def get(self, *names: str, default: Any = None) -> Any:
+        self.read.update(names)
         for n in names:
             if n in self.raw and self.raw[n] is not None:
                 return self.raw[n]
@@ -152,10 +315,8 @@ def _sliding(c: _Config, num_layers: int, every_layer: bool) -> dict[str, Any]:
     window = c.get("sliding_window")
     if window is None or c.get("use_sliding_window") is False:
         return {}
-    layer_types = c.get("layer_types")
-    if isinstance(layer_types, list):
-        count = sum(1 for t in layer_types if t == "sliding_attention")
-    else:
+    count = _layer_type_count(c, num_layers, "sliding_attention")
+    if count is None:
         count = num_layers if every_layer else (num_layers + 1) // 2
     return dict(sliding_window=int(window), sliding_layers=count) if count else {}
 
@@ -206,9 +367,20 @@ def _qwen3(c: _Config) -> dict[str, Any]:
 
 
 def _moe_layers(c: _Config, num_layers: int) -> int:
+    """Layers with an MoE MLP: every ``decoder_sparse_step``-th layer not in ``mlp_only_layers``
+    (closed form, O(len(mlp_only_layers)), not O(layers))."""
     step = c.int("decoder_sparse_step", default=1)
-    only_mlp = set(c.get("mlp_only_layers", default=[]))
-    return sum(1 for i in range(num_layers) if i not in only_mlp and (i + 1) % step == 0)
+    only_mlp = c.get("mlp_only_layers", default=[])
+    if not isinstance(only_mlp, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in only_mlp):
+        raise LLMViewerError(f"{c.origin}: field 'mlp_only_layers' must be a list of layer indices, got {only_mlp!r}")
+    bad = [i for i in only_mlp if not 0 <= i < num_layers]
+    if bad:
+        raise LLMViewerError(
+            f"{c.origin}: field 'mlp_only_layers' has indices {bad} outside the {num_layers} layers"
+            f" (valid: 0..{num_layers - 1})"
+        )
+    excluded = sum(1 for i in set(only_mlp) if (i + 1) % step == 0)
+    return num_layers // step - excluded
 
 
 def _mixtral(c: _Config) -> dict[str, Any]:
@@ -260,6 +432,142 @@ def _gemma2(c: _Config) -> dict[str, Any]:
     spec = _gemma(c)
     spec["norms_per_layer"] = 4
     spec.update(_sliding(c, spec["num_layers"], every_layer=False))
+    return spec
+
+
+def _gemma3_text(c: _Config) -> dict[str, Any]:
+    """Gemma-3 text model: Gemma-2 block with q/k RMSNorms; sliding layers from ``layer_types`` or,
+    when absent, ``sliding_window_pattern`` (transformers' default 6: layer i is full iff (i+1) % 6 == 0)."""
+    spec = _gemma(c)
+    spec.update(norms_per_layer=4, qk_norm=True)
+    num_layers = spec["num_layers"]
+    window = c.int("sliding_window", default=4096)
+    layer_types = c.get("layer_types")
+    if isinstance(layer_types, list):
+        if len(layer_types) != num_layers:
+            raise LLMViewerError(
+                f"{c.origin}: field 'layer_types' has {len(layer_types)} entries for {num_layers} layers"
+                " (valid: one per layer)"
+            )
+        count = sum(1 for t in layer_types if t == "sliding_attention")
+    else:
+        pattern = c.int("sliding_window_pattern", default=6)
+        count = num_layers - num_layers // pattern
+    if count:
+        spec.update(sliding_window=window, sliding_layers=count)
+    return spec
+
+
+GEMMA3_TEXT_DEFAULTS = {
+    "vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+    "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "sliding_window": 4096,
+    "sliding_window_pattern": 6, "tie_word_embeddings": True, "hidden_activation": "gelu_pytorch_tanh",
+}  # fmt: skip
+"""transformers' documented ``Gemma3TextConfig`` defaults, for the fields a sparse ``text_config`` omits."""
+
+
+def _gemma3(c: _Config) -> dict[str, Any]:
+    """Gemma-3 multimodal wrapper: the text model is analysed (its ``text_config`` over the
+    documented Gemma3TextConfig defaults); the vision tower is not part of the decoder's counts."""
+    text = c.get("text_config")
+    if not isinstance(text, dict):
+        raise LLMViewerError(f"{c.origin}: model_type 'gemma3' needs a 'text_config' object, got {text!r}")
+    spec = _gemma3_text(_Config({**GEMMA3_TEXT_DEFAULTS, **text}, c.origin + " (text_config)"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict):
+        v = _Config(vision, c.origin + " (vision_config)")
+        spec["vision"] = VisionEncoder(
+            layers=v.int("num_hidden_layers"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_attention_heads"),
+            patch_size=v.int("patch_size"),
+            image_size=v.int("image_size"),
+            tokens_per_image=c.int("mm_tokens_per_image", default=256),
+            text_hidden_size=spec["hidden_size"],
+            channels=v.int("num_channels", default=3),
+        )
+    return spec
+
+
+def _qwen3_vl(c: _Config) -> dict[str, Any]:
+    """Qwen3-VL multimodal wrapper: its text model (Qwen3 layout, q/k norms) is analysed; the word
+    embeddings are tied as the top-level ``tie_word_embeddings`` says (transformers reads it there)."""
+    text = c.get("text_config")
+    if not isinstance(text, dict):
+        raise LLMViewerError(f"{c.origin}: model_type 'qwen3_vl' needs a 'text_config' object, got {text!r}")
+    tie = c.bool("tie_word_embeddings", default=False)
+    return _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
+
+
+def _mistral3(c: _Config) -> dict[str, Any]:
+    """Mistral-Small-3.1 (``mistral3``) multimodal wrapper: its Mistral text model is analysed. The
+    checkpoint has its own ``lm_head`` (``text_config`` has no ``tie_word_embeddings``: Mistral's default
+    False); transformers 5.23 builds it tied from a top-level default instead (see the torch test)."""
+    text = c.get("text_config")
+    if not isinstance(text, dict):
+        raise LLMViewerError(f"{c.origin}: model_type 'mistral3' needs a 'text_config' object, got {text!r}")
+    return _mistral(_Config(text, c.origin + " (text_config)"))
+
+
+def _olmo2(c: _Config) -> dict[str, Any]:
+    """OLMo-2: Llama shapes, norms after each sublayer (two per layer), q/k RMSNorm over all heads."""
+    return _llama_like(c, qk_norm=True, qk_norm_per_head=False)
+
+
+def _layer_type_count(c: _Config, num_layers: int, kind: str) -> int | None:
+    """How many entries of ``layer_types`` equal ``kind`` (None when the config has no ``layer_types``)."""
+    layer_types = c.get("layer_types")
+    if layer_types is None:
+        return None
+    if not isinstance(layer_types, list) or len(layer_types) != num_layers:
+        got = len(layer_types) if isinstance(layer_types, list) else repr(layer_types)
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+        )
+    return sum(1 for t in layer_types if t == kind)
+
+
+def _gpt_oss(c: _Config) -> dict[str, Any]:
+    """gpt-oss: attention with biases and per-head sinks, sliding and full layers from ``layer_types``
+    (transformers' default when absent: alternating, sliding first), every layer MoE with biased
+    experts of width ``intermediate_size`` and a biased router; no shared expert."""
+    spec = _llama_like(c, mlp_bias=True, attention_sinks=True, router_bias=True)
+    num_layers = spec["num_layers"]
+    sliding = _layer_type_count(c, num_layers, "sliding_attention")
+    if sliding is None:
+        sliding = (num_layers + 1) // 2
+    if sliding:
+        spec.update(sliding_window=c.int("sliding_window", default=128), sliding_layers=sliding)
+    spec.update(
+        num_experts=c.int("num_local_experts"),
+        experts_per_token=c.int("num_experts_per_tok", "experts_per_token"),
+        moe_intermediate_size=spec["intermediate_size"],
+        num_moe_layers=num_layers,
+    )
+    return spec
+
+
+def _glm4_moe(c: _Config) -> dict[str, Any]:
+    """GLM-4.5/4.6/4.7: q/k/v biases (``attention_bias``), optional per-head q/k norm (``use_qk_norm``),
+    partial rotary; the first ``first_k_dense_replace`` layers dense, then MoE with ``n_shared_experts``
+    shared experts of width ``moe_intermediate_size``. The multi-token-prediction layer is not built."""
+    spec = _llama_like(c, o_bias=False, qk_norm=c.bool("use_qk_norm", default=False))
+    spec["rotary_dim"] = int(spec["head_dim"] * float(c.get("partial_rotary_factor", default=0.5)))
+    num_layers = spec["num_layers"]
+    first_dense = c.get("first_k_dense_replace", default=1)
+    if isinstance(first_dense, bool) or not isinstance(first_dense, int) or not 0 <= first_dense <= num_layers:
+        raise LLMViewerError(
+            f"{c.origin}: field 'first_k_dense_replace' is {first_dense!r}; valid: an integer in 0..{num_layers}"
+        )
+    shared = c.get("n_shared_experts", default=1)
+    spec.update(
+        num_experts=c.int("n_routed_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=c.int("moe_intermediate_size"),
+        shared_expert_intermediate_size=shared * c.int("moe_intermediate_size"),
+        num_moe_layers=num_layers - first_dense,
+    )
     return spec
 
 
@@ -361,11 +669,21 @@ def _falcon(c: _Config) -> dict[str, Any]:
 
 
 def _deepseek_v3(c: _Config) -> dict[str, Any]:
+    """DeepSeek-V2/V3 (and Kimi-K2): MLA (``q_lora_rank`` null = plain q_proj), the first
+    ``first_k_dense_replace`` layers dense, then MoE on every ``moe_layer_freq``-th layer."""
     spec = dict(**_common(c), **_attention(c))
     num_layers = spec["num_layers"]
     first_dense = c.get("first_k_dense_replace", default=0)
+    if isinstance(first_dense, bool) or not isinstance(first_dense, int) or not 0 <= first_dense <= num_layers:
+        raise LLMViewerError(
+            f"{c.origin}: field 'first_k_dense_replace' is {first_dense!r}; valid: an integer in 0..{num_layers}"
+        )
     freq = c.int("moe_layer_freq", default=1)
-    moe_layers = sum(1 for i in range(first_dense, num_layers) if i % freq == 0)
+    # layers i in [first_dense, num_layers) with i % freq == 0, in closed form
+    if first_dense:
+        moe_layers = max(0, (num_layers - 1) // freq - (first_dense - 1) // freq)
+    else:
+        moe_layers = (num_layers - 1) // freq + 1
     shared = c.get("n_shared_experts", default=0)
     spec.update(
         intermediate_size=c.int("intermediate_size"),
@@ -402,27 +720,77 @@ ADAPTERS = {
     "gptj": _gptj,
     "gpt_neox": _gpt_neox,
     "falcon": _falcon,
+    "deepseek_v2": _deepseek_v3,
     "deepseek_v3": _deepseek_v3,
+    "kimi_k2": _deepseek_v3,  # the DeepSeek-V3 architecture under another name
+    "gemma3_text": _gemma3_text,
+    "gemma3": _gemma3,  # multimodal wrapper: its text model
+    "qwen3_vl": _qwen3_vl,  # multimodal wrapper: its text model
+    "mistral3": _mistral3,  # multimodal wrapper: its text model
+    "olmo2": _olmo2,
+    "gpt_oss": _gpt_oss,
+    "glm4_moe": _glm4_moe,
+    "granite": _llama,  # Llama shapes; its muP multipliers scale values, not shapes or OPs
 }
 """Supported ``model_type`` values and the adapter that reads each."""
 
 
-def model_from_config(raw: dict[str, Any], name: str = "custom", origin: str = "<config>") -> ModelSpec:
-    """Build a :class:`ModelSpec` from a parsed config.json dictionary."""
+def _check_consistent(spec: dict[str, Any], origin: str) -> None:
+    """Refuse shapes that no model can have, naming the field, its value and what is valid."""
+    layers = spec["num_layers"]
+    experts, top_k = spec.get("num_experts", 0), spec.get("experts_per_token", 0)
+    if experts and not 1 <= top_k <= experts:
+        raise LLMViewerError(
+            f"{origin}: experts per token (num_experts_per_tok) is {top_k}; valid: 1..{experts} (the number of experts)"
+        )
+    window = spec.get("sliding_window")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
+        raise LLMViewerError(f"{origin}: field 'sliding_window' is {window!r}; valid: a positive integer or null")
+    for key in ("sliding_layers", "num_moe_layers"):
+        if not 0 <= spec.get(key, 0) <= layers:
+            raise LLMViewerError(
+                f"{origin}: the config gives {spec[key]} {key}; valid: 0..{layers} (num_hidden_layers)"
+            )
+
+
+def model_from_config(
+    raw: dict[str, Any], name: str = "custom", origin: str = "<config>", arch: str | None = None
+) -> ModelSpec:
+    """Build a :class:`ModelSpec` from a parsed config.json dictionary. ``arch``: read the config
+    with the adapter of that ``model_type`` whatever the config says; the spec then lists in
+    ``ignored_fields`` every config field the adapter did not read."""
     if not isinstance(raw, dict):
         raise LLMViewerError(f"{origin}: a config must be a JSON object, got {type(raw).__name__}")
-    model_type = raw.get("model_type")
-    if model_type is None:
-        raise LLMViewerError(f"{origin}: config is missing the required field 'model_type'")
+    if arch is not None:
+        if arch not in ADAPTERS:
+            raise LLMViewerError(f"{origin}: unknown arch {arch!r}; supported: {', '.join(sorted(ADAPTERS))}")
+        model_type = arch
+    else:
+        model_type = raw.get("model_type")
+        if model_type is None:
+            raise LLMViewerError(
+                f"{origin}: config is missing the required field 'model_type' (or name one with arch=/--arch;"
+                f" supported: {', '.join(sorted(ADAPTERS))})"
+            )
     if model_type == "RefinedWebModel":  # Falcon's pre-transformers name
         model_type = "falcon"
     if model_type not in ADAPTERS:
         raise LLMViewerError(
             f"{origin}: unsupported model_type {model_type!r}; supported: {', '.join(sorted(ADAPTERS))}"
+            " (a config of the same architecture may be read with arch=/--arch NAME)"
         )
-    spec = ADAPTERS[model_type](_Config(raw, origin))
+    config = _Config(raw, origin)
+    spec = ADAPTERS[model_type](config)
+    _check_consistent(spec, origin)
     known = {f.name for f in fields(ModelSpec)}
-    return ModelSpec(name=name, model_type=model_type, source=origin, **{k: v for k, v in spec.items() if k in known})
+    ignored = tuple(sorted(k for k in raw if k not in config.read)) if arch is not None else None
+    return ModelSpec(
+        name=name,
+        model_type=model_type,
+        source=origin,
+        ignored_fields=ignored,
+        **{k: v for k, v in spec.items() if k in known},
+    )
 
 
 def shipped_models() -> dict[str, Path]:
@@ -453,18 +821,19 @@ def _read_json(path: Path) -> Any:
 
 
 @lru_cache(maxsize=256)
-def _load_path(path: Path, mtime: float) -> ModelSpec:
+def _load_path(path: Path, mtime: float, arch: str | None = None) -> ModelSpec:
     name = path.parent.name if path.name == "config.json" else path.stem
-    return model_from_config(_read_json(path), name=name, origin=str(path))
+    return model_from_config(_read_json(path), name=name, origin=str(path), arch=arch)
 
 
-def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
+def load_model(model: str | Path | dict | ModelSpec, arch: str | None = None) -> ModelSpec:
     """Load a model by shipped name (case-insensitive, ``org/`` prefix allowed), by path to a
-    config.json or its folder, from a parsed config dictionary, or pass a ModelSpec through."""
+    config.json or its folder, from a parsed config dictionary, or pass a ModelSpec through.
+    ``arch``: read the config as that ``model_type`` (see :func:`model_from_config`)."""
     if isinstance(model, ModelSpec):
         return model
     if isinstance(model, dict):
-        return model_from_config(model, name=str(model.get("_name_or_path", "custom")))
+        return model_from_config(model, name=str(model.get("_name_or_path", "custom")), arch=arch)
     if not isinstance(model, (str, Path)):
         raise LLMViewerError(f"model must be a name, a path or a config dict, got {type(model).__name__}")
     if isinstance(model, str) and not os.path.exists(model):  # a name (one stat), cached by the file's mtime
@@ -472,7 +841,7 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
         key = model.rsplit("/", 1)[-1].lower()
         if key in lookup:
             found = shipped[lookup[key]]
-            return _load_path(found, found.stat().st_mtime)
+            return _load_path(found, found.stat().st_mtime, arch)
         if not model.endswith(".json"):
             raise unknown_name_error("model", model, shipped, "llmviewer models")
     path = Path(model)
@@ -482,7 +851,7 @@ def load_model(model: str | Path | dict | ModelSpec) -> ModelSpec:
             raise LLMViewerError(f"{path.parent}: folder has no config.json")
     if path.is_file():
         resolved = path.resolve()
-        return _load_path(resolved, resolved.stat().st_mtime)
+        return _load_path(resolved, resolved.stat().st_mtime, arch)
     if path.suffix == ".json":
         raise LLMViewerError(f"{path}: no such file")
     shipped = shipped_models()

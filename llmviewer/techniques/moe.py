@@ -103,7 +103,7 @@ def active_parameters(model: str | ModelSpec | dict, embeddings: bool = True) ->
     total = 0
     for op in build_ops(m):
         if isinstance(op, ExpertLinear):
-            total += op.count * op.in_f * op.out_f * op.top_k
+            total += op.count * op.params // op.num_experts * op.top_k
         elif embeddings or op.role != "embedding":
             total += op.count * op.params
     return total

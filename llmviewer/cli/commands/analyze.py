@@ -11,7 +11,12 @@ PARENTS = (*options.one_pass("prompt length; decode has this many tokens cached"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """No flags beyond the shared ones."""
+    """``--arch``: read the config as this model_type and list the fields it ignored."""
+    parser.add_argument(
+        "--arch",
+        default=None,
+        help="read the config as this model_type (e.g. llama); the output lists every config field not interpreted",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = analyze(
         args.model, options.resolve_device(args), batch_size=args.batchsize, seqlen=args.seqlen,
-        calibration=args.calibrated, **options.workload_options(args),
+        calibration=args.calibrated, arch=args.arch, **options.workload_options(args),
     )  # fmt: skip
     if args.json:
         return print_json(result.to_dict())
@@ -56,5 +61,16 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"{k} {si(mem[k], 'B')}" for k in ("weights", "kv_cache", "activations", "total"))
         + f" (device holds {si(result.hardware.memory_bytes, 'B')})",
     ]
+    vision = result.to_dict().get("vision_encoder_per_image") if result.model.vision is not None else None
+    if vision:
+        lines += [
+            "",
+            f"vision encoder (apart from the decoder), per image: {si(vision['matmul_OPs'])}OPs,"
+            f" weights {si(vision['weight_bytes'], 'B')}, activations {si(vision['activation_bytes'], 'B')},"
+            f" {vision['tokens']} image tokens",
+        ]
+    if result.model.ignored_fields is not None:
+        ignored = ", ".join(result.model.ignored_fields) or "none"
+        lines += ["", f"note: read as --arch {result.model.model_type}; config fields not interpreted: {ignored}"]
     print("\n".join(lines))
     return 0

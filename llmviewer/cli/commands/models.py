@@ -11,24 +11,46 @@ PARENTS = (options.output,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """No flags beyond the shared ones."""
+    """``--params``: add total and active parameters to the table (loads the engine)."""
+    parser.add_argument(
+        "--params", action="store_true", help="add total and active parameters (routed experts at top_k/experts)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print one name per line, or with ``--json`` one object per model: name, model_type,
-    layers, hidden size, parameters and whether it routes to experts."""
-    from ...specs.models import shipped_models
-
-    if not args.json:
-        print("\n".join(shipped_models()))
-        return 0
-    from ...engine.graph import parameter_count
-    from ...specs.models import load_model
-    from ..render import print_json
+    """Print a table (or with ``--json`` one object per model): name, family, layer mix (distinct
+    token mixers and MLPs with their layer counts) and, with ``--params`` or ``--json``, total and
+    active parameters (routed experts counted at top_k / experts). The plain listing reads the
+    configs only (no numpy, no pandas), so it stays instant."""
+    from ...specs.models import FAMILIES, layer_mix, load_model, shipped_models
 
     rows = []
     for name in shipped_models():
         m = load_model(name)
-        rows.append({"name": m.name, "model_type": m.model_type, "num_layers": m.num_layers,
-                     "hidden_size": m.hidden_size, "parameters": parameter_count(m), "moe": m.is_moe})  # fmt: skip
-    return print_json(rows)
+        rows.append({"name": m.name, "family": FAMILIES.get(m.model_type, m.model_type), "model_type": m.model_type,
+                     "num_layers": m.num_layers, "hidden_size": m.hidden_size, "moe": m.is_moe,
+                     "layer_mix": layer_mix(m).describe()})  # fmt: skip
+    if args.json or args.params:
+        from ...engine.graph import parameter_count
+        from ...techniques.moe import active_parameters
+
+        for row in rows:
+            m = load_model(row["name"])
+            row.update(parameters=parameter_count(m), active_parameters=active_parameters(m))
+    if args.json:
+        from ..render import print_json
+
+        return print_json(rows)
+    from ..render import si
+
+    columns = ["name", "family"] + (["parameters", "active_parameters"] if args.params else []) + ["layer_mix"]
+    titles = {"parameters": "total", "active_parameters": "active", "layer_mix": "layers"}
+    cells = [[titles.get(c, c) for c in columns]]
+    cells += [[si(r[c]) if c.endswith("parameters") else str(r[c]) for c in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    for row in cells:
+        parts = [
+            v.rjust(w) if c.endswith("parameters") else v.ljust(w) for v, w, c in zip(row, widths, columns, strict=True)
+        ]
+        print("  ".join(parts).rstrip())
+    return 0

@@ -1,0 +1,48 @@
+"""A multimodal model's vision tower as a separate encoder: its parameters, OPs and bytes per image.
+
+Conventions (SigLIP-style ViT, as Gemma-3 uses): an image of ``image_size``² pixels is cut into
+``(image_size / patch_size)²`` patches, embedded by a patch convolution (a matmul of
+``channels * patch_size²`` inputs per patch) plus learned positions, run through ``layers``
+pre-norm blocks (q, k, v, o with biases, full bidirectional attention over all patches, two
+LayerNorms, a plain fc1 -> GELU -> fc2 MLP with biases), a final LayerNorm, then pooled to
+``tokens_per_image`` tokens and projected to the text model's width (an RMSNorm and a matmul
+without bias). A multiply-accumulate is 2 OPs; elementwise work (norms, GELU, softmax) is left
+out of ``matmul_OPs``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..specs.models import VisionEncoder
+
+
+def vision_parameters(v: VisionEncoder) -> int:
+    """Parameters of the vision tower and its projector (elements)."""
+    h, inter = v.hidden_size, v.intermediate_size
+    layer = 4 * (h * h + h) + 4 * h + (h * inter + inter) + (inter * h + h)
+    embed = v.channels * v.patch_size**2 * h + h + v.patches * h
+    return v.layers * layer + embed + 2 * h + h * v.text_hidden_size + h
+
+
+def vision_encoder_cost(v: VisionEncoder, images: Any = 1, w_bit: int = 16, a_bit: int = 16) -> dict[str, Any]:
+    """Cost of encoding ``images`` images: ``matmul_OPs`` (OPs: patch embedding, projections, MLP,
+    the patches² attention scores and weighted sums, the projector on the pooled tokens),
+    ``parameters`` (elements), ``weight_bytes`` (bytes, at ``w_bit``), ``activation_bytes``
+    (bytes written by the blocks' matmuls, at ``a_bit``) and ``tokens`` (image tokens the text
+    model receives)."""
+    h, inter, n = v.hidden_size, v.intermediate_size, v.patches
+    per_layer = 2 * n * (4 * h * h + 2 * h * inter) + 2 * 2 * n * n * h
+    ops = (
+        2 * n * v.channels * v.patch_size**2 * h
+        + v.layers * per_layer
+        + 2 * v.tokens_per_image * h * v.text_hidden_size
+    )
+    act = v.layers * n * (4 * h + inter + h) * a_bit / 8
+    return {
+        "matmul_OPs": images * ops,
+        "parameters": vision_parameters(v),
+        "weight_bytes": vision_parameters(v) * w_bit / 8,
+        "activation_bytes": images * act,
+        "tokens": images * v.tokens_per_image,
+    }

@@ -1,0 +1,77 @@
+"""Typed layer kinds, named architectures (arch=) with their ignored fields, and inconsistent configs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import llmviewer
+from llmviewer.errors import LLMViewerError
+from llmviewer.specs.models import Attention, DenseMLP, MoEMLP, layer_mix, shipped_models
+
+
+def raw(name: str) -> dict:
+    return json.loads(shipped_models()[name].read_text())
+
+
+def test_gemma3_is_five_in_six_sliding_from_the_pattern():
+    mix = layer_mix(llmviewer.load_model("gemma-3-1b-it"))
+    assert mix.mixers == ((Attention(4, 1, 256, None), 4), (Attention(4, 1, 256, 512), 22))
+    assert mix.mlps == ((DenseMLP(6912), 26),)
+
+
+def test_gpt_oss_alternates_sliding_with_sinks_and_every_layer_moe():
+    mix = layer_mix(llmviewer.load_model("gpt-oss-20b"))
+    kinds = [(k.kind, k.sinks, n) for k, n in mix.mixers]
+    assert kinds == [("full_attention", True, 12), ("sliding_attention", True, 12)]
+    assert mix.mlps == ((MoEMLP(32, 4, 2880), 24),)
+
+
+def test_a_trillion_layers_is_read_without_looping():
+    cfg = {**raw("Qwen3-30B-A3B"), "num_hidden_layers": 10**12, "decoder_sparse_step": 2, "mlp_only_layers": [1, 3]}
+    m = llmviewer.load_model(cfg)
+    assert m.num_moe_layers == 10**12 // 2 - 2
+    ds = llmviewer.load_model({**raw("DeepSeek-V3"), "num_hidden_layers": 10**12, "moe_layer_freq": 3})
+    assert ds.num_moe_layers == (10**12 - 1) // 3  # layers 3, 6, ... (first_k_dense_replace 3)
+
+
+def test_kimi_k2_is_the_deepseek_v3_layout():
+    kimi = llmviewer.load_model("Kimi-K2-Instruct")
+    assert kimi.uses_mla and kimi.num_experts == 384 and kimi.num_moe_layers == 60
+
+
+def test_named_arch_lists_every_field_it_did_not_read(capsys):
+    m = llmviewer.load_model(raw("gemma-3-1b-it"), arch="llama")
+    assert m.model_type == "llama"
+    assert "sliding_window_pattern" in m.ignored_fields and "hidden_size" not in m.ignored_fields
+    assert llmviewer.load_model("gemma-3-1b-it").ignored_fields is None
+    out = llmviewer.analyze(shipped_models()["Llama-3.1-8B"], "H100", arch="llama").to_dict()
+    assert "rope_theta" in out["ignored_fields"]
+    from llmviewer.cli import run
+
+    assert run(["analyze", str(shipped_models()["Llama-3.1-8B"]), "H100", "--arch", "llama"]) == 0
+    assert "config fields not interpreted: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "name, patch, words",
+    [
+        ("Qwen3-30B-A3B", {"num_experts_per_tok": 129}, ["num_experts_per_tok", "129", "1..128"]),
+        ("gemma-3-1b-it", {"sliding_window": -1}, ["sliding_window", "-1"]),
+        ("gemma-3-1b-it", {"layer_types": ["full_attention"] * 27}, ["layer_types", "27", "26"]),
+        ("Qwen3-30B-A3B", {"mlp_only_layers": [48]}, ["mlp_only_layers", "48", "0..47"]),
+        ("DeepSeek-V3", {"first_k_dense_replace": 62}, ["first_k_dense_replace", "62", "0..61"]),
+        ("Llama-3.1-8B", {"model_type": "no_such"}, ["no_such", "llama", "olmo2", "--arch"]),
+    ],
+)
+def test_inconsistent_configs_are_clear_errors(name, patch, words):
+    with pytest.raises(LLMViewerError) as e:
+        llmviewer.load_model({**raw(name), **patch})
+    for w in words:
+        assert w in str(e.value)
+
+
+def test_unknown_arch_lists_the_supported():
+    with pytest.raises(LLMViewerError, match="unknown arch 'lama'.*llama"):
+        llmviewer.load_model(raw("Llama-3.1-8B"), arch="lama")
