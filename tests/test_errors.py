@@ -84,7 +84,7 @@ def test_hardware_entry_validation():
     "args,message",
     [
         (["analyze", "Llama-2-7b", "H100-SXM5-80GB"], "unknown model 'Llama-2-7b'; did you mean"),
-        (["analyze", "Llama-2-7b-hf", "H100-SXM5-80GB", "--batchsize", "0"], "batch_size must be an integer >= 1"),
+        (["analyze", "Llama-2-7b-hf", "H100-SXM5-80GB", "--batchsize", "0"], "--batch-size must be a positive integer"),
         (["analyze", "Llama-2-7b-hf", "H100-SXM5-80GB", "--batchsize", "1.5"], "invalid int value: '1.5'"),
         (["analyze", "Llama-2-7b-hf", "H100-SXM5-80GB", "--w_bit", "5", "--a_bit", "3"], "unsupported a_bit 3"),
         (["analyze", "nope.json", "H100-SXM5-80GB"], "nope.json: no such file"),

@@ -16,7 +16,7 @@ from typing import NoReturn
 from .._version import __version__
 from ..errors import LLMViewerError
 from .commands import COMMANDS
-from .options import Formatter
+from .options import Formatter, flag_names, validate
 
 
 class Parser(argparse.ArgumentParser):
@@ -43,13 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=Formatter,
         )
         command.configure(p)
-        p.set_defaults(run_command=command.run)
+        p.set_defaults(run_command=command.run, _flags=flag_names(p))
     return parser
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    validate(args, args._flags)
     return args.run_command(args)
 
 
