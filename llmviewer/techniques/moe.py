@@ -33,7 +33,6 @@ from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
 from ..specs.workload import Pass, make_pass, pass_arguments
 
-
 MAX_ZIPF = 100
 """Largest Zipf exponent: beyond it the popularity of all but the first expert underflows to 0."""
 
