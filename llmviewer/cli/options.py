@@ -24,10 +24,37 @@ def _parent() -> Parent:
     return argparse.ArgumentParser(add_help=False, formatter_class=Formatter)
 
 
+def model_argument(value: str) -> str:
+    """A model argument as given, after checking that a path to a config reads as one: a device
+    such as ``/dev/zero``, a symlink loop, binary text or an oversized file is one clear line
+    (read with the size cap of :func:`llmviewer.paths.read_json`) instead of a hang or an
+    "unknown model". Names of shipped models pass through unchanged."""
+    from pathlib import Path
+
+    from ..errors import LLMViewerError
+    from ..paths import read_json
+
+    if len(value) > 4096:
+        raise argparse.ArgumentTypeError(f"a model name or path of {len(value)} characters is too long (at most 4096)")
+    path = Path(value)
+    try:
+        present = path.exists() or path.is_symlink()
+        target = path / "config.json" if path.is_dir() else path
+    except OSError:
+        present, target = True, path
+    if present:
+        try:
+            read_json(target, "model config")
+        except LLMViewerError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return value
+
+
 def model(name: str = "model", what: str = "model") -> Parent:
     """One positional model argument called ``name``."""
     p = _parent()
-    p.add_argument(name, help=f"{what}: shipped name (see `llmviewer models`) or path to a config.json or its folder")
+    where = "shipped name (see `llmviewer models`) or path to a config.json or its folder"
+    p.add_argument(name, type=model_argument, help=f"{what}: {where}")
     return p
 
 
