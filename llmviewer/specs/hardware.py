@@ -134,9 +134,9 @@ def _schema_error(entry: dict[str, Any], origin: str) -> LLMViewerError | None:
 
     peaks = entry.get("peak_ops")
     fields = [*entry.items(), *((f"peak_ops.{k}", v) for k, v in (peaks.items() if isinstance(peaks, dict) else ()))]
-    for field, value in fields:
+    for key, value in fields:
         if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
-            return LLMViewerError(f"{origin}: {field} must be a number in [1, 1e21], got {_short(value)}")
+            return LLMViewerError(f"{origin}: {key} must be a number in [1, 1e21], got {_short(value)}")
     validator = jsonschema.Draft202012Validator(device_schema())
     try:
         error = jsonschema.exceptions.best_match(validator.iter_errors(entry))
