@@ -167,6 +167,16 @@ def test_any_workload_gives_a_result_or_llmviewer_error(batch, seqlen, w_bit, a_
     assert _finite_nonnegative(a.prefill.time, a.decode.time, *a.memory.values())
 
 
+@pytest.mark.parametrize("model", ["Llama-2-7b-hf", "Mixtral-8x7B-v0.1", "gemma-2-9b"])
+def test_compress_calibrated_is_finite(model):
+    """Issue 15: ``compress --calibrated`` raised ZeroDivisionError; every output is finite."""
+    from llmviewer.techniques.compression import compare_compression
+
+    for kw in (dict(), dict(sparsity="csr", density=0.3, dequant_ops=2.0, dequant_tile=64)):
+        out = compare_compression(model, "H100", 4, 512, calibration="serving", w_bit=4, **kw)
+        assert _finite_nonnegative(*(v for r in out.values() for v in r.values()))
+
+
 def _config(name: str) -> dict:
     return json.loads((MODELS_DIR / name / "config.json").read_text())
 

@@ -16,6 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse and print a table per stage (or JSON, or write CSV rows of both stages)."""
+    import math
+
     import pandas as pd
 
     from ...engine.analysis import analyze
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         "count": str,
         "OPs": si,
         "memory_access": lambda v: si(v, "B"),
-        "arithmetic_intensity": lambda v: f"{v:.3g}",
+        "arithmetic_intensity": lambda v: f"{v:.3g}" if math.isfinite(v) else "n/a (no bytes moved)",
         "bound": str,
         "inference_time": lambda v: si(v, "s"),
     }

@@ -57,7 +57,7 @@ def _text(table, by: str) -> str:  # noqa: ANN001 - a pandas DataFrame
             "device": str,
             "devices": str,
             "ttft": lambda v: si(v, "s"),
-            "tpot_mean": lambda v: si(v, "s"),
+            "tpot_mean": lambda v: si(v, "s", "one token generated"),
             "throughput": lambda v: f"{v:.4g}",
             "fits": lambda v: "yes" if v else "no",
         }
