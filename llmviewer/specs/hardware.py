@@ -119,6 +119,14 @@ def device_schema() -> dict[str, Any]:
     return {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/device"}
 
 
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """The compiled validator of :func:`device_schema` (built once per process)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(device_schema())
+
+
 def _short(value: Any, limit: int = 60) -> str:
     """``repr(value)``, cut to about ``limit`` characters (an integer too long to print: its digit count)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
@@ -137,7 +145,7 @@ def _schema_error(entry: dict[str, Any], origin: str) -> LLMViewerError | None:
     for key, value in fields:
         if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
             return LLMViewerError(f"{origin}: {key} must be a number in [1, 1e21], got {_short(value)}")
-    validator = jsonschema.Draft202012Validator(device_schema())
+    validator = _validator()
     try:
         error = jsonschema.exceptions.best_match(validator.iter_errors(entry))
     except (RecursionError, OverflowError, ValueError):
