@@ -182,6 +182,9 @@ _cli(f"serve {M} {HW} --tp 2 --pp 2 --devices 3", r"--devices 3 must equal --tp 
 _cli(f"serve {M} {HW} --seed -1", r"--seed must be a random seed.*got -1")
 _cli(f"serve {M} {HW} --rate nan", r"--rate must be a finite number, got nan")
 _cli(f"serve {M} {HW} --slo-ttft inf", r"--slo-ttft must be a finite number, got inf")
+_cli(f"serve {M} {HW} --trace /dev/zero", r"trace file '/dev/zero' is a folder, a device or a broken link")
+_cli(f"serve {M} {HW} --trace {{tmp}}/binary.json", r"binary\.json: not UTF-8 text \(binary or UTF-16\?\)")
+_cli(f"serve {M} {HW} --trace {{tmp}}/absent.csv", r"trace file '.*absent\.csv' not found")
 
 # names, arguments, output paths
 _cli(f"analyze Llama-2-7b {HW}", r"unknown model 'Llama-2-7b'; did you mean")
