@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -253,3 +254,30 @@ def test_bad_config_fields_are_rejected(model, change):
 def test_config_reading_is_bounded(model, change):
     with pytest.raises(LLMViewerError):
         llmviewer.load_model({**_config(model), **change})
+
+
+CONFIG_FILES = {
+    "utf16": lambda p: p.write_text(json.dumps({"model_type": "llama"}), encoding="utf-16"),
+    "deep": lambda p: p.write_text("[" * 100000 + "]" * 100000),
+    "bigint": lambda p: p.write_text('{"model_type": "llama", "hidden_size": ' + "9" * 5000 + "}"),
+    "symlink-loop": lambda p: (os.symlink(p.with_name("other.json"), p), os.symlink(p, p.with_name("other.json"))),
+}
+FILE_REASON = (
+    READER + "reads config files without llmviewer.paths.read_json (size cap, UTF-8, nesting, "
+    "huge integers, symlink loops); the CLI already checks model paths (options.model_argument)"
+)
+
+
+@pytest.mark.parametrize("kind", sorted(CONFIG_FILES))
+@pytest.mark.xfail(strict=True, reason=FILE_REASON)
+def test_bad_config_files_through_the_api(kind, tmp_path):
+    path = tmp_path / "config.json"
+    CONFIG_FILES[kind](path)
+    with pytest.raises(LLMViewerError, match="config.json: (not UTF-8|JSON nested|malformed|symlink loop)"):
+        llmviewer.load_model(path)
+
+
+@pytest.mark.xfail(run=False, reason=FILE_REASON + ": load_model('/dev/zero') never returns")
+def test_dev_zero_as_a_config_through_the_api():
+    with pytest.raises(LLMViewerError):
+        llmviewer.load_model("/dev/zero")
