@@ -23,6 +23,7 @@ def closest_names(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
 def unknown_name_error(kind: str, name: str, choices: Iterable[str], list_command: str) -> LLMViewerError:
     """Build the error for an unknown model or device name, suggesting the closest ones."""
     choices = sorted(choices)
-    near = closest_names(name, choices)
+    near = closest_names(name, choices) if len(name) <= 200 else []
     hint = f"; did you mean {', '.join(repr(c) for c in near)}?" if near else ""
-    return LLMViewerError(f"unknown {kind} {name!r}{hint} (`{list_command}` lists the {len(choices)} available)")
+    shown = repr(name) if len(name) <= 80 else f"{name[:60]!r}... ({len(name)} characters)"
+    return LLMViewerError(f"unknown {kind} {shown}{hint} (`{list_command}` lists the {len(choices)} available)")

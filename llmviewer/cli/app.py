@@ -19,7 +19,7 @@ from typing import NoReturn
 from .._version import __version__
 from ..errors import LLMViewerError
 from .commands import COMMANDS
-from .options import Formatter
+from .options import Formatter, flag_names, validate
 
 
 class Parser(argparse.ArgumentParser):
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=Formatter,
         )
         command.configure(p)
-        p.set_defaults(run_command=command.run)
+        p.set_defaults(run_command=command.run, _flags=flag_names(p))
     return parser
 
 
@@ -54,6 +54,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status. With ``--calibrated`` the output says which
     calibration class it used and its stored held-out error (:func:`with_calibration`)."""
     args = build_parser().parse_args(argv)
+    validate(args, args._flags)
     if getattr(args, "calibrated", None) is None:
         return args.run_command(args)
     from ..engine.efficiency import calibration_info

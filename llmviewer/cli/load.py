@@ -10,13 +10,13 @@ A progress bar goes to stderr for runs longer than 2 s (tqdm when installed, els
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
 from typing import Any
 
 from ..errors import LLMViewerError
+from .render import print_json
 
 LOAD_FLAGS = ("rate", "requests", "max_batch", "max_tokens", "chunk", "seed", "trace", "cv",
               "prompt_dist", "gen_dist", "priority", "block_size", "preemption", "prefix_hit_rate", "replicas",
@@ -346,7 +346,7 @@ def run_load(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False))
+        print_json(result.to_dict())
         return 0
     s = result.summary
     w = workload
@@ -435,7 +435,7 @@ def run_plan(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         if args.json:
-            print(json.dumps(r.to_dict(), allow_nan=False))
+            print_json(r.to_dict())
             return 0
         print(f"{args.model} on {tp[0] * pp[0]} x {device.name} (tp {tp[0]}, pp {pp[0]}), p{slo.percentile} "
               f"{_slo_text(slo)}:")  # fmt: skip
@@ -452,7 +452,7 @@ def run_plan(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     if args.json:
-        print(json.dumps(plan.to_dict(), allow_nan=False))
+        print_json(plan.to_dict())
         return 0
     print(f"{args.model} on {device.name}: {args.target_rate:g} requests/s, p{slo.percentile} {_slo_text(slo)}")
     t = plan.table

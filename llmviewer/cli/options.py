@@ -24,10 +24,37 @@ def _parent() -> Parent:
     return argparse.ArgumentParser(add_help=False, formatter_class=Formatter)
 
 
+def model_argument(value: str) -> str:
+    """A model argument as given, after checking that a path to a config reads as one: a device
+    such as ``/dev/zero``, a symlink loop, binary text or an oversized file is one clear line
+    (read with the size cap of :func:`llmviewer.paths.read_json`) instead of a hang or an
+    "unknown model". Names of shipped models pass through unchanged."""
+    from pathlib import Path
+
+    from ..errors import LLMViewerError
+    from ..paths import read_json
+
+    if len(value) > 4096:
+        raise argparse.ArgumentTypeError(f"a model name or path of {len(value)} characters is too long (at most 4096)")
+    path = Path(value)
+    try:
+        present = path.exists() or path.is_symlink()
+        target = path / "config.json" if path.is_dir() else path
+    except OSError:
+        present, target = True, path
+    if present:
+        try:
+            read_json(target, "model config")
+        except LLMViewerError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return value
+
+
 def model(name: str = "model", what: str = "model") -> Parent:
     """One positional model argument called ``name``."""
     p = _parent()
-    p.add_argument(name, help=f"{what}: shipped name (see `llmviewer models`) or path to a config.json or its folder")
+    where = "shipped name (see `llmviewer models`) or path to a config.json or its folder"
+    p.add_argument(name, type=model_argument, help=f"{what}: {where}")
     return p
 
 
@@ -183,3 +210,80 @@ def resolve_device(args: argparse.Namespace) -> Any:
             entry["memory_bytes"] = args.memory
         return hardware_from_dict(entry, origin="command line")
     return load_hardware(args.hardware, library_file=args.hardware_file)
+
+
+MAX_COUNT = 10**12
+"""Largest size a flag may give (sequences, tokens, devices): far beyond any real workload, small
+enough that every result stays a finite float."""
+
+_POSITIVE_INT = (
+    "batchsize", "seqlen", "prompt_len", "gen_len", "tensor_parallel", "group_size", "group_bits",
+    "max_devices", "pipeline_parallel", "micro_batches", "devices", "dequant_tile", "gamma", "iterations",
+    "replicas", "prefill_replicas", "decode_replicas", "requests", "block_size", "kv_blocks",
+)  # fmt: skip
+"""Flags (by destination) that count something: integers in 1..MAX_COUNT."""
+
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "bandwidth": (1e3, 1e18, "a memory bandwidth in bytes/s, in [1e3, 1e18]"),
+    "peak": (1e3, 1e21, "a dense 16-bit peak in OPs/s, in [1e3, 1e21]"),
+    "memory": (1.0, 1e18, "a memory capacity in bytes, in [1, 1e18]"),
+    "density": (0.0, 1.0, "a fraction of weights kept, in (0, 1]"),
+    "dequant_ops": (0.0, 1e6, "vector OPs per weight element, in [0, 1e6]"),
+    "zipf": (0.0, 100.0, "a Zipf exponent of expert popularity, in [0, 100] (0: uniform)"),
+    "index_bits": (1, 64, "bits per column index, an integer in 1..64"),
+    "group_bits": (1, 64, "metadata bits per quantization group, an integer in 1..64"),
+    "seed": (0, 2**32 - 1, "a random seed, an integer in 0..4294967295"),
+}
+"""Flags (by destination) with a closed range [low, high] (density: low excluded) and what is valid."""
+
+
+def flag_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Each destination of ``parser``'s optional flags -> the flag as written in ``--help`` (its
+    first dashed spelling)."""
+    names = {}
+    for action in parser._actions:
+        if action.option_strings:
+            dashed = [s for s in action.option_strings if "-" in s.lstrip("-")]
+            names[action.dest] = (dashed or action.option_strings)[0]
+    return names
+
+
+def validate(args: argparse.Namespace, flags: dict[str, str]) -> None:
+    """Check every numeric flag once, before any work: finite numbers, sizes that are positive
+    integers up to :data:`MAX_COUNT`, ranges of :data:`_RANGES`, and flags that only mean something
+    together (``--bandwidth``/``--peak``/``--memory`` with ``custom``; ``--group-size`` with
+    quantized weights). Raises :class:`~llmviewer.errors.LLMViewerError` naming the flag and value."""
+    import math
+
+    from ..errors import LLMViewerError
+
+    def fail(dest: str, value: Any, valid: str) -> None:
+        raise LLMViewerError(f"{flags.get(dest, '--' + dest)} must be {valid}, got {value!r}")
+
+    for dest, value in vars(args).items():
+        if value is None or isinstance(value, bool) or dest.startswith("_"):
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            fail(dest, value, _RANGES.get(dest, (0, 0, "a finite number"))[2])
+        if dest in _POSITIVE_INT and not 1 <= value <= MAX_COUNT:
+            fail(dest, value, f"a positive integer (at most {MAX_COUNT:.0e})")
+        if dest in _RANGES:
+            low, high, valid = _RANGES[dest]
+            if not (low < value if dest == "density" else low <= value) or value > high:
+                fail(dest, value, valid)
+        elif isinstance(value, int) and abs(value) > MAX_COUNT:
+            fail(dest, value, f"at most {MAX_COUNT:.0e} in size")
+    hardware = getattr(args, "hardware", None)
+    if hardware is not None and hardware.lower() != "custom":
+        given = [flags.get(d, d) for d in ("bandwidth", "peak", "memory") if getattr(args, d, None) is not None]
+        if given:
+            raise LLMViewerError(
+                f"{' and '.join(given)} only apply to HARDWARE 'custom' (got {hardware!r}): use custom, "
+                "or drop the flag"
+            )
+    w_bit = getattr(args, "w_bit", None)
+    if getattr(args, "group_size", None) is not None and w_bit is not None and w_bit >= 16:
+        raise LLMViewerError(
+            f"--group-size {args.group_size} needs quantized weights (--w_bit below 16), got --w_bit {w_bit}: "
+            "16-bit weights carry no group scales"
+        )

@@ -7,14 +7,13 @@ Reading the stored values needs neither pandas nor scipy: the fit that writes th
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import LLMViewerError
-from ..paths import data_dir
+from ..paths import data_dir, read_json
 
 CALIBRATION_FILE = "calibration.json"
 
@@ -45,6 +44,17 @@ class Efficiency:
     fuse_elementwise: bool = False
     collective_latency: float = 0.0
 
+    def __post_init__(self) -> None:
+        """Reject efficiencies that would give non-finite or negative times (one clear line)."""
+        for name in ("bandwidth", "compute", "link"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+                raise LLMViewerError(f"efficiency {name} must be a fraction > 0 (1: the roof), got {v!r}")
+        for name in ("compute_half_tokens", "kernel_overhead"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
+                raise LLMViewerError(f"efficiency {name} must be a finite number >= 0, got {v!r}")
+
 
 PURE = Efficiency()
 """The pure roofline: every roof reached, no overhead, no collective latency (the bound stays a
@@ -63,7 +73,10 @@ https://github.com/NVIDIA/nccl/issues/1453)."""
 
 @lru_cache(maxsize=4)
 def _stored(path: Path, mtime: float) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    raw = read_json(path, "calibration file")
+    if not isinstance(raw, dict) or not isinstance(raw.get("classes"), dict):
+        raise LLMViewerError(f"{path}: expected an object with 'classes' (engine class -> efficiencies)")
+    return raw
 
 
 def stored_calibration() -> dict[str, Any]:
@@ -82,15 +95,19 @@ def load_calibration(engine_class: str = "serving") -> Efficiency:
     if engine_class not in classes:
         raise LLMViewerError(f"no calibration for engine class {engine_class!r}; fitted: {', '.join(sorted(classes))}")
     entry = classes[engine_class]
-    return Efficiency(
-        bandwidth=entry["bandwidth"],
-        compute=entry["compute"],
-        compute_half_tokens=entry["compute_half_tokens"],
-        link=entry.get("link", entry["bandwidth"]),
-        kernel_overhead=entry["kernel_overhead"],
-        fuse_elementwise=bool(entry.get("fuse_elementwise", False)),
-        collective_latency=entry.get("collective_latency", COLLECTIVE_LATENCY),
-    )
+    try:
+        return Efficiency(
+            bandwidth=entry["bandwidth"],
+            compute=entry["compute"],
+            compute_half_tokens=entry["compute_half_tokens"],
+            link=entry.get("link", entry["bandwidth"]),
+            kernel_overhead=entry["kernel_overhead"],
+            fuse_elementwise=bool(entry.get("fuse_elementwise", False)),
+            collective_latency=entry.get("collective_latency", COLLECTIVE_LATENCY),
+        )
+    except (KeyError, TypeError, AttributeError, LLMViewerError) as e:
+        problem = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+        raise LLMViewerError(f"{CALIBRATION_FILE}: engine class {engine_class!r}: {problem}") from None
 
 
 def stored_efficiencies() -> dict[str, Efficiency]:

@@ -23,7 +23,7 @@ from ..arrays import clip, maximum, where
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, check_sizes, stage_passes
+from ..specs.workload import Pass, check_broadcast, check_options, check_sizes, stage_passes
 from .analysis import count_pass
 from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
 from .graph import build_ops
@@ -129,6 +129,7 @@ def prepare_task(
     check_options(options)
     m = load_model(model)
     hw = load_hardware(hardware)
+    check_broadcast(batch_size=batch_size, prompt_len=prompt_len, gen_len=gen_len)
     steps = check_sizes("gen_len", gen_len) - 1
     prefill, first_decode = stage_passes(batch_size, prompt_len, "prompt_len", **options)
     return PreparedTask(m, hw, prefill, first_decode, steps, count_pass(m, prefill), _decode_ops(m, hw, first_decode))

@@ -6,7 +6,6 @@ Units are SI throughout: bytes, bytes/s, OPs/s (GB = 1e9 bytes). Peaks are dense
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -64,7 +63,10 @@ class Hardware:
                 if dtype in self.peak_ops:
                     return dtype
             b = _WIDER.get(b)
-        return max(self.peak_ops, key=self.peak_ops.get)
+        raise LLMViewerError(
+            f"{self.name} has no peak for {bits}-bit operands (it lists {', '.join(self.peak_ops)}); "
+            f"use narrower bit widths or add a peak of at least {bits} bits to the device"
+        )
 
     def peak(self, dtype: str) -> float:
         """Dense peak of ``dtype`` in OPs/s."""
@@ -100,31 +102,103 @@ def _bits_of(dtype: str) -> int:
     raise LLMViewerError(f"unknown data type {dtype!r}; valid: {', '.join(DTYPES)}")
 
 
+SCHEMA_FILE = "hardware.schema.json"
+"""The published JSON Schema (draft 2020-12) of device files, shipped in the package's data folder."""
+MAX_NAME = 200
+"""Longest device name or alias (characters)."""
+SIXTEEN_BIT_CAPABLE = ("fp16", "bf16", "fp32")
+"""Peaks that can run 16-bit matmuls: a device must list at least one."""
+
+
+@lru_cache(maxsize=1)
+def device_schema() -> dict[str, Any]:
+    """The JSON Schema of one device entry (``$defs/device`` of :data:`SCHEMA_FILE`)."""
+    from ..paths import _package_data, read_json
+
+    full = read_json(_package_data() / SCHEMA_FILE, "JSON Schema")
+    return {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/device"}
+
+
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """The compiled validator of :func:`device_schema` (built once per process)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(device_schema())
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to about ``limit`` characters (an integer too long to print: its digit count)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _schema_error(entry: dict[str, Any], origin: str) -> LLMViewerError | None:
+    """The first violation of the device schema as one line naming the field, the value and
+    what is valid; None when ``entry`` conforms."""
+    import jsonschema
+
+    peaks = entry.get("peak_ops")
+    fields = [*entry.items(), *((f"peak_ops.{k}", v) for k, v in (peaks.items() if isinstance(peaks, dict) else ()))]
+    for key, value in fields:
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+            return LLMViewerError(f"{origin}: {key} must be a number in [1, 1e21], got {_short(value)}")
+    validator = _validator()
+    try:
+        error = jsonschema.exceptions.best_match(validator.iter_errors(entry))
+    except (RecursionError, OverflowError, ValueError):
+        return LLMViewerError(f"{origin}: device entry is nested too deeply or holds numbers too large to check")
+    if error is None:
+        return None
+    name = entry.get("name")
+    where = f"{origin}: device {_short(name)}" if isinstance(name, str) and name else f"{origin}: device"
+    if error.validator == "required":
+        missing = [f for f in error.validator_value if f not in error.instance]
+        return LLMViewerError(
+            f"{where} is missing the required field {missing[0]!r} (see llmviewer/data/{SCHEMA_FILE})"
+        )
+    field = ".".join(str(p) for p in error.absolute_path) or "device"
+    if error.validator == "propertyNames" or (error.validator == "enum" and "peak_ops" in field):
+        unknown = sorted(set(entry.get("peak_ops", {})) - set(DTYPES))
+        return LLMViewerError(f"{where}: unknown data types {unknown} in peak_ops; valid: {', '.join(DTYPES)}")
+    valid = error.schema.get("description") if isinstance(error.schema, dict) else None
+    if field == "device":
+        return LLMViewerError(f"{where}: a device must be a JSON object with name, memory_bandwidth and peak_ops")
+    return LLMViewerError(f"{where}: {field} must be {valid or error.message}, got {_short(error.instance)}")
+
+
 def _positive(value: Any, what: str, origin: str, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or math.isinf(value):
-        raise LLMViewerError(f"{origin}: {what} must be a positive number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    except OverflowError:
+        number = math.inf
+    if not number > 0 or math.isinf(number):
+        raise LLMViewerError(f"{origin}: {what} must be a positive finite number, got {_short(value)}")
+    return number
 
 
 def hardware_from_dict(entry: dict[str, Any], origin: str = "<hardware>") -> Hardware:
-    """Build a :class:`Hardware` from one device entry of the hardware library's schema."""
+    """Build a :class:`Hardware` from one device entry, validated against the published schema
+    (:data:`SCHEMA_FILE`) and then for what a schema cannot say: every number finite, and a
+    peak that can run 16-bit matmuls (fp16, bf16 or fp32), so that a device listing only an FP8
+    peak is refused rather than run 16-bit matmuls at its FP8 rate. Units: bytes, bytes/s, OPs/s."""
     if not isinstance(entry, dict):
-        raise LLMViewerError(f"{origin}: a device must be a JSON object")
-    name = entry.get("name")
-    if not isinstance(name, str) or not name:
-        raise LLMViewerError(f"{origin}: device is missing the required field 'name'")
+        raise LLMViewerError(f"{origin}: a device must be a JSON object, got {type(entry).__name__}")
+    error = _schema_error(entry, origin)
+    if error is not None:
+        raise error
+    name = entry["name"]
     where = f"{origin}: device {name!r}"
-    for required in ("memory_bandwidth", "peak_ops"):
-        if required not in entry:
-            raise LLMViewerError(f"{where} is missing the required field {required!r}")
     peaks = entry["peak_ops"]
-    if not isinstance(peaks, dict) or not peaks:
-        raise LLMViewerError(f"{where}: peak_ops must map data types ({', '.join(DTYPES)}) to OPs/s")
-    unknown = set(peaks) - set(DTYPES)
-    if unknown:
-        raise LLMViewerError(f"{where}: unknown data types {sorted(unknown)} in peak_ops; valid: {', '.join(DTYPES)}")
+    if not any(k in peaks for k in SIXTEEN_BIT_CAPABLE):
+        raise LLMViewerError(
+            f"{where}: peak_ops lists only {', '.join(peaks)}; 16-bit matmuls need an fp16, bf16 or fp32 peak "
+            "(OPs/s): add one (a device without them would run 16-bit work at a narrower type's rate)"
+        )
     return Hardware(
         name=name,
         memory_bandwidth=_positive(entry["memory_bandwidth"], "memory_bandwidth", where),
@@ -143,17 +217,16 @@ def hardware_from_dict(entry: dict[str, Any], origin: str = "<hardware>") -> Har
 
 
 def read_devices(path: str | Path) -> list[Hardware]:
-    """Every device of a JSON file: one device object, a list of them, or ``{"devices": [...]}``."""
+    """Every device of a JSON file: one device object, a list of them, or ``{"devices": [...]}``.
+    The file is read with a size cap (:func:`llmviewer.paths.read_json`) and every entry is
+    validated (:func:`hardware_from_dict`)."""
+    from ..paths import read_json
+
     path = Path(path)
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise LLMViewerError(f"{path}: malformed JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-    except OSError as e:
-        raise LLMViewerError(f"{path}: cannot read ({e.strerror})") from None
+    raw = read_json(path, "device file")
     entries = raw.get("devices", [raw]) if isinstance(raw, dict) else raw
-    if not isinstance(entries, list):
-        raise LLMViewerError(f"{path}: expected a device object or {{'devices': [...]}}")
+    if not isinstance(entries, list) or not entries:
+        raise LLMViewerError(f"{path}: expected a device object, a list of them or {{'devices': [...]}}")
     return [hardware_from_dict(e, origin=str(path)) for e in entries]
 
 
@@ -188,24 +261,31 @@ def load_hardware(hardware: str | Path | dict | Hardware, library_file: str | Pa
         return hardware_from_dict(hardware)
     if not isinstance(hardware, (str, Path)):
         raise LLMViewerError(f"hardware must be a name, a path or a dict, got {type(hardware).__name__}")
+    if len(str(hardware)) > MAX_NAME and not str(hardware).endswith(".json"):
+        raise LLMViewerError(f"hardware name of {len(str(hardware))} characters; a name has at most {MAX_NAME}")
     path = Path(hardware)
-    if path.is_file():
+    if path.suffix == ".json" or _exists(path):
         devices = read_devices(path)
         if len(devices) != 1:
             raise LLMViewerError(f"{path}: holds {len(devices)} devices; name one of them instead")
         return devices[0]
-    if path.suffix == ".json":
-        raise LLMViewerError(f"{path}: no such file")
     lib_path = data_dir() / HARDWARE_FILE
     lib = _library(lib_path, lib_path.stat().st_mtime)
     if library_file is not None:
         lib = dict(lib)
         extra = Path(library_file)
-        if not extra.is_file():
-            raise LLMViewerError(f"{extra}: no such file")
+        read_devices(extra)  # one clear line for a missing, special or malformed file
         lib.update(_library(extra.resolve(), extra.stat().st_mtime))
     found = lib.get(str(hardware).lower())
     if found is None:
         names = {d.name for d in lib.values()}
         raise unknown_name_error("hardware", str(hardware), names, "llmviewer hardware")
     return found
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` names something on disk (a symlink loop counts: it is reported when read)."""
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:
+        return True

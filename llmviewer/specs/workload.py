@@ -30,6 +30,34 @@ FUSIONS = ("ideal", "none")
 residual adds, activation x up, rotary, expert combine) into its neighbours' kernels, so its
 activations never make a memory pass of their own (its OPs and parameter reads still count);
 ``"none"`` gives every element-wise operator its own read and write of its activations."""
+MAX_COUNT = 10**12
+"""Largest size (sequences, tokens, group sizes): far beyond any real workload, small enough
+that every OPs, bytes and seconds result stays a finite float."""
+MAX_SETTINGS = 2**22
+"""Most workload settings (elements of the broadcast arrays) one call evaluates."""
+ARRAYS_PER_SETTING = 64
+"""About how many float64 arrays of the broadcast shape an evaluation holds at once (for the
+memory estimate of a refused sweep)."""
+
+
+def check_broadcast(**sizes: Any) -> tuple[int, ...]:
+    """The broadcast shape of ``sizes`` (numbers or arrays, by argument name), refused with the
+    memory it would need when it holds more than :data:`MAX_SETTINGS` settings: checked before
+    anything of that shape is allocated."""
+    shapes = {k: np.shape(v) for k, v in sizes.items() if isinstance(v, (list, tuple, np.ndarray))}
+    try:
+        shape = np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        shown = ", ".join(f"{k} {s}" for k, s in shapes.items())
+        raise LLMViewerError(f"array arguments do not broadcast together: shapes {shown}") from None
+    n = math.prod(shape)
+    if n > MAX_SETTINGS:
+        need = n * 8 * ARRAYS_PER_SETTING
+        raise LLMViewerError(
+            f"{' x '.join(shapes)} broadcast to {n:,} settings (shape {shape}); evaluating them needs about "
+            f"{need / 2**30:,.0f} GiB of memory: at most {MAX_SETTINGS:,} settings per call, split the sweep"
+        )
+    return shape
 
 
 def check_sizes(name: str, value: Any, minimum_value: int = 1) -> Any:
@@ -46,6 +74,8 @@ def check_sizes(name: str, value: Any, minimum_value: int = 1) -> Any:
             raise LLMViewerError(f"{name} must hold whole numbers, got {arr[arr != np.round(arr)][:3]}")
         if np.any(arr < minimum_value):
             raise LLMViewerError(f"{name} must be >= {minimum_value}, got {arr.min()}")
+        if np.any(arr > MAX_COUNT):
+            raise LLMViewerError(f"{name} must be at most {MAX_COUNT:.0e}, got {arr.max()!r}")
         return arr.astype(np.float64)
     if isinstance(value, (int, np.integer)):
         out = int(value)
@@ -55,6 +85,9 @@ def check_sizes(name: str, value: Any, minimum_value: int = 1) -> Any:
         raise LLMViewerError(f"{name} must be an integer >= {minimum_value}, got {value!r}")
     if out < minimum_value:
         raise LLMViewerError(f"{name} must be an integer >= {minimum_value}, got {out}")
+    if out > MAX_COUNT:
+        shown = f"{out:.3g}" if out.bit_length() < 1000 else "an integer of over 300 digits"
+        raise LLMViewerError(f"{name} must be an integer in {minimum_value}..{MAX_COUNT:.0e}, got {shown}")
     return out
 
 
@@ -192,12 +225,20 @@ def make_pass(
     non-causal accounting."""
     if fusion not in FUSIONS:
         raise LLMViewerError(f"unknown fusion {fusion!r}; valid: {', '.join(FUSIONS)}")
+    check_broadcast(batch_size=batch, new_tokens=new_tokens, past_tokens=past_tokens, w_bit=w_bit, a_bit=a_bit,
+                    kv_bit=kv_bit)  # fmt: skip
+    w_bits = check_bits("w_bit", w_bit, WEIGHT_BITS)
+    if w_group_size is not None and np.any(np.asarray(w_bits) >= 16):
+        raise LLMViewerError(
+            f"w_group_size {w_group_size!r} needs quantized weights (w_bit below 16), got w_bit {w_bit!r}: "
+            "16-bit weights carry no group scales"
+        )
     return Pass(
         batch=check_sizes("batch_size", batch),
         new_tokens=check_sizes("new tokens", new_tokens),
         past_tokens=check_sizes("cached tokens", past_tokens, minimum_value=0),
         logits_per_seq=logits_per_seq,
-        w_bits=check_bits("w_bit", w_bit, WEIGHT_BITS),
+        w_bits=w_bits,
         a_bits=check_bits("a_bit", a_bit, ACTIVATION_BITS),
         kv_bits=check_bits("kv_bit", default_kv_bit(a_bit, kv_bit), WEIGHT_BITS),
         flash_attention=bool(flash_attention),

@@ -82,12 +82,25 @@ def compute_bound_batch(
     **options: Any,
 ) -> int | None:
     """Smallest batch at which one decode step (or its operator ``layer``) is compute-bound on
-    ``hardware`` with ``seqlen`` cached tokens; None if it stays memory-bound up to ``max_batch``."""
-    batch = np.arange(1, max_batch + 1)
-    res = analyze(model, hardware, batch_size=batch, seqlen=seqlen, stages=("decode",), **options).decode
-    bound = res.layer(layer)["bound"] if layer else res.total["bound"]
-    hits = np.flatnonzero(bound == "compute")
-    return int(batch[hits[0]]) if hits.size else None
+    ``hardware`` with ``seqlen`` cached tokens; None if it stays memory-bound up to ``max_batch``.
+    Found by bisection (about ``log2(max_batch)`` single analyses, no array of the whole range)."""
+    from ..specs.workload import check_sizes
+
+    max_batch = check_sizes("max_batch", max_batch)
+
+    def compute_bound(batch: int) -> bool:
+        res = analyze(model, hardware, batch_size=batch, seqlen=seqlen, stages=("decode",), **options).decode
+        return (res.layer(layer)["bound"] if layer else res.total["bound"]) == "compute"
+
+    # Compute time grows linearly in the batch and memory time more slowly (weights are read once
+    # per step), so being compute-bound is monotone in the batch: bisect, O(log max_batch) analyses.
+    if not compute_bound(max_batch):
+        return None
+    lo, hi = 0, max_batch  # memory-bound at lo (or lo = 0), compute-bound at hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if compute_bound(mid) else (mid, hi)
+    return hi
 
 
 def compare_devices(

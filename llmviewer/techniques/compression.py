@@ -68,6 +68,7 @@ def sparse_weight_bits(density: Any = 1.0, value_bits: Any = 16, fmt: str = "csr
         return 0.5 * (value_bits + SEMI_STRUCTURED_INDEX_BITS)
     _check_density(density)
     if fmt == "csr":
+        _check_index_bits(index_bits)
         return density * (value_bits + index_bits)
     return 1 + density * value_bits
 
@@ -90,6 +91,14 @@ def _check_density(density: Any) -> None:
     d = np.asarray(density, dtype=float)
     if d.size == 0 or np.any(~np.isfinite(d)) or np.any(d <= 0) or np.any(d > 1):
         raise LLMViewerError(f"density must be in (0, 1], got {density!r}")
+
+
+def _check_index_bits(index_bits: Any) -> None:
+    import numpy as np
+
+    b = np.asarray(index_bits)
+    if b.dtype.kind not in "iuf" or b.size == 0 or np.any(~np.isfinite(b)) or np.any(b < 1) or np.any(b > 64):
+        raise LLMViewerError(f"index_bits must be bits per column index in 1..64, got {index_bits!r}")
 
 
 # --------------------------------------------------------------------------- a compressed pass
@@ -127,8 +136,10 @@ def compressed_pass(
     (None: once per pass); the time adds ``dequant OPs / vector peak`` to the compute term.
     Rows gain ``dequant_OPs`` (per instance) and the total ``dequant_OPs`` (whole model)."""
     m, hw = load_model(model), load_hardware(hardware)
-    if peak_multiplier <= 0 or dequant_ops < 0:
-        raise LLMViewerError("peak_multiplier must be > 0 and dequant_ops >= 0")
+    if not 0 < peak_multiplier < math.inf:
+        raise LLMViewerError(f"peak_multiplier must be a finite number > 0, got {peak_multiplier!r}")
+    if not 0 <= dequant_ops < math.inf:
+        raise LLMViewerError(f"dequant_ops must be a finite number >= 0 (vector OPs per weight), got {dequant_ops!r}")
     if dequant_tile is not None and (int(dequant_tile) != dequant_tile or dequant_tile < 1):
         raise LLMViewerError(f"dequant_tile must be a positive integer or None, got {dequant_tile!r}")
     rows = []

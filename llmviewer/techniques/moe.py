@@ -33,12 +33,17 @@ from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
 from ..specs.workload import Pass, make_pass, pass_arguments
 
+MAX_ZIPF = 100
+"""Largest Zipf exponent: beyond it the popularity of all but the first expert underflows to 0."""
+
 
 def zipf_popularity(num_experts: int, s: float = 0.0) -> np.ndarray:
     """Routing probabilities of ``num_experts`` experts, ``p_e`` proportional to ``e**-s``
     (rank ``e`` = 1..E); ``s = 0`` is uniform. Sums to 1."""
-    if not np.isfinite(s) or s < 0:
-        raise LLMViewerError(f"zipf exponent s must be a finite number >= 0, got {s!r}")
+    if isinstance(s, bool) or not isinstance(s, (int, float, np.number)) or not 0 <= s <= MAX_ZIPF:
+        raise LLMViewerError(
+            f"zipf exponent (zipf_s) must be a number in [0, {MAX_ZIPF}] (0: uniform routing), got {s!r}"
+        )
     w = np.arange(1, num_experts + 1, dtype=float) ** -float(s)
     return w / w.sum()
 

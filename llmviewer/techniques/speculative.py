@@ -146,6 +146,10 @@ def speculative_decoding(
                        baseline / per_token)  # fmt: skip
 
 
+_GAMMA_CHUNK = 1024
+"""Draft lengths evaluated at once by :func:`best_gamma`."""
+
+
 def best_gamma(
     target: str | ModelSpec | dict,
     draft: str | ModelSpec | dict,
@@ -160,11 +164,22 @@ def best_gamma(
     each ``alpha`` (number or 1-D array; other arguments scalars). Arguments as
     :func:`speculative_decoding`."""
     a = np.atleast_1d(check_alpha(alpha))
-    gammas = np.arange(1, check_gamma(max_gamma, "max_gamma") + 1)
-    s = speculative_decoding(target, draft, hardware, a[:, None], gammas[None, :], batch_size, context, **kwargs)
-    speedup = np.broadcast_to(s.speedup, (len(a), len(gammas)))
-    i = np.argmax(speedup, axis=1)
-    best, value = gammas[i], speedup[np.arange(len(a)), i]
+    top = check_gamma(max_gamma, "max_gamma")
+    best = np.ones(len(a), dtype=np.int64)
+    value = np.full(len(a), -np.inf)
+    # The speed-up is unimodal in gamma (expected tokens per step are concave and increasing, the
+    # step time increasing): scan in chunks and stop once every alpha's curve is falling, so that
+    # no more than a chunk is allocated at a time, whatever ``max_gamma``.
+    for start in range(1, top + 1, _GAMMA_CHUNK):
+        gammas = np.arange(start, min(start + _GAMMA_CHUNK, top + 1))
+        s = speculative_decoding(target, draft, hardware, a[:, None], gammas[None, :], batch_size, context, **kwargs)
+        speedup = np.broadcast_to(s.speedup, (len(a), len(gammas)))
+        i = np.argmax(speedup, axis=1)
+        better = speedup[np.arange(len(a)), i] > value
+        best = np.where(better, gammas[i], best)
+        value = np.where(better, speedup[np.arange(len(a)), i], value)
+        if len(gammas) < 2 or np.all(speedup[:, -1] < speedup[:, -2]):
+            break
     if np.ndim(alpha) == 0:
         return int(best[0]), float(value[0])
     return best, value

@@ -21,6 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse and print a table per stage (or JSON, or write CSV rows of both stages)."""
+    import math
+
     import pandas as pd
 
     from ...engine.analysis import analyze
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         "count": str,
         "OPs": si,
         "memory_access": lambda v: si(v, "B"),
-        "arithmetic_intensity": lambda v: f"{v:.3g}",
+        "arithmetic_intensity": lambda v: f"{v:.3g}" if math.isfinite(v) else "n/a (no bytes moved)",
         "bound": str,
         "inference_time": lambda v: si(v, "s"),
     }

@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Time the task and print TTFT, mean TPOT, total time and throughput (or JSON)."""
     from ...engine.generation import generate
-    from ..render import print_json, si
+    from ..render import UNDEFINED, print_json, si
 
     gen = generate(
         args.model, options.resolve_device(args), batch_size=args.batchsize, prompt_len=args.prompt_len,
@@ -28,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{gen.model.name} on {gen.hardware.name}: batch {args.batchsize}, prompt {args.prompt_len},"
         f" generate {args.gen_len}\n  time to first token  {si(gen.ttft, 's')}\n"
-        f"  time per output token (mean)  {si(gen.tpot_mean, 's')}\n  total  {si(gen.total_time, 's')}\n"
+        f"  time per output token (mean)  {si(gen.tpot_mean, 's', UNDEFINED['tpot_mean'])}\n"
+        f"  total  {si(gen.total_time, 's')}\n"
         f"  throughput  {gen.throughput:.4g} tokens/s"
     )
     return 0

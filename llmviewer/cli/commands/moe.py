@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ...errors import LLMViewerError
 from .. import options
 
 HELP = "one decode step of a mixture-of-experts model: experts touched, bytes, time"
@@ -31,8 +30,6 @@ def run(args: argparse.Namespace) -> int:
     from ...techniques.moe import active_parameters, moe_decode
     from ..render import print_json, si
 
-    if args.zipf < 0:
-        raise LLMViewerError(f"--zipf must be >= 0 (0: uniform routing), got {args.zipf}")
     m = load_model(args.model)
     r = moe_decode(m, options.resolve_device(args), batch_size=args.batchsize, context=args.seqlen,
                    zipf_s=args.zipf, calibration=args.calibrated, **options.workload_options(args))  # fmt: skip

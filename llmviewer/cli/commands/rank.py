@@ -57,7 +57,7 @@ def _text(table, by: str) -> str:  # noqa: ANN001 - a pandas DataFrame
             "device": str,
             "devices": str,
             "ttft": lambda v: si(v, "s"),
-            "tpot_mean": lambda v: si(v, "s"),
+            "tpot_mean": lambda v: si(v, "s", "one token generated"),
             "throughput": lambda v: f"{v:.4g}",
             "fits": lambda v: "yes" if v else "no",
         }
@@ -69,8 +69,12 @@ def run(args: argparse.Namespace) -> int:
     """Rank and print the table (or JSON records, or write CSV)."""
     from ...studies.compare import rank_devices
     from ...studies.pricing import cost_table
-    from ..render import write_csv
+    from ..render import print_json, write_csv
 
+    if args.by == "tpot" and args.gen_len < 2:
+        raise LLMViewerError(
+            f"--by tpot needs --gen-len of at least 2 (one generated token has no TPOT), got {args.gen_len}"
+        )
     if args.max_devices < 1:
         raise LLMViewerError(f"--max-devices must be a positive integer, got {args.max_devices}")
     task = dict(batch_size=args.batchsize, prompt_len=args.prompt_len, gen_len=args.gen_len,
@@ -82,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         table = rank_devices(args.model, devices, by="tpot_mean" if args.by == "tpot" else args.by, **task)
     if args.json:
-        print(table.to_json(orient="records"))
-        return 0
+        return print_json(table.to_dict(orient="records"))
     if args.csv:
         return write_csv(table, args.csv)
     print(_text(table, args.by))

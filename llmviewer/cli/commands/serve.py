@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Print TTFT, TPOT (with what bounds them), throughput, bubble and memory per device (or JSON)."""
     from ...techniques.serving import serve
     from ..load import load_mode, run_load
-    from ..render import print_json, si
+    from ..render import UNDEFINED, print_json, si
 
     if load_mode(args):
         return run_load(args)
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         return print_json(dict(r))
     print(f"{args.model} on {r['devices']} x {device.name} (tp {tp}, pp {pp}), batch {args.batchsize}")
     print(f"  time to first token  {si(r['ttft'], 's')}  ({r['prefill_bound']}-bound)")
-    print(f"  time per output token  {si(r['tpot'], 's')}  ({r['decode_bound']}-bound)")
+    print(f"  time per output token  {si(r['tpot'], 's', UNDEFINED['tpot'])}  ({r['decode_bound']}-bound)")
     print(f"  throughput  {r['throughput']:.4g} tokens/s; pipeline bubble {r['bubble']:.0%}")
     print(f"  memory per device  {si(r['memory_per_device'], 'B')}  ({'fits' if r['fits'] else 'does NOT fit'})")
     return 0

@@ -158,9 +158,20 @@ def make_requests(arrival: Any, prompt_len: Any, output_len: Any) -> Requests:
     return Requests(a[order], p[order].astype(np.int64), o[order].astype(np.int64))
 
 
+MAX_TRACE_BYTES = 1 << 30
+"""Largest trace file read (bytes)."""
+
+
 def _trace_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, record) for every request line of a CSV or JSONL trace."""
-    text = path.read_text()
+    with open(path, "rb") as f:
+        data = f.read(MAX_TRACE_BYTES + 1)
+    if len(data) > MAX_TRACE_BYTES:
+        raise LLMViewerError(f"{path}: a trace of more than {MAX_TRACE_BYTES} bytes is too large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise LLMViewerError(f"{path}: not UTF-8 text (binary or UTF-16?), not a CSV or JSONL trace") from None
     rows: list[tuple[int, dict[str, Any]]] = []
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
         for number, line in enumerate(text.splitlines(), start=1):
@@ -210,7 +221,12 @@ def load_trace(path: str | Path) -> Requests:
     arrival. A malformed line raises :class:`~llmviewer.errors.LLMViewerError` naming the file and line."""
     path = Path(path)
     if not path.is_file():
-        raise LLMViewerError(f"trace file {str(path)!r} not found")
+        try:
+            present = path.exists() or path.is_symlink()
+        except OSError:
+            present = True
+        what = "is a folder, a device or a broken link, not a trace" if present else "not found"
+        raise LLMViewerError(f"trace file {str(path)!r} {what}")
     rows = _trace_rows(path)
     if not rows:
         raise LLMViewerError(f"{path}: the trace holds no requests")
