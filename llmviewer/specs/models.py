@@ -8,7 +8,6 @@ field by field; ``auto_map`` and other remote-code hooks are ignored.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LLMViewerError, unknown_name_error
-from ..paths import data_dir
+from ..paths import data_dir, read_json
 
 MODELS_DIR = "models"
 
@@ -285,6 +284,29 @@ class _Config:
             raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a positive integer, got {value!r}")
         return value
 
+    def count(self, *names: str, default: int = 0) -> int:
+        """A non-negative integer field (0 allowed), e.g. ``n_shared_experts``."""
+        value = self.get(*names)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a non-negative integer, got {value!r}")
+        return value
+
+    def fraction(self, *names: str, default: float) -> float:
+        """A fraction in (0, 1], e.g. ``partial_rotary_factor``."""
+        value = self.get(*names, default=default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a number in (0, 1], got {value!r}")
+        return float(value)
+
+    def name(self, *names: str, default: str) -> str:
+        """A short text field, e.g. the activation function's name."""
+        value = self.get(*names, default=default)
+        if not isinstance(value, str) or not value or len(value) > 100:
+            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a name (a string), got {value!r:.60}")
+        return value
+
     def bool(self, *names: str, default: bool) -> bool:
         value = self.get(*names, default=default)
         if not isinstance(value, bool):
@@ -296,6 +318,11 @@ def _attention(c: _Config, heads: tuple[str, ...] = ("num_attention_heads",)) ->
     hidden = c.int("hidden_size")
     nh = c.int(*heads)
     nkv = c.int("num_key_value_heads", default=nh)
+    if c.get("head_dim") is None and hidden < nh:
+        raise LLMViewerError(
+            f"{c.origin}: hidden_size ({hidden}) is smaller than num_attention_heads ({nh}), so the head size"
+            " hidden_size / heads would be 0; valid: hidden_size >= num_attention_heads, or an explicit head_dim"
+        )
     head_dim = c.int("head_dim", default=hidden // nh)
     if nh % nkv:
         raise LLMViewerError(f"{c.origin}: num_attention_heads ({nh}) is not a multiple of num_key_value_heads ({nkv})")
@@ -312,9 +339,9 @@ def _common(c: _Config) -> dict[str, Any]:
 
 def _sliding(c: _Config, num_layers: int, every_layer: bool) -> dict[str, Any]:
     """Sliding-window attention: the window and how many layers use it."""
-    window = c.get("sliding_window")
-    if window is None or c.get("use_sliding_window") is False:
+    if c.get("sliding_window") is None or c.get("use_sliding_window") is False:
         return {}
+    window = c.int("sliding_window")
     count = _layer_type_count(c, num_layers, "sliding_attention")
     if count is None:
         count = num_layers if every_layer else (num_layers + 1) // 2
@@ -329,7 +356,7 @@ def _llama_like(c: _Config, **overrides: Any) -> dict[str, Any]:
         qkv_bias=c.bool("attention_bias", default=False),
         o_bias=c.bool("attention_bias", default=False),
         mlp_bias=c.bool("mlp_bias", default=False),
-        activation=c.get("hidden_act", default="silu"),
+        activation=c.name("hidden_act", default="silu"),
         rotary_dim=0,
     )
     spec["rotary_dim"] = spec["head_dim"]
@@ -349,7 +376,7 @@ def _mistral(c: _Config) -> dict[str, Any]:
 
 def _phi3(c: _Config) -> dict[str, Any]:
     spec = _llama_like(c)
-    spec["rotary_dim"] = int(spec["head_dim"] * float(c.get("partial_rotary_factor", default=1.0)))
+    spec["rotary_dim"] = int(spec["head_dim"] * c.fraction("partial_rotary_factor", default=1.0))
     spec.update(_sliding(c, spec["num_layers"], every_layer=True))
     return spec
 
@@ -423,7 +450,7 @@ def _gemma(c: _Config) -> dict[str, Any]:
     return _llama_like(
         c,
         tie_word_embeddings=c.bool("tie_word_embeddings", default=True),
-        activation=c.get("hidden_activation", "hidden_act", default="gelu_pytorch_tanh"),
+        activation=c.name("hidden_activation", "hidden_act", default="gelu_pytorch_tanh"),
         embedding_scale=True,
     )
 
@@ -553,14 +580,14 @@ def _glm4_moe(c: _Config) -> dict[str, Any]:
     partial rotary; the first ``first_k_dense_replace`` layers dense, then MoE with ``n_shared_experts``
     shared experts of width ``moe_intermediate_size``. The multi-token-prediction layer is not built."""
     spec = _llama_like(c, o_bias=False, qk_norm=c.bool("use_qk_norm", default=False))
-    spec["rotary_dim"] = int(spec["head_dim"] * float(c.get("partial_rotary_factor", default=0.5)))
+    spec["rotary_dim"] = int(spec["head_dim"] * c.fraction("partial_rotary_factor", default=0.5))
     num_layers = spec["num_layers"]
     first_dense = c.get("first_k_dense_replace", default=1)
     if isinstance(first_dense, bool) or not isinstance(first_dense, int) or not 0 <= first_dense <= num_layers:
         raise LLMViewerError(
             f"{c.origin}: field 'first_k_dense_replace' is {first_dense!r}; valid: an integer in 0..{num_layers}"
         )
-    shared = c.get("n_shared_experts", default=1)
+    shared = c.count("n_shared_experts", default=1)
     spec.update(
         num_experts=c.int("n_routed_experts"),
         experts_per_token=c.int("num_experts_per_tok"),
@@ -586,7 +613,7 @@ def _opt(c: _Config) -> dict[str, Any]:
         o_bias=bias,
         mlp_bias=bias,
         mlp_gated=False,
-        activation=c.get("activation_function", default="relu"),
+        activation=c.name("activation_function", default="relu"),
         norm="layer",
         learned_positions=c.int("max_position_embeddings") + 2,  # OPT offsets positions by 2
     )
@@ -607,7 +634,7 @@ def _gptj(c: _Config) -> dict[str, Any]:
         mlp_bias=True,
         lm_head_bias=True,
         mlp_gated=False,
-        activation=c.get("activation_function", default="gelu_new"),
+        activation=c.name("activation_function", default="gelu_new"),
         norm="layer",
         norms_per_layer=1,
         parallel_block=True,
@@ -624,10 +651,10 @@ def _gpt_neox(c: _Config) -> dict[str, Any]:
         o_bias=bias,
         mlp_bias=True,
         mlp_gated=False,
-        activation=c.get("hidden_act", default="gelu"),
+        activation=c.name("hidden_act", default="gelu"),
         norm="layer",
         parallel_block=c.bool("use_parallel_residual", default=True),
-        rotary_dim=int(spec["head_dim"] * float(c.get("rotary_pct", default=0.25))),
+        rotary_dim=int(spec["head_dim"] * c.fraction("rotary_pct", default=0.25)),
     )
     return spec
 
@@ -660,7 +687,7 @@ def _falcon(c: _Config) -> dict[str, Any]:
         o_bias=bias,
         mlp_bias=bias,
         mlp_gated=False,
-        activation=c.get("activation", default="gelu"),
+        activation=c.name("activation", default="gelu"),
         norm="layer",
         norms_per_layer=norms,
         parallel_block=parallel or new_arch,
@@ -684,10 +711,10 @@ def _deepseek_v3(c: _Config) -> dict[str, Any]:
         moe_layers = max(0, (num_layers - 1) // freq - (first_dense - 1) // freq)
     else:
         moe_layers = (num_layers - 1) // freq + 1
-    shared = c.get("n_shared_experts", default=0)
+    shared = c.count("n_shared_experts", default=0)
     spec.update(
         intermediate_size=c.int("intermediate_size"),
-        activation=c.get("hidden_act", default="silu"),
+        activation=c.name("hidden_act", default="silu"),
         qkv_bias=c.bool("attention_bias", default=False),
         o_bias=c.bool("attention_bias", default=False),
         num_experts=c.int("n_routed_experts"),
@@ -772,6 +799,11 @@ def model_from_config(
                 f"{origin}: config is missing the required field 'model_type' (or name one with arch=/--arch;"
                 f" supported: {', '.join(sorted(ADAPTERS))})"
             )
+    if not isinstance(model_type, str):
+        raise LLMViewerError(
+            f"{origin}: field 'model_type' must be a string, got {type(model_type).__name__}; supported: "
+            f"{', '.join(sorted(ADAPTERS))}"
+        )
     if model_type == "RefinedWebModel":  # Falcon's pre-transformers name
         model_type = "falcon"
     if model_type not in ADAPTERS:
@@ -812,12 +844,7 @@ def _list_models(root: Path, mtime: float) -> tuple[dict[str, Path], dict[str, s
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise LLMViewerError(f"{path}: malformed JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
-    except OSError as e:
-        raise LLMViewerError(f"{path}: cannot read ({e.strerror})") from None
+    return read_json(path, "model config")
 
 
 @lru_cache(maxsize=256)
@@ -845,6 +872,8 @@ def load_model(model: str | Path | dict | ModelSpec, arch: str | None = None) ->
         if not model.endswith(".json"):
             raise unknown_name_error("model", model, shipped, "llmviewer models")
     path = Path(model)
+    if os.path.lexists(path) and not path.is_dir() and not path.is_file():
+        _read_json(path)  # a symlink loop, a device such as /dev/zero, a socket...: one clear line
     if path.is_dir():
         path = path / "config.json"
         if not path.exists():
