@@ -65,6 +65,27 @@ return String(+tick.toPrecision(3));
 """Tick labels: 3 significant digits with k/M/G/T/P suffixes (15k, 20k, 1.2M), small values as 1e-3."""
 
 
+def _label_sliders(obj: Any) -> None:
+    """Bokeh writes a slider's title as "title: " and its value after it; our index sliders
+    carry their value in the title ("batch size: 64"), which then ends in a stray colon. Show
+    the title in a Div above the slider instead, kept in step by a title-change callback."""
+    from bokeh.models import Column, CustomJS, Div, Row, Slider
+
+    for parent in list(obj.select({"type": Row})) + list(obj.select({"type": Column})):
+        for i, child in enumerate(parent.children):
+            if not isinstance(child, Slider) or child.show_value or not child.title:
+                continue
+            label = Div(text=child.title, styles={"margin-bottom": "-6px"})
+            child.title = ""
+            child.js_on_change(
+                "title",
+                CustomJS(
+                    args=dict(label=label), code="if (cb_obj.title) { label.text = cb_obj.title; cb_obj.title = ''; }"
+                ),
+            )
+            parent.children[i] = Column(children=[label, child])
+
+
 def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
     """Make a Bokeh figure or layout fit the book's column and a 390 px phone: every plot,
     widget and layout stretches to the column width (up to ``max_width``); log axes get ticks
@@ -81,6 +102,7 @@ def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
         Plot,
     )
 
+    _label_sliders(obj)
     for model in obj.select({"type": LayoutDOM}):
         model.sizing_mode = "stretch_width"
         model.max_width = max_width
