@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.analysis import fits
 from ..specs.hardware import load_hardware
 from ..techniques.speculative import speculative_decoding
 
@@ -36,6 +37,7 @@ def speculation_table(
             target, draft, device, a[None, :, None], g[None, None, :], b[:, None, None], context, **opts
         )
         shape = grid[0].shape
+        fit = fits([target, draft], device, batch_size=grid[0], seqlen=context + grid[2], **opts)
         frames.append(
             pd.DataFrame(
                 {
@@ -49,6 +51,9 @@ def speculation_table(
                     "step_ms": np.broadcast_to(s.step_time, shape).ravel() * 1e3,
                     "plain_ms_per_token": np.broadcast_to(s.baseline_time_per_token, shape).ravel() * 1e3,
                     "speedup": np.broadcast_to(s.speedup, shape).ravel(),
+                    "memory_gb": np.broadcast_to(fit.needed, shape).ravel() / 1e9,
+                    "device_gb": fit.capacity / 1e9,
+                    "fits": np.broadcast_to(fit.fits, shape).ravel(),
                 }
             )
         )
@@ -78,7 +83,9 @@ def speculation_explorer(
     devs = [load_hardware(d).name for d in devices]
     labels = list(precisions)
     n_g = len(gammas)
-    full = ColumnDataSource({k: table[k].to_numpy() for k in ("speedup", "tokens_per_step", "step_ms")})
+    full = ColumnDataSource(
+        {k: table[k].to_numpy() for k in ("speedup", "tokens_per_step", "step_ms", "memory_gb", "device_gb", "fits")}
+    )
     block = n_g
 
     def offset(p: int, d: int, q: int, bi: int, ai: int) -> int:
@@ -104,7 +111,8 @@ def speculation_explorer(
     tips = [("gamma", "@gamma"), ("speed-up", "@speedup{0.00}x"), ("tokens/step", "@tokens{0.00}"),
             ("step", "@step_ms{0.000} ms")]  # fmt: skip
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=tips))
-    summary = Div(text="")
+    best0 = rows.iloc[int(np.argmax(rows["speedup"].to_numpy()))]
+    summary = Div(text=_summary(names[0], devs[0], labels[0], int(batches[init["b"]]), float(alphas[init["a"]]), best0))
     c = {
         "pair": Select(title="target / draft", value=names[0], options=names),
         "device": Select(title="device", value=devs[0], options=devs),
@@ -153,5 +161,18 @@ for (let j = 0; j < n; j++) {
 }
 src.data = out;
 summary.text = "<b>" + names[p] + "</b> on <b>" + devs[d] + "</b>, " + labels[q] + ", batch " + batches[b] +
-  ", alpha " + alphas[a] + ": best gamma " + gammas[best] + ", speed-up " + F.speedup[o + best].toFixed(2) + "x";
+  ", alpha " + alphas[a] + ": best gamma " + gammas[best] + ", speed-up " + F.speedup[o + best].toFixed(2) +
+  "x. Memory (target + draft, weights and KV cache): " + F.memory_gb[o + best].toFixed(1) + " GB of " +
+  F.device_gb[o + best].toFixed(0) + " GB, " +
+  (F.fits[o + best] ? "fits" : "<b style='color:#d62728'>does not fit on one device</b>") + ".";
 """
+
+
+def _summary(pair: str, device: str, precision: str, batch: int, alpha: float, r: Any) -> str:
+    """The readout as Python writes it at build time; the JS above rewrites it on every change."""
+    fit = "fits" if r["fits"] else "<b style='color:#d62728'>does not fit on one device</b>"
+    return (
+        f"<b>{pair}</b> on <b>{device}</b>, {precision}, batch {batch}, alpha {alpha:g}: best gamma {int(r['gamma'])},"
+        f" speed-up {r['speedup']:.2f}x. Memory (target + draft, weights and KV cache): {r['memory_gb']:.1f} GB of"
+        f" {r['device_gb']:.0f} GB, {fit}."
+    )
