@@ -464,12 +464,21 @@ for (const bits of Array.from(used).sort((a, b) => a - b)) {
 }
 roofs.data = {xs: rx, ys: ry, label: rl};
 const stage = s == 0 ? "prefill" : "decode step";
+const sig4 = (x) => x.toLocaleString("en-US", {maximumSignificantDigits: 4});
 const needed = need[((m * dims[2] + b) * dims[3] + l) * dims[4] + q], cap = dev.data.memory_bytes[d];
 summary.text = "<b>" + models[m] + "</b> on one <b>" + dev.data.device[d] + "</b>, " + stage +
-  ": whole model " + (total * 1e3).toPrecision(4) + " ms. Memory: " + (needed / 1e9).toFixed(1) + " GB of " +
+  ": whole model " + (total >= 1 ? sig4(total) + " s" : sig4(total * 1e3) + " ms") + ". Memory: " +
+  (needed / 1e9).toFixed(1) + " GB of " +
   (cap / 1e9).toFixed(0) + " GB, " + (needed <= cap ? "fits" : "<b style='color:#d62728'>does not fit</b>") +
   " (FlashAttention " + flash + ").";
 """
+
+
+def _time_text(seconds: float) -> str:
+    """4 significant digits, in s from one second up (with thousands separators), else in ms."""
+    if seconds >= 1:
+        return f"{float(f'{seconds:.4g}'):,g} s"
+    return f"{float(f'{seconds * 1e3:.4g}'):,g} ms"
 
 
 def colour_key() -> str:
@@ -485,7 +494,7 @@ def _explorer_summary(model: str, device: str, stage: int, total: float, needed:
     fit = "fits" if needed <= cap else "<b style='color:#d62728'>does not fit</b>"
     return (
         f"<b>{model}</b> on one <b>{device}</b>, {'prefill' if stage == 0 else 'decode step'}: whole model "
-        f"{total * 1e3:.4g} ms. Memory: {needed / 1e9:.1f} GB of {cap / 1e9:.0f} GB, {fit}"
+        f"{_time_text(total)}. Memory: {needed / 1e9:.1f} GB of {cap / 1e9:.0f} GB, {fit}"
         f" (FlashAttention {'on' if flash else 'off'})."
     )
 
