@@ -412,7 +412,8 @@ def roofline_explorer(
     fig.js_on_event("document_ready", callback)
     layout = column(
         row(controls["model"], controls["device"]),
-        row(controls["stage"], controls["precision"]),
+        controls["stage"],  # button groups one per line: side by side they overflow a phone
+        controls["precision"],
         row(controls["batch"], controls["seqlen"]),
         fig,
         Div(text=colour_key()),
@@ -784,7 +785,7 @@ def device_chooser(
     controls = {
         "model": Select(title="model", value=models[init["model"]], options=list(models)),
         "precision": RadioButtonGroup(labels=[q.label for q in precisions], active=init["precision"]),
-        "metric": RadioButtonGroup(labels=list(CHOOSER_METRICS.values()), active=init["metric"]),
+        "metric": RadioButtonGroup(labels=["throughput", "first token", "per output token"], active=init["metric"]),
         "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["batch"], show_value=False),
     }
     controls["batch"].title = f"batch size: {batches[init['batch']]}"
