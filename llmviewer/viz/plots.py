@@ -581,9 +581,11 @@ def stacked_bars(table: Any, x: str, parts: list[str], title: str = "", y_label:
     fig = figure(x_range=cats, height=340, width=640, title=title, y_axis_label=y_label, toolbar_location=None)
     fig.vbar_stack(parts, x="x", source=src, width=0.6, color=list(Category10_10[: len(parts)]), legend_label=parts)
     fig.add_tools(HoverTool(tooltips=[(x, "@x"), *[(p, f"@{p}{{0.00}}") for p in parts]]))
+    fig.y_range.start = 0
     if hline is not None:
         fig.add_layout(Span(location=hline, dimension="width", line_dash="dashed", line_color="red"))
-    fig.y_range.start = 0
+        top = float(np.nanmax(np.sum([table[p].to_numpy(dtype=float) for p in parts], axis=0)))
+        fig.y_range.end = 1.08 * max(top, hline)  # the level stays on the plot even above every bar
     fig.legend.location = "top_right"
     return fig
 

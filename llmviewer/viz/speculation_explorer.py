@@ -73,7 +73,7 @@ def speculation_explorer(
     pair, device, precision, batch and alpha. The JavaScript only selects rows of
     :func:`speculation_table` (computed here by the engine). Returns (layout, table)."""
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider, Span
+    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider
 
     from ..viz.plots import _axes
 
@@ -107,7 +107,8 @@ def speculation_explorer(
     fig.y_range.start = 0  # the top follows the selected curve
     fig.line("gamma", "speedup", source=src, line_width=2, color="#1f77b4")
     glyph = fig.scatter("gamma", "speedup", source=src, size=7, color="#1f77b4")
-    fig.add_layout(Span(location=1, dimension="width", line_dash="dashed", line_color="#444444"))
+    # a glyph, not a Span, so that the range always includes the no-speed-up level
+    fig.line([min(gammas), max(gammas)], [1, 1], line_dash="dashed", color="#444444")
     tips = [("gamma", "@gamma"), ("speed-up", "@speedup{0.00}x"), ("tokens/step", "@tokens{0.00}"),
             ("step", "@step_ms{0.000} ms")]  # fmt: skip
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=tips))
