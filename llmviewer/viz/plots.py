@@ -113,6 +113,10 @@ def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
         for legend in [r for r in model.right if isinstance(r, Legend)]:
             model.right.remove(legend)
             model.add_layout(legend, "below")
+        for legend in [r for r in model.below if isinstance(r, Legend)]:
+            if not legend.tags:  # grow the plot by the legend's height, once, so that the frame keeps its size
+                legend.tags = ["below"]
+                model.height = (model.height or 400) + 21 * len(legend.items) + 24
         for axis in model.select({"type": Axis}):
             if isinstance(axis, CategoricalAxis):
                 continue
