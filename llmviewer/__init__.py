@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:  # the public API, imported on first use (see __getattr__)
-    from .engine.analysis import Analysis, StageResult, analyze, evaluate_pass, memory_footprint
+    from .engine.analysis import Analysis, Fit, StageResult, analyze, evaluate_pass, fits, memory_footprint
     from .engine.efficiency import Efficiency
     from .engine.generation import Generation, generate
     from .engine.graph import build_ops, parameter_count
@@ -38,6 +38,8 @@ _API = {
     "analyze": "engine.analysis",
     "evaluate_pass": "engine.analysis",
     "memory_footprint": "engine.analysis",
+    "fits": "engine.analysis",
+    "Fit": "engine.analysis",
     "Efficiency": "engine.efficiency",
     "Generation": "engine.generation",
     "generate": "engine.generation",
@@ -84,6 +86,8 @@ __all__ = [
     "make_pass",
     "UNFUSED",
     "memory_footprint",
+    "fits",
+    "Fit",
     "parameter_count",
     "shipped_models",
     "simulate",

@@ -73,3 +73,37 @@ def test_compute_bound_batch_is_the_first_compute_bound_batch():
     at = llmviewer.analyze("Llama-2-7b-hf", "H100", batch_size=b, seqlen=2048).decode.layer("q_proj")["bound"]
     below = llmviewer.analyze("Llama-2-7b-hf", "H100", batch_size=b - 1, seqlen=2048).decode.layer("q_proj")["bound"]
     assert (at, below) == ("compute", "memory")
+
+
+def test_time_metrics_are_seconds_and_rates_are_not():
+    metrics = pd.Series(["ttft_s", "tpot_s", "e2e_latency_s", "output_throughput_tok_s", "decode_throughput_tok_s"])
+    assert plots.is_time_metric(metrics).tolist() == [True, True, True, False, False]
+
+
+def test_responsive_layout_for_phones():
+    from bokeh.layouts import column
+    from bokeh.models import Div, Legend, LogAxis, Plot, Slider
+
+    table = pd.DataFrame({"batch": [1, 2, 4, 1, 2, 4], "ms": [1.0, 2, 3, 1, 2, 9], "series": list("aaabbb")})
+    table["fits"] = table["ms"] < 5
+    fig = plots.line_figure(table, "batch", "ms", by="series", fits="fits")
+    slider = Slider(start=0, end=2, value=0, step=1, show_value=False, title="batch size: 1")
+    layout = plots.responsive(column(slider, fig))
+    for model in layout.select({"type": Plot}):
+        assert model.sizing_mode == "stretch_width" and model.max_width == plots.MAX_WIDTH
+        assert not [r for r in model.right if isinstance(r, Legend)]  # legends go below the plot
+        for axis in model.select({"type": LogAxis}):
+            assert list(axis.ticker.mantissas) == [1, 2, 5]
+    labels = [d.text for d in layout.select({"type": Div})]
+    assert slider.title == "" and "batch size: 1" in labels  # no "batch size: 1:" from Bokeh
+    legend = next(iter(fig.select({"type": Legend})))
+    assert "does not fit in memory" in [item.label["value"] for item in legend.items]
+
+
+def test_explorer_readouts_are_filled_at_build_time():
+    layout, _, _ = plots.roofline_explorer(["Llama-3.1-70B"], ["H100-SXM5-80GB"], batches=(1, 1024), seqlens=(2048,),
+                                           initial={"stage": 1, "batch": 1, "seqlen": 0})  # fmt: skip
+    from bokeh.models import Div
+
+    text = " ".join(d.text for d in layout.select({"type": Div}))
+    assert "does not fit" in text and "FlashAttention off" in text and "e+" not in text

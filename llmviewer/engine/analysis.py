@@ -301,3 +301,37 @@ def analyze(
         calibration=calibration_name(calibration),
     )
     return Analysis(m, hw, settings, prefill, decode, memory)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Answer of :func:`fits`: ``fits`` (bool, or a bool array when sizes are arrays), the
+    per-device footprint it compared (``needed``, bytes: weights + KV cache + largest operator
+    working set, summed over every model sharing the device) and the device's memory
+    (``capacity``, bytes). ``bool(fit)`` is ``fit.fits`` for a scalar answer."""
+
+    fits: Any
+    needed: Any
+    capacity: float
+
+    def __bool__(self) -> bool:
+        return bool(self.fits)
+
+
+def fits(
+    model: str | ModelSpec | dict | tuple | list,
+    hardware: str | Hardware | dict,
+    batch_size: Any = 1,
+    seqlen: Any = 1024,
+    **options: Any,
+) -> Fit:
+    """THE fit rule of llmviewer and of the book: a configuration fits when the footprint one
+    device holds (:func:`memory_footprint`: weights, KV cache of ``batch_size x seqlen`` tokens
+    and the largest working set of one operator; a 1/n share under ``tensor_parallel=n``) is at
+    most the device's memory. ``model`` may be a list of models that share the device (e.g. a
+    speculative-decoding target and its draft); their footprints add up. FlashAttention
+    (``use_flashattention``) changes the working set, so pass it as the figure or table uses it."""
+    hw = load_hardware(hardware)
+    models = list(model) if isinstance(model, tuple | list) else [model]
+    needed = sum(memory_footprint(m, batch_size=batch_size, seqlen=seqlen, **options)["total"] for m in models)
+    return Fit(needed <= hw.memory_bytes, needed, hw.memory_bytes)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.analysis import analyze, memory_footprint
+from ..engine.analysis import analyze, fits, memory_footprint
 from ..engine.generation import generate
 from ..engine.roofline import peak_for_bits
 from ..errors import LLMViewerError
@@ -117,16 +117,16 @@ def compare_devices(
     rows = []
     for hw in _devices(devices):
         g = generate(m, hw, batch_size=batch_size, prompt_len=prompt_len, gen_len=gen_len, **options)
-        need = memory_footprint(m, batch_size=batch_size, seqlen=prompt_len + gen_len, **options)
+        fit = fits(m, hw, batch_size=batch_size, seqlen=prompt_len + gen_len, **options)
         rows.append(
             {
                 "device": hw.name,
                 "ttft": g.ttft,
                 "tpot_mean": g.tpot_mean,
                 "throughput": g.throughput,
-                "memory_needed": need["total"],
+                "memory_needed": fit.needed,
                 "memory_bytes": hw.memory_bytes,
-                "fits": bool(need["total"] <= hw.memory_bytes),
+                "fits": bool(fit),
                 "memory_bandwidth": hw.memory_bandwidth,
                 "peak_16bit": hw.peak(hw.compute_dtype(16)),
             }
@@ -156,10 +156,10 @@ def min_tensor_parallel(
         if n > 1 and hw.interconnect_bandwidth is None and hw.host_link_bandwidth is None:
             return None
         try:
-            need = memory_footprint(m, batch_size=batch_size, seqlen=seqlen, tensor_parallel=n, **options)["total"]
+            fit = fits(m, hw, batch_size=batch_size, seqlen=seqlen, tensor_parallel=n, **options)
         except ValueError:  # the split does not divide the model; a larger one will not either
             return None
-        if need <= hw.memory_bytes:
+        if fit:
             return n
         n *= 2
     return None

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.analysis import fits
 from ..specs.hardware import load_hardware
 from ..specs.models import load_model
 from ..techniques.moe import moe_decode
@@ -24,6 +25,7 @@ def moe_table(models: list[str], devices: list[str], batches: Any, skews: Any = 
     for name, device, s in itertools.product(models, devices, skews):
         r = moe_decode(name, device, batch_size=b, context=context, zipf_s=float(s))
         m = load_model(name)
+        fit = fits(name, device, batch_size=b, seqlen=context)
         frames.append(
             pd.DataFrame(
                 {
@@ -36,6 +38,9 @@ def moe_table(models: list[str], devices: list[str], batches: Any, skews: Any = 
                     "weight_gb": np.broadcast_to(r["weight_bytes"], b.shape) / 1e9,
                     "step_ms": np.broadcast_to(r["step_time"], b.shape) * 1e3,
                     "ms_per_token": np.broadcast_to(r["time_per_token"], b.shape) * 1e3,
+                    "memory_gb": np.broadcast_to(fit.needed, b.shape) / 1e9,
+                    "device_gb": fit.capacity / 1e9,
+                    "fits": np.broadcast_to(fit.fits, b.shape),
                 }
             )
         )
@@ -61,7 +66,9 @@ def moe_explorer(
     table = moe_table(models, devices, batches, skews, context)
     devs = [load_hardware(d).name for d in devices]
     n_b = len(batches)
-    cols = ("batch", "ms_per_token", "experts_touched", "num_experts", "weight_gb", "step_ms")
+    cols = ("batch", "ms_per_token", "experts_touched", "num_experts", "weight_gb", "step_ms", "memory_gb",
+            "device_gb", "fits", "color")  # fmt: skip
+    table = table.assign(color=np.where(table["fits"], "#1f77b4", "#d62728"))
     full = ColumnDataSource({k: table[k].to_numpy() for k in cols})
     rows = table.iloc[0:n_b]
     src = ColumnDataSource({k: rows[k].to_numpy() for k in cols}, name="moe-points")
@@ -69,16 +76,18 @@ def moe_explorer(
     mark = ColumnDataSource({k: rows[k].to_numpy()[init_b : init_b + 1] for k in cols}, name="moe-selected")
     fig = _axes("", "batch size (sequences)", "decode time per generated token (ms)", True, True)
     fig.line("batch", "ms_per_token", source=src, line_width=2, color="#1f77b4")
-    glyph = fig.scatter("batch", "ms_per_token", source=src, size=6, color="#1f77b4")
+    glyph = fig.scatter("batch", "ms_per_token", source=src, size=7, color="color")
     fig.scatter("batch", "ms_per_token", source=mark, size=13, color="#d62728", marker="diamond")
     tips = [
         ("batch", "@batch"),
         ("time per token", "@ms_per_token{0.000} ms"),
         ("experts touched", "@experts_touched{0.0} of @num_experts"),
         ("weights read", "@weight_gb{0.0} GB"),
+        ("memory needed", "@memory_gb{0.0} GB of @device_gb{0} GB"),
     ]
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=tips))
-    summary = Div(text="")
+    r0 = table.iloc[init_b]
+    summary = Div(text=_summary(models[0], devs[0], int(batches[init_b]), float(skews[0]), r0))
     c = {
         "model": Select(title="model", value=models[0], options=list(models)),
         "device": Select(title="device", value=devs[0], options=devs),
@@ -124,5 +133,18 @@ mark.data = sel;
 summary.text = "<b>" + models[m] + "</b> on <b>" + devs[d] + "</b>, batch " + batches[b] + ", skew s = " +
   skews[s] + ": " + F.ms_per_token[o + b].toFixed(3) + " ms per token (step " + F.step_ms[o + b].toFixed(2) +
   " ms), " + F.experts_touched[o + b].toFixed(1) + " of " + F.num_experts[o + b] +
-  " experts touched per MoE layer, " + F.weight_gb[o + b].toFixed(1) + " GB of weights read";
+  " experts touched per MoE layer, " + F.weight_gb[o + b].toFixed(1) + " GB of weights read per step. Memory: " +
+  F.memory_gb[o + b].toFixed(1) + " GB of " + F.device_gb[o + b].toFixed(0) + " GB, " +
+  (F.fits[o + b] ? "fits" : "<b style='color:#d62728'>does not fit on one device</b>") + ".";
 """
+
+
+def _summary(model: str, device: str, batch: int, skew: float, r: Any) -> str:
+    """The readout as Python writes it at build time; the JS above rewrites it on every change."""
+    fit = "fits" if r["fits"] else "<b style='color:#d62728'>does not fit on one device</b>"
+    return (
+        f"<b>{model}</b> on <b>{device}</b>, batch {batch}, skew s = {skew:g}: {r['ms_per_token']:.3f} ms per token"
+        f" (step {r['step_ms']:.2f} ms), {r['experts_touched']:.1f} of {r['num_experts']} experts touched per MoE"
+        f" layer, {r['weight_gb']:.1f} GB of weights read per step. Memory: {r['memory_gb']:.1f} GB of"
+        f" {r['device_gb']:.0f} GB, {fit}."
+    )

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..arrays import ratio
-from ..engine.analysis import StageResult, count_pass
+from ..engine.analysis import StageResult, count_pass, fits
 from ..engine.roofline import peak_for_bits, ridge_point, roofline_time
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import load_model
@@ -46,8 +46,85 @@ def show_figure(fig: Any):
     from bokeh.embed import components
     from IPython.display import HTML
 
-    script, div = components(fig)
+    script, div = components(responsive(fig))
     return HTML(script + "\n" + div)
+
+
+MAX_WIDTH = 700
+"""Widest a book figure grows (px); narrower screens shrink it to the column."""
+
+_COMPACT_TICKS = """
+const a = Math.abs(tick);
+if (a == 0) return "0";
+const units = [[1e15, "P"], [1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+for (const [u, p] of units) {
+  if (a >= u) return +(tick / u).toPrecision(3) + p;
+}
+if (a < 1e-2) return tick.toExponential(0).replace("e-", "e-");
+return String(+tick.toPrecision(3));
+"""
+"""Tick labels: 3 significant digits with k/M/G/T/P suffixes (15k, 20k, 1.2M), small values as 1e-3."""
+
+
+def _label_sliders(obj: Any) -> None:
+    """Bokeh writes a slider's title as "title: " and its value after it; our index sliders
+    carry their value in the title ("batch size: 64"), which then ends in a stray colon. Show
+    the title in a Div above the slider instead, kept in step by a title-change callback."""
+    from bokeh.models import Column, CustomJS, Div, Row, Slider
+
+    for parent in list(obj.select({"type": Row})) + list(obj.select({"type": Column})):
+        for i, child in enumerate(parent.children):
+            if not isinstance(child, Slider) or child.show_value or not child.title:
+                continue
+            label = Div(text=child.title, styles={"margin-bottom": "-6px"})
+            child.title = ""
+            child.js_on_change(
+                "title",
+                CustomJS(
+                    args=dict(label=label), code="if (cb_obj.title) { label.text = cb_obj.title; cb_obj.title = ''; }"
+                ),
+            )
+            parent.children[i] = Column(children=[label, child])
+
+
+def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
+    """Make a Bokeh figure or layout fit the book's column and a 390 px phone: every plot,
+    widget and layout stretches to the column width (up to ``max_width``); log axes get ticks
+    at 1, 2 and 5 per decade with compact labels; legends placed right of a plot move below
+    it. Called by :func:`show_figure` on every figure of the book."""
+    from bokeh.models import (
+        Axis,
+        CategoricalAxis,
+        CustomJSTickFormatter,
+        LayoutDOM,
+        Legend,
+        LogAxis,
+        LogTicker,
+        Plot,
+    )
+
+    _label_sliders(obj)
+    for model in obj.select({"type": LayoutDOM}):
+        model.sizing_mode = "stretch_width"
+        model.max_width = max_width
+        if not isinstance(model, Plot):
+            model.width = None
+            continue
+        model.min_border_right = max(model.min_border_right or 0, 12)
+        for legend in [r for r in model.right if isinstance(r, Legend)]:
+            model.right.remove(legend)
+            model.add_layout(legend, "below")
+        for legend in [r for r in model.below if isinstance(r, Legend)]:
+            if not legend.tags:  # grow the plot by the legend's height, once, so that the frame keeps its size
+                legend.tags = ["below"]
+                model.height = (model.height or 400) + 21 * len(legend.items) + 24
+        for axis in model.select({"type": Axis}):
+            if isinstance(axis, CategoricalAxis):
+                continue
+            if isinstance(axis, LogAxis):
+                axis.ticker = LogTicker(mantissas=[1, 2, 5], desired_num_ticks=6)
+            axis.formatter = CustomJSTickFormatter(code=_COMPACT_TICKS)
+    return obj
 
 
 def save_figure_data(label: str, table: pd.DataFrame, folder: str | Path | None = None) -> Path:
@@ -279,7 +356,27 @@ def roofline_explorer(
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS))
     fig.legend.location = "bottom_right"
     fig.legend.label_text_font_size = "9pt"
-    summary = Div(text="")
+    # the footprint one device holds for each (model, batch, seqlen, precision): the book's fit rule
+    need = np.zeros((len(models), len(batches), len(seqlens), len(precisions)))
+    for i, name in enumerate(models):
+        for k, q in enumerate(precisions):
+            need[i, :, :, k] = fits(name, devs["device"][0], batch_size=np.asarray(batches)[:, None],
+                                    seqlen=np.asarray(seqlens)[None, :], w_bit=q.w_bit, a_bit=q.a_bit, kv_bit=q.kv_bit,
+                                    use_flashattention=use_flashattention).needed  # fmt: skip
+    pts0 = _table_points(rows0, dev0)
+    total0 = float(np.sum(np.asarray(pts0["time_us"]) * np.asarray(pts0["count"]))) / 1e6
+    need0 = need[init["model"], init["batch"], init["seqlen"], init["precision"]]
+    summary = Div(
+        text=_explorer_summary(
+            models[init["model"]],
+            dev0["device"],
+            init["stage"],
+            total0,
+            need0,
+            dev0["memory_bytes"],
+            use_flashattention,
+        )  # fmt: skip
+    )
 
     controls = {
         "model": Select(title="model", value=models[init["model"]], options=list(models)),
@@ -309,6 +406,8 @@ def roofline_explorer(
             seqlens=list(seqlens),
             c=controls,
             xr=list(x_range),
+            need=need.ravel().tolist(),
+            flash="on" if use_flashattention else "off",
         ),
         code=ROOFLINE_JS + _EXPLORER_JS,
     )
@@ -318,9 +417,11 @@ def roofline_explorer(
     fig.js_on_event("document_ready", callback)
     layout = column(
         row(controls["model"], controls["device"]),
-        row(controls["stage"], controls["precision"]),
+        controls["stage"],  # button groups one per line: side by side they overflow a phone
+        controls["precision"],
         row(controls["batch"], controls["seqlen"]),
         fig,
+        Div(text=colour_key()),
         summary,
     )
     return layout, layers, devs
@@ -369,9 +470,39 @@ for (const bits of Array.from(used).sort((a, b) => a - b)) {
 }
 roofs.data = {xs: rx, ys: ry, label: rl};
 const stage = s == 0 ? "prefill" : "decode step";
-summary.text = "<b>" + models[m] + "</b> on <b>" + dev.data.device[d] + "</b>, " + stage +
-  ": whole model " + (total * 1e3).toPrecision(4) + " ms";
+const sig4 = (x) => x.toLocaleString("en-US", {maximumSignificantDigits: 4});
+const needed = need[((m * dims[2] + b) * dims[3] + l) * dims[4] + q], cap = dev.data.memory_bytes[d];
+summary.text = "<b>" + models[m] + "</b> on one <b>" + dev.data.device[d] + "</b>, " + stage +
+  ": whole model " + (total >= 1 ? sig4(total) + " s" : sig4(total * 1e3) + " ms") + ". Memory: " +
+  (needed / 1e9).toFixed(1) + " GB of " +
+  (cap / 1e9).toFixed(0) + " GB, " + (needed <= cap ? "fits" : "<b style='color:#d62728'>does not fit</b>") +
+  " (FlashAttention " + flash + ").";
 """
+
+
+def _time_text(seconds: float) -> str:
+    """4 significant digits, in s from one second up (with thousands separators), else in ms."""
+    if seconds >= 1:
+        return f"{float(f'{seconds:.4g}'):,g} s"
+    return f"{float(f'{seconds * 1e3:.4g}'):,g} ms"
+
+
+def colour_key() -> str:
+    """HTML key of the operator colours (:data:`KIND_COLORS`); marker area grows with the
+    operator's share of the stage time."""
+    names = {"matmul": "matrix product", "fused": "fused attention", "elementwise": "element-wise"}
+    keys = " ".join(f"<span style='color:{c}'>&#9679;</span> {names.get(k, k)}" for k, c in KIND_COLORS.items())
+    return f"<small>Colour: {keys}; marker area: share of the stage time.</small>"
+
+
+def _explorer_summary(model: str, device: str, stage: int, total: float, needed: float, cap: float, flash: bool) -> str:
+    """The roofline explorer's readout as Python writes it at build time (the JS above rewrites it)."""
+    fit = "fits" if needed <= cap else "<b style='color:#d62728'>does not fit</b>"
+    return (
+        f"<b>{model}</b> on one <b>{device}</b>, {'prefill' if stage == 0 else 'decode step'}: whole model "
+        f"{_time_text(total)}. Memory: {needed / 1e9:.1f} GB of {cap / 1e9:.0f} GB, {fit}"
+        f" (FlashAttention {'on' if flash else 'off'})."
+    )
 
 
 def roofline_figure(result: StageResult, hardware: Hardware, title: str = "") -> Any:
@@ -416,8 +547,11 @@ def line_figure(
     log_x: bool = True,
     log_y: bool = True,
     hlines: dict[str, float] | None = None,
+    fits: str | None = None,
 ) -> Any:
-    """One line per value of ``by``, with hover; ``hlines`` adds labelled horizontal levels."""
+    """One line per value of ``by``, with hover; ``hlines`` adds labelled horizontal levels.
+    ``fits``: a boolean column (from :func:`llmviewer.fits`); points where it is False get a red
+    cross and the legend entry "does not fit in memory"."""
     from bokeh.models import ColumnDataSource, HoverTool, Span
     from bokeh.palettes import Category10_10
 
@@ -426,7 +560,11 @@ def line_figure(
         src = ColumnDataSource({"x": grp[x].to_numpy(), "y": grp[y].to_numpy(), "label": [str(key)] * len(grp)})
         fig.line("x", "y", source=src, color=color, line_width=2, legend_label=str(key))
         fig.scatter("x", "y", source=src, color=color, size=5)
-    fig.add_tools(HoverTool(tooltips=[(by, "@label"), (x, "@x{0.[00]a}"), (y, "@y{0.000a}")]))
+    if fits is not None and not table[fits].all():
+        bad = table[~table[fits].astype(bool)]
+        fig.scatter(bad[x].to_numpy(), bad[y].to_numpy(), marker="x", size=11, line_width=2, color="#d62728",
+                    legend_label="does not fit in memory")  # fmt: skip
+    fig.add_tools(HoverTool(tooltips=[(by, "@label"), (x_label or x, "@x{0.[00]a}"), (y_label or y, "@y{0.000a}")]))
     for i, (label, level) in enumerate((hlines or {}).items()):
         color = Category10_10[(i + 3) % 10]
         fig.add_layout(Span(location=level, dimension="width", line_dash="dashed", line_color=color))
@@ -448,9 +586,11 @@ def stacked_bars(table: Any, x: str, parts: list[str], title: str = "", y_label:
     fig = figure(x_range=cats, height=340, width=640, title=title, y_axis_label=y_label, toolbar_location=None)
     fig.vbar_stack(parts, x="x", source=src, width=0.6, color=list(Category10_10[: len(parts)]), legend_label=parts)
     fig.add_tools(HoverTool(tooltips=[(x, "@x"), *[(p, f"@{p}{{0.00}}") for p in parts]]))
+    fig.y_range.start = 0
     if hline is not None:
         fig.add_layout(Span(location=hline, dimension="width", line_dash="dashed", line_color="red"))
-    fig.y_range.start = 0
+        top = float(np.nanmax(np.sum([table[p].to_numpy(dtype=float) for p in parts], axis=0)))
+        fig.y_range.end = 1.08 * max(top, hline)  # the level stays on the plot even above every bar
     fig.legend.location = "top_right"
     return fig
 
@@ -492,9 +632,16 @@ def scatter_figure(
     )
     fig = _axes(title, x_label or x, y_label or y, width=330, height=360)
     fig.scatter("x", "y", source=src, size=8, color="#1f77b4")
-    fig.add_layout(LabelSet(x="x", y="y", text="label", source=src, text_font_size="7pt", x_offset=4, y_offset=2))
+    if len(table) <= 6:  # few points: label them; more would overlap, hover names them
+        fig.add_layout(LabelSet(x="x", y="y", text="label", source=src, text_font_size="7pt", x_offset=4, y_offset=2))
     fig.add_tools(HoverTool(tooltips=[(label, "@label"), (x, "@x{0.000a}"), (y, "@y{0.000a}")]))
     return fig
+
+
+def is_time_metric(metric: pd.Series) -> np.ndarray:
+    """True for metrics in seconds (``ttft_s``, ``tpot_s``, ``e2e_latency_s``), False for rates
+    (``*_tok_s``, tokens per second)."""
+    return (metric.str.endswith("_s") & ~metric.str.endswith("_tok_s")).to_numpy()
 
 
 def prediction_scatter(evaluated: pd.DataFrame, title: str = "") -> Any:
@@ -502,18 +649,18 @@ def prediction_scatter(evaluated: pd.DataFrame, title: str = "") -> Any:
     calibrated estimate side by side (one point per row, coloured by source; hollow markers
     for held-out sources). Speeds are normalised to 1/seconds or tokens/s as the source
     reports them, so the diagonal is a perfect prediction."""
-    from bokeh.layouts import row
+    from bokeh.layouts import column
     from bokeh.models import ColumnDataSource, HoverTool
     from bokeh.palettes import Category10_10
 
     rows = evaluated[evaluated["skip"].isna()]
-    measured = np.where(rows["metric"].str.endswith("_s"), 1 / rows["value"], rows["value"])
+    measured = np.where(is_time_metric(rows["metric"]), 1 / rows["value"], rows["value"])
     colors = dict(zip(sorted(rows["source_id"].unique()), itertools.cycle(Category10_10), strict=False))
     lo, hi = float(np.nanmin(measured)) / 3, float(np.nanmax(measured)) * 3
     figures = []
     for kind, label in (("pure", "pure roofline"), ("calibrated", "calibrated estimate")):
         predicted = measured * rows[f"{kind}_ratio"].to_numpy()
-        fig = _axes(f"{label}", "measured speed (1/s or tokens/s)", "predicted speed", width=335, height=380,
+        fig = _axes(f"{label}", "measured speed (1/s or tokens/s)", "predicted speed (1/s or tokens/s)", height=380,
                     x_range=(lo, hi), y_range=(lo, hi))  # fmt: skip
         fig.line([lo, hi], [lo, hi], color="#444444", line_dash="dashed")
         for source, grp in rows.assign(measured=measured, predicted=predicted).groupby("source_id"):
@@ -540,10 +687,12 @@ def prediction_scatter(evaluated: pd.DataFrame, title: str = "") -> Any:
                                           ("measured", "@x{0.000a}"), ("predicted", "@y{0.000a}"),
                                           ("time error", "@error{0.0%}")]))  # fmt: skip
         figures.append(fig)
-    figures[0].legend.location = "top_left"
-    figures[0].legend.label_text_font_size = "7pt"
-    figures[0].legend.click_policy = "hide"
-    return row(*figures)
+    legend = figures[0].legend[0]
+    figures[0].center.remove(legend)
+    legend.label_text_font_size = "8pt"
+    legend.click_policy = "hide"
+    figures[0].add_layout(legend, "below")  # outside the plot area: it covers no point
+    return column(*figures)
 
 
 CHOOSER_METRICS = {
@@ -643,7 +792,7 @@ def device_chooser(
     controls = {
         "model": Select(title="model", value=models[init["model"]], options=list(models)),
         "precision": RadioButtonGroup(labels=[q.label for q in precisions], active=init["precision"]),
-        "metric": RadioButtonGroup(labels=list(CHOOSER_METRICS.values()), active=init["metric"]),
+        "metric": RadioButtonGroup(labels=["throughput", "first token", "per output token"], active=init["metric"]),
         "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["batch"], show_value=False),
     }
     controls["batch"].title = f"batch size: {batches[init['batch']]}"

@@ -146,9 +146,9 @@ def _summary_html(r: Any, tp: int) -> str:
     """The explorer's text for one row of :func:`serving_table` (the JavaScript writes the same)."""
     return (
         f"<b>{r['model']}</b> on {tp} x <b>{r['device']}</b>, batch {r['batch']}, prompt {r['prompt_len']}:<br>"
-        f"time to first token {r['ttft'] * 1e3:.4g} ms ({r['prefill_bound']}-bound); time per output token "
-        f"{r['tpot'] * 1e3:.4g} ms ({r['decode_bound']}-bound); throughput {r['throughput']:.4g} tokens/s; "
-        f"memory per device {r['memory_per_device'] / 1e9:.4g} GB "
+        f"time to first token {_sig4(r['ttft'] * 1e3)} ms ({r['prefill_bound']}-bound); time per output token "
+        f"{_sig4(r['tpot'] * 1e3)} ms ({r['decode_bound']}-bound); throughput {_sig4(r['throughput'])} tokens/s; "
+        f"memory per device {_sig4(r['memory_per_device'] / 1e9)} GB "
         + ("(fits)" if r["fits"] else "<b>(does not fit)</b>")
     )
 
@@ -185,7 +185,7 @@ if (pick < 0) {
   summary.text = "<b>" + key.split("|").join(", ") + "</b>: this split does not divide the model.";
 } else {
   chosen.data = {x: [F.tpot[pick] * 1e3], y: [F.throughput[pick]], batch: [B]};
-  const fmt = (x, d) => Number(x).toPrecision(d);
+  const fmt = (x, d) => Number(x).toLocaleString("en-US", {maximumSignificantDigits: d});  // 10,290, not 1.029e+4
   summary.text = "<b>" + c.model.value + "</b> on " + tps[c.tp.active] + " x <b>" + c.device.value +
     "</b>, batch " + B + ", prompt " + P + ":<br>time to first token " + fmt(F.ttft[pick] * 1e3, 4) +
     " ms (" + F.prefill_bound[pick] + "-bound); time per output token " + fmt(F.tpot[pick] * 1e3, 4) +
@@ -194,3 +194,8 @@ if (pick < 0) {
     (F.fits[pick] ? "(fits)" : "<b>(does not fit)</b>");
 }
 """
+
+
+def _sig4(x: float) -> str:
+    """4 significant digits with thousands separators (10,290, not 1.029e+04), as the page's JS."""
+    return f"{float(f'{x:.4g}'):,g}"

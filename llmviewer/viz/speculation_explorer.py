@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.analysis import fits
 from ..specs.hardware import load_hardware
 from ..techniques.speculative import speculative_decoding
 
@@ -36,6 +37,7 @@ def speculation_table(
             target, draft, device, a[None, :, None], g[None, None, :], b[:, None, None], context, **opts
         )
         shape = grid[0].shape
+        fit = fits([target, draft], device, batch_size=grid[0], seqlen=context + grid[2], **opts)
         frames.append(
             pd.DataFrame(
                 {
@@ -49,6 +51,9 @@ def speculation_table(
                     "step_ms": np.broadcast_to(s.step_time, shape).ravel() * 1e3,
                     "plain_ms_per_token": np.broadcast_to(s.baseline_time_per_token, shape).ravel() * 1e3,
                     "speedup": np.broadcast_to(s.speedup, shape).ravel(),
+                    "memory_gb": np.broadcast_to(fit.needed, shape).ravel() / 1e9,
+                    "device_gb": fit.capacity / 1e9,
+                    "fits": np.broadcast_to(fit.fits, shape).ravel(),
                 }
             )
         )
@@ -68,7 +73,7 @@ def speculation_explorer(
     pair, device, precision, batch and alpha. The JavaScript only selects rows of
     :func:`speculation_table` (computed here by the engine). Returns (layout, table)."""
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider, Span
+    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider
 
     from ..viz.plots import _axes
 
@@ -78,7 +83,9 @@ def speculation_explorer(
     devs = [load_hardware(d).name for d in devices]
     labels = list(precisions)
     n_g = len(gammas)
-    full = ColumnDataSource({k: table[k].to_numpy() for k in ("speedup", "tokens_per_step", "step_ms")})
+    full = ColumnDataSource(
+        {k: table[k].to_numpy() for k in ("speedup", "tokens_per_step", "step_ms", "memory_gb", "device_gb", "fits")}
+    )
     block = n_g
 
     def offset(p: int, d: int, q: int, bi: int, ai: int) -> int:
@@ -100,11 +107,13 @@ def speculation_explorer(
     fig.y_range.start = 0  # the top follows the selected curve
     fig.line("gamma", "speedup", source=src, line_width=2, color="#1f77b4")
     glyph = fig.scatter("gamma", "speedup", source=src, size=7, color="#1f77b4")
-    fig.add_layout(Span(location=1, dimension="width", line_dash="dashed", line_color="#444444"))
+    # a glyph, not a Span, so that the range always includes the no-speed-up level
+    fig.line([min(gammas), max(gammas)], [1, 1], line_dash="dashed", color="#444444")
     tips = [("gamma", "@gamma"), ("speed-up", "@speedup{0.00}x"), ("tokens/step", "@tokens{0.00}"),
             ("step", "@step_ms{0.000} ms")]  # fmt: skip
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=tips))
-    summary = Div(text="")
+    best0 = rows.iloc[int(np.argmax(rows["speedup"].to_numpy()))]
+    summary = Div(text=_summary(names[0], devs[0], labels[0], int(batches[init["b"]]), float(alphas[init["a"]]), best0))
     c = {
         "pair": Select(title="target / draft", value=names[0], options=names),
         "device": Select(title="device", value=devs[0], options=devs),
@@ -153,5 +162,18 @@ for (let j = 0; j < n; j++) {
 }
 src.data = out;
 summary.text = "<b>" + names[p] + "</b> on <b>" + devs[d] + "</b>, " + labels[q] + ", batch " + batches[b] +
-  ", alpha " + alphas[a] + ": best gamma " + gammas[best] + ", speed-up " + F.speedup[o + best].toFixed(2) + "x";
+  ", alpha " + alphas[a] + ": best gamma " + gammas[best] + ", speed-up " + F.speedup[o + best].toFixed(2) +
+  "x. Memory (target + draft, weights and KV cache): " + F.memory_gb[o + best].toFixed(1) + " GB of " +
+  F.device_gb[o + best].toFixed(0) + " GB, " +
+  (F.fits[o + best] ? "fits" : "<b style='color:#d62728'>does not fit on one device</b>") + ".";
 """
+
+
+def _summary(pair: str, device: str, precision: str, batch: int, alpha: float, r: Any) -> str:
+    """The readout as Python writes it at build time; the JS above rewrites it on every change."""
+    fit = "fits" if r["fits"] else "<b style='color:#d62728'>does not fit on one device</b>"
+    return (
+        f"<b>{pair}</b> on <b>{device}</b>, {precision}, batch {batch}, alpha {alpha:g}: best gamma {int(r['gamma'])},"
+        f" speed-up {r['speedup']:.2f}x. Memory (target + draft, weights and KV cache): {r['memory_gb']:.1f} GB of"
+        f" {r['device_gb']:.0f} GB, {fit}."
+    )

@@ -44,6 +44,8 @@ BOKEH_MARKER = "Bokeh.embed.embed_items"
 NEEDED_TYPES = {"document", "script", "stylesheet", "font", "image", "xhr", "fetch"}
 PLOT_TYPES = ["Figure", "Plot", "GMap", "GMapPlot"]
 SKIP_PAGES = {"genindex.html", "search.html"}
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 NO_BUILD = f"{BUILD.relative_to(ROOT)} is missing: run scripts/build_book.sh first"
 if not BUILD.is_dir():
@@ -103,12 +105,12 @@ def browser():
 class Visit:
     """One page load with outside requests blocked and console captured."""
 
-    def __init__(self, browser, server: str, page_path: str):
+    def __init__(self, browser, server: str, page_path: str, viewport: dict | None = None):
         self.server = server
         self.blocked: list[dict] = []
         self.console: list[dict] = []
         self.failed: list[dict] = []  # local requests that failed or answered >= 400
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(viewport=viewport or DESKTOP)
         self.page = self.context.new_page()
         self.page.route("**/*", self._route)
         self.page.on("console", lambda m: self.console.append({"type": m.type, "text": m.text}))
@@ -149,8 +151,8 @@ class Visit:
 def visit(browser, server):
     visits = []
 
-    def _open(page_path):
-        v = Visit(browser, server, page_path)
+    def _open(page_path, viewport=None):
+        v = Visit(browser, server, page_path, viewport)
         visits.append(v)
         return v
 
@@ -341,3 +343,40 @@ def test_latency_load_explorer_shows_the_simulators_numbers(visit):
         assert shown[k] == pytest.approx((expected[k] * 1e3).tolist(), rel=1e-9), k
     assert shown["chosen_rate"] == [6]
     assert shown["chosen"] == pytest.approx([expected[k].iloc[3] * 1e3 for k in keys], rel=1e-9)
+
+
+# Every figure canvas and every control (inputs, selects, slider tracks, button groups) of the
+# Bokeh output, with its box in page coordinates; playwright's CSS locators pierce Bokeh's shadow DOM.
+_PHONE_PARTS = {
+    "figure": ".bk-Canvas canvas",
+    "select": "select.bk-input",
+    "slider": ".noUi-target",
+    "buttons": ".bk-btn-group",
+}
+
+
+@pytest.mark.parametrize("page_path", _params(_bokeh_pages()))
+def test_bokeh_pages_fit_a_phone(visit, page_path):
+    """At 390x844 (a phone) no figure is wider than the screen and every control lies within
+    it, so nothing is clipped and every control can be reached without scrolling sideways."""
+    v = visit(page_path, PHONE)
+    page = v.page
+    page.wait_for_function(_JS_WAIT_IDLE, timeout=15_000)
+    page.wait_for_timeout(500)  # let stretch_width layouts settle to the column
+    width = PHONE["width"]
+    outside, counts = [], {}
+    for kind, selector in _PHONE_PARTS.items():
+        parts = page.locator(selector)
+        counts[kind] = parts.count()
+        for i in range(parts.count()):
+            box = parts.nth(i).bounding_box()
+            if box is None or box["width"] == 0:
+                continue  # hidden (e.g. a collapsed dropdown)
+            if box["x"] < -1 or box["x"] + box["width"] > width + 1:
+                outside.append(f"{kind} {i}: x={box['x']:.0f}, width={box['width']:.0f}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{_slug(page_path)}.phone.png"), full_page=True)
+    v.report(page_path, ".phone", parts=counts, outside=outside)
+    assert counts["figure"] > 0, f"no figure canvas found on {page_path}"
+    assert not outside, f"on a {width} px screen, parts of {page_path} are off-screen: {outside}"
+    assert not v.errors(), f"console errors on {page_path} at phone size: {v.errors()}"
