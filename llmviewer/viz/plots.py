@@ -20,6 +20,7 @@ import pandas as pd
 from ..arrays import ratio
 from ..engine.analysis import StageResult, count_pass, fits
 from ..engine.roofline import peak_for_bits, ridge_point, roofline_time
+from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import load_model
 from ..specs.workload import make_pass
@@ -211,13 +212,22 @@ def layer_table(
     return table.iloc[order].reset_index(drop=True)
 
 
+def _peak_or_nan(hw: Hardware, bits: int) -> float:
+    """The peak (OPs/s) for ``bits``-wide operands, NaN where the device lists no peak that wide."""
+    try:
+        return float(peak_for_bits(hw, bits))
+    except LLMViewerError:
+        return float("nan")
+
+
 def device_table(devices: Sequence[str | Hardware]) -> pd.DataFrame:
-    """Memory bandwidth (bytes/s) and the peak (OPs/s) used for each compute-unit width."""
+    """Memory bandwidth (bytes/s) and the peak (OPs/s) used for each compute-unit width (NaN where
+    the device has no units that wide, e.g. no 32-bit peak)."""
     rows = []
     for d in devices:
         hw = load_hardware(d)
         row = {"device": hw.name, "memory_bandwidth": hw.memory_bandwidth, "memory_bytes": hw.memory_bytes}
-        row.update({f"peak_{w}bit": peak_for_bits(hw, w) for w in UNIT_BITS})
+        row.update({f"peak_{w}bit": _peak_or_nan(hw, w) for w in UNIT_BITS})
         row["peak_vector"] = hw.vector_peak
         rows.append(row)
     return pd.DataFrame(rows)
