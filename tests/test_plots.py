@@ -106,4 +106,4 @@ def test_explorer_readouts_are_filled_at_build_time():
     from bokeh.models import Div
 
     text = " ".join(d.text for d in layout.select({"type": Div}))
-    assert "does not fit" in text and "FlashAttention off" in text and "e+" not in text
+    assert "does not fit" in text and "FlashAttention on" in text and "e+" not in text
