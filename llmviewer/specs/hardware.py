@@ -47,6 +47,7 @@ class Hardware:
     aliases: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     notes: str = field(default="", compare=False)
+    tdp_watts: float | None = field(default=None, compare=False)  # watts: vendor power limit (board/module/package)
 
     def __hash__(self) -> int:
         return hash((self.name, self.memory_bandwidth, tuple(sorted(self.peak_ops.items()))))
@@ -213,6 +214,7 @@ def hardware_from_dict(entry: dict[str, Any], origin: str = "<hardware>") -> Har
         aliases=tuple(entry.get("aliases", ())),
         sources=dict(entry.get("sources", {})),
         notes=entry.get("notes", ""),
+        tdp_watts=_positive(entry.get("tdp_watts"), "tdp_watts", where, True),
     )
 
 
