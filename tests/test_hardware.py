@@ -41,9 +41,9 @@ def test_every_number_has_a_source(entry):
 def test_units_are_plausible(device):
     """Bytes, bytes/s and OPs/s in SI units: catches GB/GiB, TB/s and TFLOPS slips."""
     assert 1e9 <= device.memory_bytes <= 1e13
-    assert 5e10 <= device.memory_bandwidth <= 2e13
+    assert 1e10 <= device.memory_bandwidth <= 2e13  # a board (Raspberry Pi 5: 17 GB/s) up to a B200
     for dtype, peak in device.peak_ops.items():
-        assert 1e12 <= peak <= 2e16, dtype
+        assert 1e11 <= peak <= 2e16, dtype  # a four-core Arm CPU (154 GFLOPS) up to an accelerator
     low = device.peak_ops.get("int8") or device.peak_ops.get("fp8")
     if low and "fp16" in device.peak_ops:
         assert low >= device.peak_ops["fp16"]

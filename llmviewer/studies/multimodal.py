@@ -83,7 +83,5 @@ def multimodal_ttft(
 
 def multimodal_sweep(model: Any, hardware: Any, images: list[int], image_sizes: list[int], **kwargs: Any) -> Any:
     """:func:`multimodal_ttft` for every number of images and image size: a pandas DataFrame."""
-    rows = [
-        multimodal_ttft(model, hardware, n, size, **kwargs).to_dict() for size in image_sizes for n in images
-    ]
+    rows = [multimodal_ttft(model, hardware, n, size, **kwargs).to_dict() for size in image_sizes for n in images]
     return frame(rows)

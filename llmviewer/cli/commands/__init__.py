@@ -3,5 +3,19 @@ groups of :mod:`llmviewer.cli.options` that apply to it), ``configure(parser)`` 
 and ``run(args) -> exit status``. Command modules import the engine only inside ``run``, so that
 building the parser stays cheap."""
 
-COMMANDS = ("analyze", "generate", "rank", "speculative", "moe", "compress", "serve", "plan", "models", "hardware")
+COMMANDS = (
+    "analyze",
+    "generate",
+    "rank",
+    "speculative",
+    "moe",
+    "compress",
+    "serve",
+    "plan",
+    "longctx",
+    "energy",
+    "encode",
+    "models",
+    "hardware",
+)
 """The registry: subcommand names in the order ``llmviewer --help`` lists them (module = name)."""
