@@ -168,3 +168,37 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv):
 
     r = subprocess.run([sys.executable, "-m", "llmviewer", *argv], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_attention_crossover_is_the_first_context_where_attention_dominates():
+    from llmviewer.studies.long_context import attention_crossover, attention_split
+
+    for stage in ("decode", "prefill"):
+        ctx = attention_crossover(M, "H100", stage)
+        a, o = attention_split(M, "H100", ctx, stage)
+        a1, o1 = attention_split(M, "H100", ctx - 1, stage)
+        assert a >= o and a1 < o1
+    # decode by hand: attention reads ctx x 131072 KV bytes, the rest about the weight bytes
+    ctx = attention_crossover(M, "H100", "decode")
+    assert ctx * KV_PER_TOKEN_16 == pytest.approx(decode_step(M, "H100", ctx).weights - 128256 * 4096 * 2, rel=0.05)
+    # gpt-oss with a 128-token window on half its layers crosses later than Llama-3.1-8B does
+    assert attention_crossover("gpt-oss-120b", "H100", "decode") > ctx
+    with pytest.raises(LLMViewerError, match="stage"):
+        attention_split(M, "H100", 10, "verify")
+
+
+def test_kv_table_and_guard():
+    from llmviewer.studies.guard import guarded_generation
+    from llmviewer.studies.long_context import kv_table
+
+    t = kv_table([M, "gemma-3-27b-it"], [4096, 1048576]).set_index("model")
+    assert t.loc[M, "kv_1048576"] == 1048576 * KV_PER_TOKEN_16
+    g = load_model("gemma-3-27b-it")  # 62 layers: 52 sliding (1024), 10 full; 16 KV heads x 128 dims
+    assert t.loc["gemma-3-27b-it", "kv_1048576"] == (10 * 1048576 + 52 * 1024) * g.kv_cache_elements_per_token * 2
+    c = guarded_generation(M, "Llama-3.2-1B", NX, prompt_len=512, gen_len=64, w_bit=4)
+    check = llmviewer.analyze("Llama-3.2-1B", NX, seqlen=512, w_bit=4)
+    assert c.input_check == pytest.approx(check.prefill.time + check.decode.time)
+    both = [llmviewer.memory_footprint(x, seqlen=576, w_bit=4)["total"] for x in (M, "Llama-3.2-1B")]
+    assert c.memory_both == pytest.approx(sum(both)) and c.fits
+    # the watermark pass is memory-bound: 128256 logits read and written in 16 bits
+    assert c.watermark_per_token == pytest.approx(2 * 128256 * 2 / 102.4e9)

@@ -92,3 +92,79 @@ def context_sweep(
             step = decode_step(model, hardware, ctx, batch_size, kv_budget, **options)
             rows.append({k: v for k, v in step.to_dict().items()})
     return frame(rows)
+
+
+def attention_split(
+    model: Any, hardware: Any, context: int, stage: str = "decode", batch_size: int = 1, **options: Any
+):
+    """(attention seconds, other seconds) of one pass at ``context`` tokens: the prefill of a
+    ``context``-token prompt, or one decode step after ``context`` tokens. Attention is every
+    operator whose role is ``"attention"`` (scores, softmax, weighted sum, or the fused kernel)."""
+    if stage == "decode":
+        step = decode_step(model, hardware, context, batch_size, **options)
+        return step.attention_time, step.other_time
+    if stage != "prefill":
+        raise LLMViewerError(f"stage must be 'prefill' or 'decode', got {stage!r}")
+    from ..engine.analysis import analyze
+
+    res = analyze(model, hardware, batch_size, context, stages=("prefill",), **options).prefill
+    attention = sum(r["inference_time"] * r["count"] for r, op in zip(res.layers, res.ops, strict=True)
+                    if op.role == "attention")  # fmt: skip
+    return attention, res.time - attention
+
+
+def attention_crossover(
+    model: Any, hardware: Any, stage: str = "decode", batch_size: int = 1, limit: int = 2**24, **options: Any
+) -> int | None:
+    """The shortest context (tokens) at which attention takes at least half of a pass's time
+    (``stage`` "prefill" or "decode"), found by bisection up to ``limit``; None when attention
+    stays below half up to ``limit`` (e.g. when sliding windows cap most layers' keys)."""
+
+    def over(ctx: int) -> bool:
+        attention, other = attention_split(model, hardware, ctx, stage, batch_size, **options)
+        return attention >= other
+
+    if not over(limit):
+        return None
+    lo, hi = 1, limit  # below at lo (or lo == 1), over at hi
+    if over(lo):
+        return 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if over(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def longest_context_table(models: list[Any], devices: list[Any], kv_bits: tuple[int, ...] = (16, 8, 4), **options: Any):
+    """:func:`longest_context` for every model, device and KV width: a pandas DataFrame with one
+    row per (model, device) and a column ``kv{bits}`` per width (tokens; 0: the weights do not
+    fit; None: no limit)."""
+    rows = []
+    for model in models:
+        for device in devices:
+            row = {"model": load_model(model).name, "device": load_hardware(device).name}
+            for bits in kv_bits:
+                row[f"kv{bits}"] = longest_context(model, device, kv_bit=bits, **options).tokens
+            rows.append(row)
+    return frame(rows)
+
+
+def kv_table(models: list[Any], contexts: list[int], kv_bit: int = 16, **options: Any):
+    """KV cache (or state) bytes of ONE sequence at each context, next to the weights (bytes), for
+    each model: a pandas DataFrame with columns model, design (the layer stack), weights,
+    kv_per_token (bytes per token at the first context) and ``kv_<context>`` per context."""
+    from ..specs.models import layer_mix
+
+    rows = []
+    for model in models:
+        m = load_model(model)
+        _, step = stage_passes(1, 1, "context", kv_bit=kv_bit, **options)
+        row = {"model": m.name, "design": layer_mix(m).describe(), "weights": weight_bytes(m, step)}
+        row["kv_per_token"] = kv_cache_bytes(m, 1, contexts[0], step.kv_bits) / contexts[0]
+        for ctx in contexts:
+            row[f"kv_{ctx}"] = kv_cache_bytes(m, 1, ctx, step.kv_bits)
+        rows.append(row)
+    return frame(rows)
