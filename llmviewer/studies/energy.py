@@ -10,6 +10,7 @@ power, so the product is an estimate, not a bound. Pass ``power_w`` to use a mea
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,3 +81,34 @@ def energy_per_token(
         decode_j_per_token=power * gen.tpot_mean / batch,
         decode_tokens_per_s=batch / gen.tpot_mean,
     )
+
+
+def edge_table(
+    models: list[Any],
+    devices: list[Any],
+    w_bits: tuple[int, ...] = (16, 8, 4),
+    prompt_len: int = 512,
+    gen_len: int = 256,
+    **options: Any,
+) -> Any:
+    """For every model, device and weight width (activations 16-bit, batch 1): whether the task
+    fits (:func:`llmviewer.fits` at ``prompt_len + gen_len`` tokens), time to first token (s),
+    decode tokens/s, and joules per prompt and per generated token where the device has a power
+    figure (NaN otherwise). A pandas DataFrame, one row per setting."""
+    from ..engine.analysis import fits
+    from ..results import frame
+
+    rows = []
+    for model in models:
+        for device in devices:
+            hw = load_hardware(device)
+            for w in w_bits:
+                kw = dict(options, w_bit=w)
+                fit = fits(model, hw, 1, prompt_len + gen_len, **kw)
+                row = {"model": model, "device": hw.name, "w_bit": w, "fits": bool(fit.fits), "memory": fit.needed}
+                gen = generate(model, hw, prompt_len=prompt_len, gen_len=gen_len, **kw)
+                row.update(ttft=gen.ttft, decode_tokens_per_s=1 / gen.tpot_mean, power_w=hw.tdp_watts or math.nan)
+                row["prefill_j_per_token"] = row["power_w"] * gen.ttft / prompt_len
+                row["decode_j_per_token"] = row["power_w"] * gen.tpot_mean
+                rows.append(row)
+    return frame(rows)
