@@ -243,6 +243,10 @@ class Lookup:
         reads the looked-up rows; ``args`` are passed to it)."""
         from bokeh.models import ColumnDataSource, CustomJS
 
+        taken = {"store", "levels", "widgets", "kinds", "labels", "texts", "strides", "dims", "curves", "points",
+                 "props", "keys", "key", "row", "at"}  # fmt: skip
+        if taken & set(args):
+            raise LLMViewerError(f"lookup explorer: {sorted(taken & set(args))} are names of the lookup's own")
         store = ColumnDataSource({k: v for k, v in self.columns.items()})
         return CustomJS(
             args=dict(
@@ -295,3 +299,19 @@ def index_slider(values: Sequence[Any], value: int = 0, **kw: Any) -> Any:
     from bokeh.models import Slider
 
     return Slider(start=0, end=max(len(values) - 1, 1), step=1, value=value, show_value=False, title="", **kw)
+
+
+def registry_models(supported: Any = None) -> list[str]:
+    """The shipped models (:func:`llmviewer.specs.models.shipped_models`, so that a model added to
+    ``data/models`` appears in every picker) that load and for which ``supported(spec)`` holds."""
+    from ..specs.models import load_model, shipped_models
+
+    out = []
+    for name in shipped_models():
+        try:
+            spec = load_model(name)
+        except LLMViewerError:
+            continue
+        if supported is None or supported(spec):
+            out.append(name)
+    return out

@@ -169,3 +169,74 @@ def test_lookup_labels_sliders_without_a_colon_and_checks_the_grid():
     assert label.text == "batch size: 1" and lookup.axes[2].widget.title == ""
     with pytest.raises(LLMViewerError, match="column 'v' has shape"):
         Lookup({"v": np.zeros(5)}, [Axis("b", [1, 2, 3], index_slider([1, 2, 3]))])
+
+
+_JS_DRIVE = """async (choice) => {
+    const doc = Bokeh.documents[0];
+    for (const [name, [attr, value]] of Object.entries(choice)) doc.get_model_by_name(name)[attr] = value;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const out = {texts: []};
+    for (const m of doc.all_models) {
+        const arrays = (d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Array.from(v)]));
+        if (m.name && m.data) out[m.name] = arrays(m.data);
+        if (typeof m.text === "string") out.texts.push(m.text);
+    }
+    return out;
+}"""
+
+
+def _drive(page, layout, choices):
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.set_content(file_html(layout, INLINE, "explorer"), wait_until="load")
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=15_000)
+    shown = [page.evaluate(_JS_DRIVE, c) for c in choices]
+    assert not errors, errors
+    return shown
+
+
+@pytest.mark.slow
+def test_explorers_look_up_the_engines_rows_in_chromium():
+    """The book's explorers, built small and driven in Chromium: the roofline explorer's layers are
+    llmviewer.analyze's for the chosen setting, the MoE curve is its table's rows, and no readout
+    shows an unfilled field."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("bokeh")
+    if not Path(CHROMIUM).is_file():
+        if os.environ.get("LLMVIEWER_REQUIRE_ALL") == "1":
+            pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
+        pytest.skip(f"{CHROMIUM} not found")
+    import llmviewer
+    from llmviewer.viz import plots
+    from llmviewer.viz.moe_explorer import moe_explorer
+
+    roof, _, _ = plots.roofline_explorer(["Llama-2-7b-hf", "Llama-3.1-8B"], ["A100-SXM4-80GB", "H100-SXM5-80GB"],
+                                         batches=(1, 64), seqlens=(512, 2048), initial={"seqlen": 1})  # fmt: skip
+    moe, moe_rows = moe_explorer(["Mixtral-8x7B-v0.1", "Qwen3-30B-A3B"], ["H100-SXM5-80GB"], batches=(1, 8, 64))
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        choice = {"explorer-model": ["value", "Llama-3.1-8B"], "explorer-device": ["value", "H100-SXM5-80GB"],
+                  "explorer-stage": ["active", 1], "explorer-precision": ["active", 2], "explorer-batch": ["value", 1],
+                  "explorer-seqlen": ["value", 0]}  # fmt: skip
+        (got,) = _drive(browser.new_page(), roof, [choice])
+        moe_got = _drive(
+            browser.new_page(), moe, [{"moe-model": ["value", "Qwen3-30B-A3B"], "moe-batch": ["value", 2]}]
+        )
+        browser.close()
+    expected = llmviewer.analyze("Llama-3.1-8B", "H100-SXM5-80GB", batch_size=64, seqlen=512, w_bit=4).decode
+    shown = got["explorer-points"]
+    assert shown["name"] == [r["name"] for r in expected.layers]
+    assert shown["time_us"] == pytest.approx([r["inference_time"] * 1e6 for r in expected.layers], rel=1e-9)
+    assert shown["bound"] == [r["bound"] for r in expected.layers]
+    text = " ".join(got["texts"])
+    assert "<b>Llama-3.1-8B</b> on one <b>H100-SXM5-80GB</b>, decode step" in text and "batch size: 64" in text
+    assert f"whole model {plots._time_text(expected.time)}." in text
+    rows = moe_rows[(moe_rows["model"] == "Qwen3-30B-A3B") & (moe_rows["zipf_s"] == 0)]
+    assert moe_got[0]["moe-points"]["ms_per_token"] == pytest.approx(rows["ms_per_token"].tolist(), rel=1e-12)
+    assert moe_got[0]["moe-selected"]["batch"] == [64]
+    assert "Qwen3-30B-A3B" in " ".join(moe_got[0]["texts"])
+    for page_texts in (got["texts"], moe_got[0]["texts"]):
+        assert not any(s in t for t in page_texts for s in ("undefined", "NaN", "{"))
