@@ -311,8 +311,8 @@ def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
 
 
 def roofline_explorer(
-    models: Sequence[str],
-    devices: Sequence[str],
+    models: Sequence[str] | None = None,
+    devices: Sequence[str] = ("A100-SXM4-80GB", "H100-SXM5-80GB"),
     batches: Sequence[int] = (1, 4, 16, 64, 256, 1024),
     seqlens: Sequence[int] = (128, 512, 2048, 8192, 32768),
     precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
@@ -321,10 +321,14 @@ def roofline_explorer(
 ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
     """Interactive roofline: choose model, device, stage, batch, sequence length and precision;
     each layer's point moves on the device's roofline and its hover shows OPs, bytes,
-    intensity, bound and time. Returns (Bokeh layout, layer table, device table)."""
+    intensity, bound and time. ``models`` default: every shipped model
+    (:func:`llmviewer.viz.lookup.registry_models`). Returns (Bokeh layout, layer table, device table)."""
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider
+    from bokeh.models import ColumnDataSource, Div, HoverTool, RadioButtonGroup, Select
 
+    from .lookup import Axis, Lookup, Prop, index_slider, registry_models
+
+    models = list(models) if models is not None else registry_models()
     layers = layer_table(models, batches, seqlens, precisions, use_flashattention)
     devs = device_table(devices)
     init = {"model": 0, "device": 0, "stage": 1, "batch": 0, "seqlen": 2, "precision": 0, **(initial or {})}
@@ -373,63 +377,50 @@ def roofline_explorer(
             need[i, :, :, k] = fits(name, devs["device"][0], batch_size=np.asarray(batches)[:, None],
                                     seqlen=np.asarray(seqlens)[None, :], w_bit=q.w_bit, a_bit=q.a_bit, kv_bit=q.kv_bit,
                                     use_flashattention=use_flashattention).needed  # fmt: skip
-    pts0 = _table_points(rows0, dev0)
-    total0 = float(np.sum(np.asarray(pts0["time_us"]) * np.asarray(pts0["count"]))) / 1e6
-    need0 = need[init["model"], init["batch"], init["seqlen"], init["precision"]]
-    summary = Div(
-        text=_explorer_summary(
-            models[init["model"]],
-            dev0["device"],
-            init["stage"],
-            total0,
-            need0,
-            dev0["memory_bytes"],
-            use_flashattention,
-        )  # fmt: skip
-    )
-
+    summary = Div(text="")
     controls = {
         "model": Select(title="model", value=models[init["model"]], options=list(models)),
         "device": Select(title="device", value=devs["device"][init["device"]], options=devs["device"].tolist()),
         "stage": RadioButtonGroup(labels=["prefill", "decode step"], active=init["stage"]),
         "precision": RadioButtonGroup(labels=[q.label for q in precisions], active=init["precision"]),
-        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["batch"], show_value=False),
-        "seqlen": Slider(start=0, end=len(seqlens) - 1, step=1, value=init["seqlen"], show_value=False),
+        "batch": index_slider(batches, init["batch"]),
+        "seqlen": index_slider(seqlens, init["seqlen"]),
     }
-    controls["batch"].title = f"batch size: {batches[init['batch']]}"
-    controls["seqlen"].title = f"sequence length: {seqlens[init['seqlen']]}"
-    callback = CustomJS(
-        args=dict(
-            full=full,
-            dev=dev_src,
-            points=points,
-            roofs=roofs,
-            summary=summary,
-            fig=fig,
-            offsets=offsets.tolist(),
-            dims=list(dims),
-            names=names,
-            kinds=list(KIND_COLORS),
-            colors=list(KIND_COLORS.values()),
-            models=list(models),
-            batches=list(batches),
-            seqlens=list(seqlens),
-            c=controls,
-            xr=list(x_range),
-            need=need.ravel().tolist(),
-            flash="on" if use_flashattention else "off",
-        ),
-        code=ROOFLINE_JS + _EXPLORER_JS,
-    )
     for key, widget in controls.items():
         widget.name = f"explorer-{key}"  # stable handles for tests and for readers' scripts
-        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
-    fig.js_on_event("document_ready", callback)
+    lookup = Lookup(
+        _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need, offsets, use_flashattention),
+        [
+            Axis("model", models, controls["model"]),
+            Axis("device", devs["device"].tolist(), controls["device"]),
+            Axis("stage", ("prefill", "decode"), controls["stage"]),
+            Axis("batch", batches, controls["batch"], label=[f"batch size: {b}" for b in batches]),
+            Axis("seqlen", seqlens, controls["seqlen"], label=[f"sequence length: {s}" for s in seqlens]),
+            Axis("precision", [q.label for q in precisions], controls["precision"]),
+        ],
+        props=[Prop(summary, "text", template=_SUMMARY)],
+        keys={"layers": ("model", "stage", "batch", "seqlen", "precision")},
+    )
+    # the layers' points are placed on the chosen device's roofline by ROOFLINE_JS (the twin of
+    # roofline_time, tested bit for bit): one table of layers serves every device
+    lookup.wire(
+        fig,
+        ROOFLINE_JS + _EXPLORER_JS,
+        full=full,
+        dev=dev_src,
+        placed=points,
+        roofs=roofs,
+        offsets=offsets.tolist(),
+        names=names,
+        layer_kinds=list(KIND_COLORS),
+        colors=list(KIND_COLORS.values()),
+        xr=list(x_range),
+    )
     layout = column(
         row(controls["model"], controls["device"]),
         controls["stage"],  # button groups one per line: side by side they overflow a phone
         controls["precision"],
-        row(controls["batch"], controls["seqlen"]),
+        row(lookup.control("batch"), lookup.control("seqlen")),
         fig,
         Div(text=colour_key()),
         summary,
@@ -437,32 +428,60 @@ def roofline_explorer(
     return layout, layers, devs
 
 
+_SUMMARY = (
+    "<b>{model}</b> on one <b>{device}</b>, {stage}: whole model {total}. Memory: {needed} GB of {capacity} GB, "
+    "{fit} (FlashAttention {flash})."
+)
+
+
+def _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need, offsets, flash) -> dict[str, Any]:
+    """The roofline explorer's readout fields for every (model, device, stage, batch, seqlen,
+    precision), C order: whole-model time of the stage on that device (from :func:`roofline_time`
+    of every layer), memory needed and the device's capacity (GB)."""
+    n_dev = len(devs)
+    totals = np.empty((n_dev, len(offsets) - 1))
+    for d in range(n_dev):
+        pts = _table_points(layers, devs.iloc[d])
+        t = np.asarray(pts["time_us"]) / 1e6 * np.asarray(pts["count"])
+        totals[d] = np.add.reduceat(t, offsets[:-1]) if len(t) else 0.0
+    shape = (len(models), 2, len(batches), len(seqlens), len(precisions))
+    total = np.moveaxis(totals.reshape((n_dev, *shape)), 0, 1)  # (model, device, stage, batch, seqlen, precision)
+    grid = (len(models), n_dev, *shape[1:])
+    needed = np.broadcast_to(need[:, None, None], grid)
+    cap = np.broadcast_to(devs["memory_bytes"].to_numpy(float)[None, :, None, None, None, None], grid)
+    idx = np.indices(grid).reshape(len(grid), -1)
+    fit = np.where(needed <= cap, "fits", "<b style='color:#d62728'>does not fit</b>").ravel()
+    return {
+        "model": np.asarray(models, dtype=object)[idx[0]],
+        "device": devs["device"].to_numpy(dtype=object)[idx[1]],
+        "stage": np.array(["prefill", "decode step"], dtype=object)[idx[2]],
+        "total": [_time_text(float(x)) for x in total.ravel()],
+        "needed": [f"{x / 1e9:.1f}" for x in needed.ravel()],
+        "capacity": [f"{x / 1e9:.0f}" for x in cap.ravel()],
+        "fit": fit,
+        "flash": np.full(idx.shape[1], "on" if flash else "off", dtype=object),
+    }
+
+
 _EXPLORER_JS = """
-const m = models.indexOf(c.model.value);
-const d = dev.data.device.indexOf(c.device.value);
-const s = c.stage.active, q = c.precision.active;
-const b = c.batch.value, l = c.seqlen.value;
-c.batch.title = "batch size: " + batches[b];
-c.seqlen.title = "sequence length: " + seqlens[l];
-const key = (((m * dims[1] + s) * dims[2] + b) * dims[3] + l) * dims[4] + q;
-const lo = offsets[key], hi = offsets[key + 1];
+const d = at[1], lo = offsets[key.layers], hi = offsets[key.layers + 1];
 const bw = dev.data.memory_bandwidth[d];
 const peakOf = (bits) => bits == 0 ? dev.data.peak_vector[d] : dev.data["peak_" + bits + "bit"][d];
-const F = full.data;
+const L = full.data;
 const out = {name: [], kind: [], color: [], count: [], ops: [], bytes: [], intensity: [], perf: [],
              bound: [], time_us: [], share: [], size: []};
 const used = new Set([0]);
 let total = 0;
 const times = [];
 for (let i = lo; i < hi; i++) {
-  const peak = peakOf(F.bits[i]);
-  if (F.bits[i] != 0) used.add(F.bits[i]);
-  const x = F.ops[i] / F.bytes[i];
-  const r = roofline(F.ops[i], F.bytes[i], peak, bw), t = r.time, y = r.performance;
+  const peak = peakOf(L.bits[i]);
+  if (L.bits[i] != 0) used.add(L.bits[i]);
+  const x = L.ops[i] / L.bytes[i];
+  const r = roofline(L.ops[i], L.bytes[i], peak, bw), t = r.time, y = r.performance;
   times.push(t);
-  total += t * F.count[i];
-  out.name.push(names[F.name[i]]); out.kind.push(kinds[F.kind[i]]); out.color.push(colors[F.kind[i]]);
-  out.count.push(F.count[i]); out.ops.push(F.ops[i]); out.bytes.push(F.bytes[i]);
+  total += t * L.count[i];
+  out.name.push(names[L.name[i]]); out.kind.push(layer_kinds[L.kind[i]]); out.color.push(colors[L.kind[i]]);
+  out.count.push(L.count[i]); out.ops.push(L.ops[i]); out.bytes.push(L.bytes[i]);
   out.intensity.push(Math.max(x, 1e-3)); out.perf.push(Math.max(y, 1e6));
   out.bound.push(r.bound); out.time_us.push(t * 1e6);
 }
@@ -470,7 +489,7 @@ for (let j = 0; j < times.length; j++) {
   const share = times[j] * out.count[j] / total;
   out.share.push(share); out.size.push(8 + 22 * Math.sqrt(share));
 }
-points.data = out;
+placed.data = out;
 const rx = [], ry = [], rl = [];
 for (const bits of Array.from(used).sort((a, b) => a - b)) {
   const peak = peakOf(bits), ridge = ridgePoint(peak, bw), x0 = Math.min(xr[0], ridge);
@@ -479,15 +498,9 @@ for (const bits of Array.from(used).sort((a, b) => a - b)) {
           " TOPS, ridge " + ridge.toPrecision(3) + " OPs/B");
 }
 roofs.data = {xs: rx, ys: ry, label: rl};
-const stage = s == 0 ? "prefill" : "decode step";
-const sig4 = (x) => x.toLocaleString("en-US", {maximumSignificantDigits: 4});
-const needed = need[((m * dims[2] + b) * dims[3] + l) * dims[4] + q], cap = dev.data.memory_bytes[d];
-summary.text = "<b>" + models[m] + "</b> on one <b>" + dev.data.device[d] + "</b>, " + stage +
-  ": whole model " + (total >= 1 ? sig4(total) + " s" : sig4(total * 1e3) + " ms") + ". Memory: " +
-  (needed / 1e9).toFixed(1) + " GB of " +
-  (cap / 1e9).toFixed(0) + " GB, " + (needed <= cap ? "fits" : "<b style='color:#d62728'>does not fit</b>") +
-  " (FlashAttention " + flash + ").";
 """
+"""Placing the looked-up layers (rows ``offsets[key.layers]`` .. of the layer table) on the chosen
+device's roofline, after :data:`llmviewer.viz.lookup.LOOKUP_JS` found the rows."""
 
 
 def _time_text(seconds: float) -> str:
@@ -503,16 +516,6 @@ def colour_key() -> str:
     names = {"matmul": "matrix product", "fused": "fused attention", "elementwise": "element-wise"}
     keys = " ".join(f"<span style='color:{c}'>&#9679;</span> {names.get(k, k)}" for k, c in KIND_COLORS.items())
     return f"<small>Colour: {keys}; marker area: share of the stage time.</small>"
-
-
-def _explorer_summary(model: str, device: str, stage: int, total: float, needed: float, cap: float, flash: bool) -> str:
-    """The roofline explorer's readout as Python writes it at build time (the JS above rewrites it)."""
-    fit = "fits" if needed <= cap else "<b style='color:#d62728'>does not fit</b>"
-    return (
-        f"<b>{model}</b> on one <b>{device}</b>, {'prefill' if stage == 0 else 'decode step'}: whole model "
-        f"{_time_text(total)}. Memory: {needed / 1e9:.1f} GB of {cap / 1e9:.0f} GB, {fit}"
-        f" (FlashAttention {'on' if flash else 'off'})."
-    )
 
 
 def roofline_figure(result: StageResult, hardware: Hardware, title: str = "") -> Any:

@@ -4,7 +4,6 @@ computed by :func:`llmviewer.analyze` here; the page's JavaScript only looks row
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..errors import LLMViewerError
@@ -63,77 +62,65 @@ def quantization_table(
     return pd.concat(frames, ignore_index=True)
 
 
-_EXPLORER_JS = """
-const idx = (sel) => sel.options.indexOf(sel.value);
-const mi = idx(w.model), di = idx(w.device);
-const bi = Math.round((w.batch.value - w.batch.start) / w.batch.step);
-const si = Math.round((w.seqlen.value - w.seqlen.start) / w.seqlen.step);
-const cfg = ((idx(w.wb) * n.A + idx(w.ab)) * n.K + idx(w.kb)) * n.G + idx(w.gs);
-const row = (c) => ((((mi * n.D + di) * n.C + c) * n.B + bi) * n.S + si);
-const T = store.data, r = row(cfg), r0 = row(0);
-const ms = (x) => (x >= 1 ? x.toFixed(2) + ' s' : (x * 1e3).toPrecision(3) + ' ms');
-times.data = {stage: ['prefill', 'decode step'],
-              speedup: [T.prefill_s[r0] / T.prefill_s[r], T.decode_s[r0] / T.decode_s[r]]};
-const gb = (x) => x / 1e9;
-mem.data = {scheme: ['W16A16 KV16', 'chosen'],
-            weights: [gb(T.weights_B[r0]), gb(T.weights_B[r])],
-            kv_cache: [gb(T.kv_cache_B[r0]), gb(T.kv_cache_B[r])],
-            activations: [gb(T.activations_B[r0]), gb(T.activations_B[r])]};
-cap.location = caps[di] / 1e9;
-info.text = `batch ${T.batch[r]}, ${T.seqlen[r]} tokens: prefill ${ms(T.prefill_s[r])} ` +
-  `(W16A16: ${ms(T.prefill_s[r0])}), decode step ${ms(T.decode_s[r])} (W16A16: ${ms(T.decode_s[r0])}); ` +
-  `memory ${gb(T.weights_B[r] + T.kv_cache_B[r] + T.activations_B[r]).toFixed(1)} GB ` +
-  `of ${(caps[di] / 1e9).toFixed(0)} GB`;
-"""
-
-
-def quantization_explorer(models: list[str], devices: list[str], **grid: Any):
+def quantization_explorer(
+    models: list[str] | None = None, devices: list[str] = ("RTX-4090-24GB", "H100-SXM5-80GB"), **grid: Any
+):
     """Interactive Bokeh explorer: pick model, device, W/A/KV bits and group size (menus),
     batch and length (sliders); shows the speed-up of prefill and of a decode step over
-    W16A16 and the memory split against the device's capacity. Every number comes from
-    :func:`quantization_table` (computed here, in Python); the JavaScript only looks rows up.
-    Returns ``(layout, table)``."""
+    W16A16 and the memory split (GB) against the device's capacity. Every number comes from
+    :func:`quantization_table` (computed here, in Python); the page only looks rows up
+    (:class:`llmviewer.viz.lookup.Lookup`). ``models`` default: every shipped model. Returns
+    ``(layout, table)``."""
     import numpy as np
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, Select, Slider, Span
+    from bokeh.models import ColumnDataSource, Div, HoverTool, Select, Span
     from bokeh.plotting import figure
 
+    from .lookup import Axis, Lookup, Point, Prop, index_slider, registry_models
+
+    models = list(models) if models is not None else registry_models()
     table = quantization_table(models, devices, **grid)
-    axes = {
-        k: list(dict.fromkeys(table[k]))
-        for k in ("model", "device", "w_bit", "a_bit", "kv_bit", "group_size", "batch", "seqlen")
-    }
+    names = ("model", "device", "w_bit", "a_bit", "kv_bit", "group_size", "batch", "seqlen")
+    axes = {k: list(dict.fromkeys(table[k])) for k in names}
     if axes["w_bit"][0] != 16 or axes["a_bit"][0] != 16 or axes["kv_bit"][0] != 16:
         raise LLMViewerError("the first W, A and KV widths must be 16 (the baseline the explorer compares with)")
-    for k in ("batch", "seqlen"):
-        lg = np.log2(axes[k])
-        if not np.allclose(lg, np.round(lg)) or len(set(np.diff(lg))) > 1:
-            raise LLMViewerError(f"{k} values must be powers of 2 in a geometric sequence, got {axes[k]}")
-    store = ColumnDataSource(
-        {
-            "batch": table["batch"].to_numpy(np.int32),
-            "seqlen": table["seqlen"].to_numpy(np.int32),
-            **{
-                k: table[k].to_numpy(np.float32)
-                for k in ("prefill_s", "decode_s", "weights_B", "kv_cache_B", "activations_B")
-            },
-        },
-        name="quant-explorer-store",
-    )
-    caps = [float(min(load_hardware(d).memory_bytes, 1e15)) for d in axes["device"]]
+    shape = [len(axes[k]) for k in names]
+    caps = np.array([float(min(load_hardware(d).memory_bytes, 1e15)) for d in axes["device"]])
+
+    def grid_of(col: str) -> Any:
+        return table[col].to_numpy(float).reshape(shape)
+
+    def base_of(col: str) -> Any:  # the W16A16 KV16 row (first group size) of the same model, device, batch, length
+        return np.broadcast_to(grid_of(col)[:, :, :1, :1, :1, :1], shape).ravel()
+
+    def ms(x: float) -> str:
+        return f"{x:.2f} s" if x >= 1 else f"{float(f'{x * 1e3:.3g}'):g} ms"
+
+    parts = ("weights", "kv_cache", "activations")
+    total = sum(table[f"{k}_B"].to_numpy(float) for k in parts) / 1e9
+    cap = caps[table["device"].map({d: i for i, d in enumerate(axes["device"])}).to_numpy()] / 1e9
+    columns = {
+        "sp_prefill": base_of("prefill_s") / table["prefill_s"].to_numpy(float),
+        "sp_decode": base_of("decode_s") / table["decode_s"].to_numpy(float),
+        **{f"{k}_gb": table[f"{k}_B"].to_numpy(float) / 1e9 for k in parts},
+        **{f"{k}_gb0": base_of(f"{k}_B") / 1e9 for k in parts},
+        "cap_gb": cap,
+        "batch": table["batch"].to_numpy(),
+        "seqlen": table["seqlen"].to_numpy(),
+        "prefill": [ms(x) for x in table["prefill_s"]],
+        "decode": [ms(x) for x in table["decode_s"]],
+        "prefill0": [ms(x) for x in base_of("prefill_s")],
+        "decode0": [ms(x) for x in base_of("decode_s")],
+        "memory": [f"{x:.1f}" for x in total],
+        "capacity": [f"{x:.0f}" for x in cap],
+    }
     times = ColumnDataSource({"stage": ["prefill", "decode step"], "speedup": [1.0, 1.0]})
     mem = ColumnDataSource(
         {"scheme": ["W16A16 KV16", "chosen"], "weights": [0, 0], "kv_cache": [0, 0], "activations": [0, 0]}
     )
 
     def select(title: str, values: list, value: Any) -> Select:
-        opts = [str(v) for v in values]
-        return Select(title=title, options=opts, value=str(value), width=180)
-
-    def exp_slider(title: str, values: list, value: int) -> Slider:
-        lg = [int(round(math.log2(v))) for v in values]
-        step = lg[1] - lg[0] if len(lg) > 1 else 1
-        return Slider(title=title, start=lg[0], end=lg[-1], step=step, value=int(round(math.log2(value))), width=260)
+        return Select(title=title, options=[str(v) for v in values], value=str(value), width=180)
 
     w = {
         "model": select("model", axes["model"], axes["model"][0]),
@@ -142,18 +129,11 @@ def quantization_explorer(models: list[str], devices: list[str], **grid: Any):
         "ab": select("activation bits", axes["a_bit"], 16),
         "kb": select("KV-cache bits", axes["kv_bit"], 16),
         "gs": select("group size (0: none)", axes["group_size"], axes["group_size"][-1]),
-        "batch": exp_slider("log2 batch size", axes["batch"], axes["batch"][len(axes["batch"]) // 2]),
-        "seqlen": exp_slider("log2 sequence length", axes["seqlen"], axes["seqlen"][len(axes["seqlen"]) // 2]),
+        "batch": index_slider(axes["batch"], len(axes["batch"]) // 2, width=260),
+        "seqlen": index_slider(axes["seqlen"], len(axes["seqlen"]) // 2, width=260),
     }
-    n = {
-        "D": len(axes["device"]),
-        "A": len(axes["a_bit"]),
-        "K": len(axes["kv_bit"]),
-        "G": len(axes["group_size"]),
-        "B": len(axes["batch"]),
-        "S": len(axes["seqlen"]),
-    }
-    n["C"] = len(axes["w_bit"]) * n["A"] * n["K"] * n["G"]
+    for key, widget in w.items():
+        widget.name = f"quant-{key}"
 
     f1 = figure(
         x_range=["prefill", "decode step"], height=300, width=265, title="speed-up over W16A16 (roofline)",
@@ -167,58 +147,37 @@ def quantization_explorer(models: list[str], devices: list[str], **grid: Any):
         x_range=["W16A16 KV16", "chosen"], height=300, width=385, title="memory (GB)",
         toolbar_location=None, y_axis_label="GB",
     )  # fmt: skip
-    parts = ["weights", "kv_cache", "activations"]
-    f2.vbar_stack(parts, x="scheme", source=mem, width=0.6, color=["#1f77b4", "#ff7f0e", "#2ca02c"], legend_label=parts)
-    cap = Span(location=caps[0] / 1e9, dimension="width", line_dash="dashed", line_color="red")
-    f2.add_layout(cap)
+    f2.vbar_stack(list(parts), x="scheme", source=mem, width=0.6, color=["#1f77b4", "#ff7f0e", "#2ca02c"],
+                  legend_label=list(parts))  # fmt: skip
+    cap_line = Span(location=0, dimension="width", line_dash="dashed", line_color="red")
+    f2.add_layout(cap_line)
     f2.y_range.start = 0
     f2.add_layout(f2.legend[0], "right")
     tips = [("scheme", "@scheme"), ("weights", "@weights{0.0} GB"), ("KV cache", "@kv_cache{0.0} GB")]
     f2.add_tools(HoverTool(tooltips=[*tips, ("activations", "@activations{0.00} GB")]))
     info = Div(text="", width=640)
-    cb = CustomJS(
-        args=dict(w=w, n=n, store=store, times=times, mem=mem, cap=cap, caps=caps, info=info), code=_EXPLORER_JS
-    )
-    for widget in w.values():
-        widget.js_on_change("value", cb)
-    # initial state, computed in Python from the same table
-    init = _explorer_state(table, axes, {k: v.value for k, v in w.items()}, caps)
-    times.data, mem.data = init["times"], init["mem"]
-    cap.location, info.text = init["cap"], init["info"]
+    lookup = Lookup(
+        columns,
+        [
+            Axis("model", axes["model"], w["model"]),
+            Axis("device", axes["device"], w["device"]),
+            Axis("w_bit", axes["w_bit"], w["wb"]),
+            Axis("a_bit", axes["a_bit"], w["ab"]),
+            Axis("kv_bit", axes["kv_bit"], w["kb"]),
+            Axis("group_size", axes["group_size"], w["gs"]),
+            Axis("batch", axes["batch"], w["batch"], label=[f"batch size: {b}" for b in axes["batch"]]),
+            Axis("seqlen", axes["seqlen"], w["seqlen"], label=[f"sequence length: {s} tokens" for s in axes["seqlen"]]),
+        ],
+        points=[
+            Point(times, {"speedup": ["sp_prefill", "sp_decode"]}),
+            Point(mem, {k: [f"{k}_gb0", f"{k}_gb"] for k in parts}),
+        ],
+        props=[
+            Prop(cap_line, "location", column="cap_gb"),
+            Prop(info, "text", template="batch {batch}, {seqlen} tokens: prefill {prefill} (W16A16: {prefill0}), "
+                 "decode step {decode} (W16A16: {decode0}); memory {memory} GB of {capacity} GB"),
+        ],
+    )  # fmt: skip
+    lookup.wire(f1)
     menus = column(row(*[w[k] for k in ("model", "device", "wb")]), row(*[w[k] for k in ("ab", "kb", "gs")]))
-    return column(menus, row(w["batch"], w["seqlen"]), info, row(f1, f2)), table
-
-
-def _explorer_state(table: Any, axes: dict, values: dict, caps: list) -> dict[str, Any]:
-    """The explorer's displayed data for the widget values (the Python twin of its lookup)."""
-    batch, seqlen = 2 ** int(values["batch"]), 2 ** int(values["seqlen"])
-    sel = (table["model"] == values["model"]) & (table["device"] == values["device"])
-    sel &= (table["batch"] == batch) & (table["seqlen"] == seqlen)
-    base = table[sel & (table["w_bit"] == 16) & (table["a_bit"] == 16) & (table["kv_bit"] == 16)]
-    base = base[base["group_size"] == axes["group_size"][0]].iloc[0]
-    pick = table[
-        sel
-        & (table["w_bit"].astype(str) == values["wb"])
-        & (table["a_bit"].astype(str) == values["ab"])
-        & (table["kv_bit"].astype(str) == values["kb"])
-        & (table["group_size"].astype(str) == values["gs"])
-    ].iloc[0]
-    cap = caps[axes["device"].index(values["device"])] / 1e9
-
-    def ms(x: float) -> str:  # as the page's JavaScript writes it
-        return f"{x:.2f} s" if x >= 1 else f"{float(f'{x * 1e3:.3g}'):g} ms"
-
-    total = (pick["weights_B"] + pick["kv_cache_B"] + pick["activations_B"]) / 1e9
-    return {
-        "times": {
-            "stage": ["prefill", "decode step"],
-            "speedup": [base["prefill_s"] / pick["prefill_s"], base["decode_s"] / pick["decode_s"]],
-        },
-        "mem": {
-            "scheme": ["W16A16 KV16", "chosen"],
-            **{k: [base[f"{k}_B"] / 1e9, pick[f"{k}_B"] / 1e9] for k in ("weights", "kv_cache", "activations")},
-        },
-        "cap": cap,
-        "info": f"batch {batch}, {seqlen} tokens: prefill {ms(pick['prefill_s'])} (W16A16: {ms(base['prefill_s'])}), "
-        f"decode step {ms(pick['decode_s'])} (W16A16: {ms(base['decode_s'])}); memory {total:.1f} GB of {cap:.0f} GB",
-    }
+    return column(menus, row(lookup.control("batch"), lookup.control("seqlen")), info, row(f1, f2)), table

@@ -64,8 +64,8 @@ def serving_table(
 
 
 def serving_explorer(
-    models: Any,
-    devices: Any,
+    models: Any = None,
+    devices: Any = ("H100-SXM5-80GB",),
     tensor_parallel: Any = (1, 2, 4, 8),
     batches: Any = (1, 2, 4, 8, 16, 32, 64, 128, 256),
     prompt_lens: Any = (512, 2048, 8192),
@@ -75,67 +75,78 @@ def serving_explorer(
     """Interactive serving explorer: choose model, device, tensor-parallel devices, batch and
     prompt length; the curve is throughput against time per output token as the batch grows
     (hollow points do not fit in memory), the large dot is the chosen batch, and the text gives
-    latency, throughput, memory per device and what bounds each stage. The JavaScript only
-    looks rows up in :func:`serving_table`. Returns (Bokeh layout, table)."""
+    latency (ms), throughput (tokens/s), memory per device (GB) and what bounds each stage. The
+    page only looks rows of :func:`serving_table` up (:class:`llmviewer.viz.lookup.Lookup`).
+    ``models`` default: every shipped model. Returns (Bokeh layout, table)."""
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider
+    from bokeh.models import ColumnDataSource, Div, HoverTool, RadioButtonGroup, Select
 
+    from .lookup import Axis, Curve, Lookup, Point, Prop, index_slider, registry_models
+
+    models = list(models) if models is not None else registry_models()
     table = serving_table(models, devices, tensor_parallel, batches, prompt_lens, gen_len, **options)
-    full = ColumnDataSource(
-        {
-            "key": (table["model"] + "|" + table["device"] + "|" + table["tensor_parallel"].astype(str)).tolist(),
-            **{c: table[c].to_numpy() for c in ("batch", "prompt_len", "ttft", "tpot", "throughput")},
-            "memory": table["memory_per_device"].to_numpy(),
-            "fits": table["fits"].astype(int).to_numpy(),
-            "prefill_bound": table["prefill_bound"].astype(str).tolist(),
-            "decode_bound": table["decode_bound"].astype(str).tolist(),
-        }
-    )
-    b0, p0 = min(4, len(batches) - 1), min(1, len(prompt_lens) - 1)
-    sel = table[(table["model"] == table["model"].iloc[0]) & (table["device"] == table["device"].iloc[0])]
-    sel = sel[(sel["tensor_parallel"] == tensor_parallel[0]) & (sel["prompt_len"] == prompt_lens[p0])]
-    first = sel[sel["batch"] == batches[b0]].iloc[0]
-    curve = ColumnDataSource(
-        {
-            "x": (sel["tpot"] * 1e3).tolist(),
-            "y": sel["throughput"].tolist(),
-            "batch": sel["batch"].tolist(),
-            "fill": ["#1f77b4" if f else "white" for f in sel["fits"]],
-        },
-        name="serving-curve",
-    )
-    chosen = ColumnDataSource(
-        {"x": [first["tpot"] * 1e3], "y": [first["throughput"]], "batch": [int(first["batch"])]}, name="serving-chosen"
-    )
+    models = [str(m) for m in models]
+    devs = [load_hardware(d).name for d in devices]
+    keys = ["model", "device", "tensor_parallel", "batch", "prompt_len"]
+    grid = pd.MultiIndex.from_product([models, devs, list(tensor_parallel), list(batches), list(prompt_lens)],
+                                      names=keys)  # fmt: skip
+    full = table.set_index(keys).reindex(grid).reset_index()  # splits that do not divide the model: NaN rows
+    valid = full["ttft"].notna().to_numpy()
+    tps = [str(t) for t in tensor_parallel]
+    summaries = [
+        _summary_html(r, r["tensor_parallel"])
+        if ok
+        else f"<b>{r['model']}, {r['device']}, {r['tensor_parallel']}</b>: this split does not divide the model."
+        for (_, r), ok in zip(full.iterrows(), valid, strict=True)
+    ]
+    columns = {
+        "x": full["tpot"].to_numpy(float) * 1e3,
+        "y": full["throughput"].to_numpy(float),
+        "batch": full["batch"].to_numpy(int),
+        "fill": np.where(full["fits"].fillna(False).astype(bool), "#1f77b4", "white"),
+        "summary": summaries,
+    }
+    curve = ColumnDataSource({"x": [], "y": [], "batch": [], "fill": []}, name="serving-curve")
+    chosen = ColumnDataSource({"x": [], "y": [], "batch": []}, name="serving-chosen")
     fig = _serving_axes()
     fig.line("x", "y", source=curve, line_width=2, color="#1f77b4")
     dots = fig.scatter("x", "y", source=curve, size=9, line_color="#1f77b4", fill_color="fill")
     fig.scatter("x", "y", source=chosen, size=18, color="#d62728", alpha=0.6)
     fig.add_tools(HoverTool(renderers=[dots], tooltips=[("batch", "@batch"), ("ms/token", "@x"), ("tokens/s", "@y")]))
-    summary = Div(text=_summary_html(first, len(tensor_parallel) and tensor_parallel[0]), width=660)
-    tps = [str(t) for t in tensor_parallel]
+    summary = Div(text="", width=660)
+    b0, p0 = min(4, len(batches) - 1), min(1, len(prompt_lens) - 1)
     controls = {
-        "model": Select(title="model", value=str(models[0]), options=[str(m) for m in models]),
-        "device": Select(title="device", value=table["device"].iloc[0], options=list(dict.fromkeys(table["device"]))),
+        "model": Select(title="model", value=models[0], options=models),
+        "device": Select(title="device", value=devs[0], options=devs),
         "tp": RadioButtonGroup(labels=[f"{t} device{'s' if t != '1' else ''}" for t in tps], active=0),
-        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=b0, show_value=False,
-                        title=f"batch size: {batches[b0]}"),
-        "prompt": Slider(start=0, end=len(prompt_lens) - 1, step=1, value=p0, show_value=False,
-                         title=f"prompt length: {prompt_lens[p0]} (then {gen_len} generated tokens)"),
-    }  # fmt: skip
-    callback = CustomJS(
-        args=dict(full=full, curve=curve, chosen=chosen, summary=summary, c=controls, tps=tps,
-                  batches=list(batches), prompts=list(prompt_lens), gen=gen_len),
-        code=_SERVING_JS,
-    )  # fmt: skip
+        "batch": index_slider(batches, b0),
+        "prompt": index_slider(prompt_lens, p0),
+    }
     for key, widget in controls.items():
         widget.name = f"serving-{key}"
-        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
-    fig.js_on_event("document_ready", callback)
+    lookup = Lookup(
+        columns,
+        [
+            Axis("model", models, controls["model"]),
+            Axis("device", devs, controls["device"]),
+            Axis("tp", tps, controls["tp"]),
+            Axis("batch", batches, controls["batch"], label=[f"batch size: {b}" for b in batches]),
+            Axis(
+                "prompt",
+                prompt_lens,
+                controls["prompt"],
+                label=[f"prompt length: {p} (then {gen_len} generated tokens)" for p in prompt_lens],
+            ),
+        ],  # fmt: skip
+        curves=[Curve(curve, "batch", {k: k for k in ("x", "y", "batch", "fill")})],
+        points=[Point(chosen, {k: k for k in ("x", "y", "batch")})],
+        props=[Prop(summary, "text", column="summary")],
+    )
+    lookup.wire(fig)
     layout = column(
         row(controls["model"], controls["device"]),
         controls["tp"],
-        row(controls["batch"], controls["prompt"]),
+        row(lookup.control("batch"), lookup.control("prompt")),
         fig,
         summary,
     )
@@ -143,7 +154,7 @@ def serving_explorer(
 
 
 def _summary_html(r: Any, tp: int) -> str:
-    """The explorer's text for one row of :func:`serving_table` (the JavaScript writes the same)."""
+    """The explorer's text for one row of :func:`serving_table`."""
     return (
         f"<b>{r['model']}</b> on {tp} x <b>{r['device']}</b>, batch {r['batch']}, prompt {r['prompt_len']}:<br>"
         f"time to first token {_sig4(r['ttft'] * 1e3)} ms ({r['prefill_bound']}-bound); time per output token "
@@ -165,37 +176,6 @@ def _serving_axes() -> Any:
     return fig
 
 
-_SERVING_JS = """
-const key = c.model.value + "|" + c.device.value + "|" + tps[c.tp.active];
-const P = prompts[c.prompt.value], B = batches[c.batch.value];
-c.batch.title = "batch size: " + B;
-c.prompt.title = "prompt length: " + P + " (then " + gen + " generated tokens)";
-const F = full.data;
-const cx = [], cy = [], cb = [], cf = [];
-let pick = -1;
-for (let i = 0; i < F.key.length; i++) {
-  if (F.key[i] !== key || F.prompt_len[i] !== P) continue;
-  cx.push(F.tpot[i] * 1e3); cy.push(F.throughput[i]); cb.push(F.batch[i]);
-  cf.push(F.fits[i] ? "#1f77b4" : "white");
-  if (F.batch[i] === B) pick = i;
-}
-curve.data = {x: cx, y: cy, batch: cb, fill: cf};
-if (pick < 0) {
-  chosen.data = {x: [], y: [], batch: []};
-  summary.text = "<b>" + key.split("|").join(", ") + "</b>: this split does not divide the model.";
-} else {
-  chosen.data = {x: [F.tpot[pick] * 1e3], y: [F.throughput[pick]], batch: [B]};
-  const fmt = (x, d) => Number(x).toLocaleString("en-US", {maximumSignificantDigits: d});  // 10,290, not 1.029e+4
-  summary.text = "<b>" + c.model.value + "</b> on " + tps[c.tp.active] + " x <b>" + c.device.value +
-    "</b>, batch " + B + ", prompt " + P + ":<br>time to first token " + fmt(F.ttft[pick] * 1e3, 4) +
-    " ms (" + F.prefill_bound[pick] + "-bound); time per output token " + fmt(F.tpot[pick] * 1e3, 4) +
-    " ms (" + F.decode_bound[pick] + "-bound); throughput " + fmt(F.throughput[pick], 4) +
-    " tokens/s; memory per device " + fmt(F.memory[pick] / 1e9, 4) + " GB " +
-    (F.fits[pick] ? "(fits)" : "<b>(does not fit)</b>");
-}
-"""
-
-
 def _sig4(x: float) -> str:
-    """4 significant digits with thousands separators (10,290, not 1.029e+04), as the page's JS."""
+    """4 significant digits with thousands separators (10,290, not 1.029e+04)."""
     return f"{float(f'{x:.4g}'):,g}"

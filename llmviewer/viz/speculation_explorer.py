@@ -70,39 +70,21 @@ def speculation_explorer(
     context: int = 1024,
 ) -> tuple[Any, Any]:
     """Interactive speed-up of speculative decoding against gamma: choose the target/draft
-    pair, device, precision, batch and alpha. The JavaScript only selects rows of
-    :func:`speculation_table` (computed here by the engine). Returns (layout, table)."""
+    pair, device, precision, batch and alpha; the readout gives the best gamma, its speed-up and
+    the memory (GB) of target and draft. The page only looks rows of :func:`speculation_table` up
+    (:class:`llmviewer.viz.lookup.Lookup`). Returns (layout, table)."""
     from bokeh.layouts import column, row
-    from bokeh.models import ColumnDataSource, CustomJS, Div, HoverTool, RadioButtonGroup, Select, Slider
+    from bokeh.models import ColumnDataSource, Div, HoverTool, RadioButtonGroup, Select
 
-    from ..viz.plots import _axes
+    from .lookup import Axis, Curve, Lookup, Prop, index_slider
+    from .plots import _axes
 
     precisions = precisions or {"W16A16": {}}
     table = speculation_table(pairs, devices, alphas, gammas, batches, precisions, context)
     names = [f"{t} / {d}" for t, d in pairs]
     devs = [load_hardware(d).name for d in devices]
     labels = list(precisions)
-    n_g = len(gammas)
-    full = ColumnDataSource(
-        {k: table[k].to_numpy() for k in ("speedup", "tokens_per_step", "step_ms", "memory_gb", "device_gb", "fits")}
-    )
-    block = n_g
-
-    def offset(p: int, d: int, q: int, bi: int, ai: int) -> int:
-        return ((((p * len(devs) + d) * len(labels) + q) * len(batches) + bi) * len(alphas) + ai) * block
-
-    init = dict(p=0, d=0, q=0, b=0, a=len(alphas) // 2 + 1)
-    o = offset(*init.values())
-    rows = table.iloc[o : o + n_g]
-    src = ColumnDataSource(
-        {
-            "gamma": rows["gamma"].to_numpy(),
-            "speedup": rows["speedup"].to_numpy(),
-            "tokens": rows["tokens_per_step"].to_numpy(),
-            "step_ms": rows["step_ms"].to_numpy(),
-        },
-        name="speculation-points",
-    )
+    src = ColumnDataSource({"gamma": [], "speedup": [], "tokens": [], "step_ms": []}, name="speculation-points")
     fig = _axes("", "gamma (tokens drafted per step)", "expected speed-up over plain decoding", False, False)
     fig.y_range.start = 0  # the top follows the selected curve
     fig.line("gamma", "speedup", source=src, line_width=2, color="#1f77b4")
@@ -112,68 +94,54 @@ def speculation_explorer(
     tips = [("gamma", "@gamma"), ("speed-up", "@speedup{0.00}x"), ("tokens/step", "@tokens{0.00}"),
             ("step", "@step_ms{0.000} ms")]  # fmt: skip
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=tips))
-    best0 = rows.iloc[int(np.argmax(rows["speedup"].to_numpy()))]
-    summary = Div(text=_summary(names[0], devs[0], labels[0], int(batches[init["b"]]), float(alphas[init["a"]]), best0))
+    summary = Div(text="")
     c = {
-        "pair": Select(title="target / draft", value=names[0], options=names),
-        "device": Select(title="device", value=devs[0], options=devs),
-        "precision": RadioButtonGroup(labels=labels, active=0),
-        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["b"], show_value=False),
-        "alpha": Slider(start=0, end=len(alphas) - 1, step=1, value=init["a"], show_value=False),
+        "pair": Select(title="target / draft", value=names[0], options=names, name="speculation-pair"),
+        "device": Select(title="device", value=devs[0], options=devs, name="speculation-device"),
+        "precision": RadioButtonGroup(labels=labels, active=0, name="speculation-precision"),
+        "batch": index_slider(batches, name="speculation-batch"),
+        "alpha": index_slider(alphas, len(alphas) // 2 + 1, name="speculation-alpha"),
     }
-    c["batch"].title = f"batch size: {batches[init['b']]}"
-    c["alpha"].title = f"acceptance rate alpha: {alphas[init['a']]:g}"
-    callback = CustomJS(
-        args=dict(
-            full=full,
-            src=src,
-            summary=summary,
-            c=c,
-            names=names,
-            devs=devs,
-            labels=labels,
-            batches=[int(x) for x in batches],
-            alphas=[float(x) for x in alphas],
-            gammas=[int(x) for x in gammas],
-        ),  # fmt: skip
-        code=_SPECULATION_JS,
+    lookup = Lookup(
+        {
+            **{k: table[k].to_numpy() for k in ("gamma", "speedup", "tokens_per_step", "step_ms")},
+            "summary": np.repeat(_summaries(table, len(gammas)), len(gammas)),
+        },
+        [
+            Axis("pair", names, c["pair"]),
+            Axis("device", devs, c["device"]),
+            Axis("precision", labels, c["precision"]),
+            Axis("batch", batches, c["batch"], label=[f"batch size: {int(b)}" for b in batches]),
+            Axis("alpha", alphas, c["alpha"], label=[f"acceptance rate alpha: {float(a):g}" for a in alphas]),
+            Axis("gamma", gammas),
+        ],
+        curves=[
+            Curve(
+                src,
+                "gamma",
+                {"gamma": "gamma", "speedup": "speedup", "tokens": "tokens_per_step", "step_ms": "step_ms"},
+            )
+        ],  # fmt: skip
+        props=[Prop(summary, "text", column="summary")],
     )
-    for key, widget in c.items():
-        widget.name = f"speculation-{key}"
-        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
-    fig.js_on_event("document_ready", callback)
-    layout = column(row(c["pair"], c["device"]), c["precision"], row(c["batch"], c["alpha"]), fig, summary)
+    lookup.wire(fig)
+    layout = column(
+        row(c["pair"], c["device"]), c["precision"], row(lookup.control("batch"), lookup.control("alpha")), fig, summary
+    )
     return layout, table
 
 
-_SPECULATION_JS = """
-const p = names.indexOf(c.pair.value), d = devs.indexOf(c.device.value), q = c.precision.active;
-const b = c.batch.value, a = c.alpha.value, n = gammas.length;
-c.batch.title = "batch size: " + batches[b];
-c.alpha.title = "acceptance rate alpha: " + alphas[a];
-const o = ((((p * devs.length + d) * labels.length + q) * batches.length + b) * alphas.length + a) * n;
-const F = full.data;
-const out = {gamma: [], speedup: [], tokens: [], step_ms: []};
-let best = 0;
-for (let j = 0; j < n; j++) {
-  out.gamma.push(gammas[j]); out.speedup.push(F.speedup[o + j]);
-  out.tokens.push(F.tokens_per_step[o + j]); out.step_ms.push(F.step_ms[o + j]);
-  if (F.speedup[o + j] > F.speedup[o + best]) best = j;
-}
-src.data = out;
-summary.text = "<b>" + names[p] + "</b> on <b>" + devs[d] + "</b>, " + labels[q] + ", batch " + batches[b] +
-  ", alpha " + alphas[a] + ": best gamma " + gammas[best] + ", speed-up " + F.speedup[o + best].toFixed(2) +
-  "x. Memory (target + draft, weights and KV cache): " + F.memory_gb[o + best].toFixed(1) + " GB of " +
-  F.device_gb[o + best].toFixed(0) + " GB, " +
-  (F.fits[o + best] ? "fits" : "<b style='color:#d62728'>does not fit on one device</b>") + ".";
-"""
-
-
-def _summary(pair: str, device: str, precision: str, batch: int, alpha: float, r: Any) -> str:
-    """The readout as Python writes it at build time; the JS above rewrites it on every change."""
-    fit = "fits" if r["fits"] else "<b style='color:#d62728'>does not fit on one device</b>"
-    return (
-        f"<b>{pair}</b> on <b>{device}</b>, {precision}, batch {batch}, alpha {alpha:g}: best gamma {int(r['gamma'])},"
-        f" speed-up {r['speedup']:.2f}x. Memory (target + draft, weights and KV cache): {r['memory_gb']:.1f} GB of"
-        f" {r['device_gb']:.0f} GB, {fit}."
-    )
+def _summaries(table: Any, n_gamma: int) -> list[str]:
+    """The readout of each curve (``n_gamma`` consecutive rows of :func:`speculation_table`): the
+    best gamma, its speed-up and the memory of target and draft (GB)."""
+    out = []
+    speedup = table["speedup"].to_numpy().reshape(-1, n_gamma)
+    for k, j in enumerate(np.argmax(speedup, axis=1)):
+        r = table.iloc[k * n_gamma + int(j)]
+        fit = "fits" if r["fits"] else "<b style='color:#d62728'>does not fit on one device</b>"
+        out.append(
+            f"<b>{r['pair']}</b> on <b>{r['device']}</b>, {r['precision']}, batch {r['batch']}, alpha {r['alpha']:g}:"
+            f" best gamma {int(r['gamma'])}, speed-up {r['speedup']:.2f}x. Memory (target + draft, weights and KV"
+            f" cache): {r['memory_gb']:.1f} GB of {r['device_gb']:.0f} GB, {fit}."
+        )
+    return out
