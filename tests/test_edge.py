@@ -202,3 +202,24 @@ def test_kv_table_and_guard():
     assert c.memory_both == pytest.approx(sum(both)) and c.fits
     # the watermark pass is memory-bound: 128256 logits read and written in 16 bits
     assert c.watermark_per_token == pytest.approx(2 * 128256 * 2 / 102.4e9)
+
+
+def test_long_context_explorer_table_and_lookup():
+    import numpy as np
+
+    from llmviewer.viz.long_context_explorer import long_context_explorer
+
+    layout, table = long_context_explorer(
+        [M, "gpt-oss-120b"], ["H100", NX], contexts=(4096, 65536), budgets=(None, 8192)
+    )
+    assert len(table) == 2 * 2 * 3 * 2 * 2  # models x devices x KV widths x budgets x contexts
+    row = table[(table["model"] == "gpt-oss-120b") & (table["device"] == NX) & (table["kv_bit"] == 8)]
+    row = row[(row["budget"] == 8192) & (row["context"] == 65536)].iloc[0]
+    step = decode_step("gpt-oss-120b", NX, 65536, kv_budget=8192, w_bit=4, kv_bit=8)
+    assert row["time_ms"] == pytest.approx(step.time * 1e3) and row["kv_gb"] == pytest.approx(step.kv_cache / 1e9)
+    assert not row["fits"]  # 60 GB of 4-bit weights on a 16 GB module
+    # the readout is filled in Python before any interaction: the first model and device
+    summary = next(m for m in layout.references() if getattr(m, "name", None) == "longctx-summary")
+    assert "Llama-3.1-8B" in summary.text and "H100-SXM5-80GB" in summary.text
+    curve = next(m for m in layout.references() if getattr(m, "name", None) == "longctx-curve")
+    assert np.asarray(curve.data["context"]).tolist() == [4096, 65536]

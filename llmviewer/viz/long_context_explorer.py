@@ -133,7 +133,7 @@ def long_context_explorer(
         points=[Point(mark, {k: k for k in cols})],
         props=[Prop(summary, "text", column="summary")],
     )
-    start = {"model": 0, "device": 0, "kv": 0, "budget": 0, "context": 5, **(initial or {})}
+    start = {"model": 0, "device": 0, "kv": 0, "budget": 0, "context": min(5, len(contexts) - 1), **(initial or {})}
     for name, value in start.items():
         w = c[name]
         if isinstance(w, Select):

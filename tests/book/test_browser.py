@@ -345,6 +345,56 @@ def test_latency_load_explorer_shows_the_simulators_numbers(visit):
     assert shown["chosen"] == pytest.approx([expected[k].iloc[3] * 1e3 for k in keys], rel=1e-9)
 
 
+_JS_SET_LONGCTX = """async (choice) => {
+    const doc = Bokeh.documents.find((d) => d.get_model_by_name("longctx-curve") !== null);
+    for (const [key, [attr, value]] of Object.entries(choice)) {
+        doc.get_model_by_name("longctx-" + key)[attr] = value;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));  // CustomJS callbacks run asynchronously
+    const out = {};
+    for (const name of ["curve", "selected"]) {
+        const data = doc.get_model_by_name("longctx-" + name).data;
+        out[name] = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Array.from(v)]));
+    }
+    out.summary = doc.get_model_by_name("longctx-summary").text;
+    return out;
+}"""
+
+
+@pytest.mark.skipif(not (BUILD / "chapters" / "discussion.html").is_file(), reason=NO_BUILD)
+def test_long_context_explorer_shows_the_engines_numbers(visit):
+    """Pick a model, device, KV width, eviction budget and context in the long-context explorer of the
+    discussion chapter and compare every plotted point with kv_eviction.decode_step run here."""
+    pytest.importorskip("llmviewer")
+    import numpy as np
+
+    from llmviewer.techniques.kv_eviction import decode_step
+    from llmviewer.viz.long_context_explorer import CONTEXTS
+
+    page = visit("chapters/discussion.html").page
+    page.wait_for_function(_JS_WAIT_IDLE, timeout=15_000)
+    choice = {
+        "model": ("value", "gemma-3-27b-it"),
+        "device": ("value", "Jetson-AGX-Orin-64GB"),
+        "kv": ("active", 1),  # 8-bit
+        "budget": ("active", 2),  # keep 32768
+        "context": ("value", 7),  # 524288 tokens
+    }
+    shown = page.evaluate(_JS_SET_LONGCTX, choice)
+    ctx = np.asarray(CONTEXTS)
+    step = decode_step("gemma-3-27b-it", "Jetson-AGX-Orin-64GB", ctx, kv_budget=32768, w_bit=4, kv_bit=8)
+    curve = shown["curve"]
+    assert curve["context"] == list(CONTEXTS)
+    assert curve["cached"] == np.minimum(ctx, 32768).tolist()
+    assert curve["time_ms"] == pytest.approx((step.time * 1e3).tolist(), rel=1e-9)
+    assert curve["attention_ms"] == pytest.approx((step.attention_time * 1e3).tolist(), rel=1e-9)
+    assert curve["kv_gb"] == pytest.approx((step.kv_cache / 1e9).tolist(), rel=1e-9)
+    assert curve["total_gb"] == pytest.approx((np.broadcast_to(step.total, ctx.shape) / 1e9).tolist(), rel=1e-9)
+    assert shown["selected"]["context"] == [524288]
+    assert shown["selected"]["time_ms"] == pytest.approx([float(step.time[7]) * 1e3], rel=1e-9)
+    assert "524,288 tokens (32,768 cached)" in shown["summary"] and "KV 8-bit" in shown["summary"]
+
+
 # Every figure canvas and every control (inputs, selects, slider tracks, button groups) of the
 # Bokeh output, with its box in page coordinates; playwright's CSS locators pierce Bokeh's shadow DOM.
 _PHONE_PARTS = {
