@@ -146,7 +146,8 @@ def long_context_explorer(
     layout = column(
         row(c["model"], c["device"]),
         Div(text="KV cache precision and eviction budget (cached tokens kept per sequence):"),
-        row(c["kv"], c["budget"]),
+        c["kv"],
+        c["budget"],
         lookup.control("context"),
         t_fig,
         m_fig,
