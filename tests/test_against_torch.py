@@ -22,7 +22,10 @@ from llmviewer.specs.workload import make_pass
 
 from .conftest import DENSE, SHIPPED, require_or_skip
 
-MOE = [n for n in SHIPPED if n not in DENSE]
+# hybrid stacks (gated DeltaNet or Mamba2 layers between attention layers) have their own test below
+HYBRID = [n for n in SHIPPED if llmviewer.load_model(n).linear_layers]
+MOE = [n for n in SHIPPED if n not in DENSE and n not in HYBRID]
+DENSE = [n for n in DENSE if n not in HYBRID]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch = require_or_skip("torch")
@@ -164,3 +167,67 @@ def test_vision_encoder_matches_transformers(name):
     theirs = sum(p.numel() for n, p in model.named_parameters() if any(m in n for m in VISION_MODULES))
     assert cost["parameters"] == theirs
     assert llmviewer.analyze(name, "H100").to_dict()["vision_encoder_per_image"]["tokens"] == v.tokens_per_image
+
+
+# token mixers whose recurrent core transformers runs as its reference torch fallback (chunked scan padded to
+# 64/128 tokens in prefill, an element-wise step plus a bmm in decode) and whose causal conv it counts as a
+# padded convolution: those FLOPs follow the fallback's algorithm, not the kernel's; the engine counts them
+# as the StateUpdate operators (not matmuls), so they are set aside here. Every projection is compared exactly.
+RECURRENT_MODULES = ("GatedDeltaNet", "Mamba2Mixer")
+
+
+def recurrent_core_flops(model, counted) -> int:
+    """FLOPs FlopCounterMode attributes to the recurrent mixers' own computation (scan and conv): every
+    count of those modules but their projections' ``aten.mm``."""
+    root = type(model).__name__
+    names = {f"{root}.{n}" for n, mod in model.named_modules() if type(mod).__name__.endswith(RECURRENT_MODULES)}
+    assert names, "no recurrent mixer found"
+    per_module = counted.get_flop_counts()
+    return sum(v for n in names for op, v in per_module.get(n, {}).items() if str(op) not in ("aten.mm", "aten.addmm"))
+
+
+def cache_bytes_with_state(cache) -> int:
+    """Bytes of every tensor the cache holds: keys and values of attention layers, conv and recurrent
+    states of linear-attention/SSM layers."""
+    total = 0
+    for layer in cache.layers:
+        for attr in ("keys", "values"):
+            t = getattr(layer, attr, None)
+            if isinstance(t, torch.Tensor):
+                total += t.numel() * t.element_size()
+        for attr in ("conv_states", "recurrent_states"):
+            states = getattr(layer, attr, None) or []
+            for t in states.values() if isinstance(states, dict) else states:
+                if isinstance(t, torch.Tensor):
+                    total += t.numel() * t.element_size()
+    return total
+
+
+# one model of each mixer kind runs by default; the larger ones are behind the slow marker (run with -m slow)
+FAST_HYBRID = {"NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "Qwen3.5-35B-A3B"}
+
+
+@pytest.mark.parametrize("name", [n if n in FAST_HYBRID else pytest.param(n, marks=pytest.mark.slow) for n in HYBRID])
+def test_hybrid_matmul_ops_and_state_bytes_match_transformers(name):
+    """Qwen3-Next/Qwen3.5 (gated DeltaNet) and Nemotron-H (Mamba2): every projection's matmul OPs, for a
+    prefill and for a decode step with a cache, equal FlopCounterMode's (experts as ``batched_mm``); the
+    cache transformers holds (KV of the attention layers, conv window and FP32 recurrent state of the
+    others) has exactly the engine's bytes, and the state part does not grow with the context."""
+    model = meta_model(name)
+    moe = hasattr(model, "set_experts_implementation") and llmviewer.load_model(name).is_moe
+    if moe:
+        model.set_experts_implementation("batched_mm")
+    try:
+        prefill, decode, cache = run_prefill_and_decode(model)
+    finally:
+        if moe:
+            model.set_experts_implementation("grouped_mm")
+    for new, past, counted in ((PROMPT, 0, prefill), (1, PROMPT, decode)):
+        total, bias = engine_matmul_ops(name, new, past)
+        assert total - bias == counted.get_total_flops() - recurrent_core_flops(model, counted)
+    m = llmviewer.load_model(name)
+    assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes_with_state(cache)
+    # the state is constant: a million more tokens add only the attention layers' keys and values
+    per_token = BATCH * m.attention_layer_count * m.kv_cache_elements_per_token * 2
+    grown = kv_cache_bytes(m, BATCH, PROMPT + 1 + 10**6, 16) - kv_cache_bytes(m, BATCH, PROMPT + 1, 16)
+    assert m.state_bytes(16) > 0 and grown == 10**6 * per_token

@@ -8,7 +8,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from ..errors import LLMViewerError
-from ..specs.models import DenseMLP, ModelSpec, layer_mix
+from ..specs.models import Attention, DenseMLP, GatedDeltaNet, Mamba2, ModelSpec, layer_mix
 from .operators import (
     INF,
     AllReduce,
@@ -21,9 +21,19 @@ from .operators import (
     Linear,
     Op,
     Softmax,
+    StateUpdate,
 )
 
-ACTIVATION_OPS = {"relu": 1, "silu": 4, "swish": 4, "gelu": 8, "gelu_new": 8, "gelu_pytorch_tanh": 8, "gelu_fast": 8}
+ACTIVATION_OPS = {
+    "relu": 1,
+    "relu2": 2,
+    "silu": 4,
+    "swish": 4,
+    "gelu": 8,
+    "gelu_new": 8,
+    "gelu_pytorch_tanh": 8,
+    "gelu_fast": 8,
+}
 """OPs per element of each activation function."""
 NORM_OPS = {"rms": 4, "layer": 7}
 """OPs per element of the normalised vector: RMSNorm and LayerNorm."""
@@ -119,7 +129,7 @@ def _attention_core(name_suffix: str, count: int, shape: AttentionOperands, wind
 
 def _layer_groups(m: ModelSpec) -> list[tuple[str, int, float]]:
     """(name suffix, layer count, window) of each distinct attention kind in the stack (full first)."""
-    mixers = layer_mix(m).mixers
+    mixers = [(k, n) for k, n in layer_mix(m).mixers if isinstance(k, Attention)]
     several = len(mixers) > 1
     return [
         ("_sliding" if k.window is not None and several else "", n, INF if k.window is None else float(k.window))
@@ -128,11 +138,12 @@ def _layer_groups(m: ModelSpec) -> list[tuple[str, int, float]]:
 
 
 def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
-    L, h, nh, nkv, d = m.num_layers, m.hidden_size, m.num_heads, m.num_kv_heads, m.head_dim
+    L, h, nh, nkv, d = m.attention_layer_count, m.hidden_size, m.num_heads, m.num_kv_heads, m.head_dim
+    gate = 2 if m.attn_output_gate else 1  # gated output: q_proj also yields the gate's logits
     ops: list[Op] = []
     for suffix, count, window in _layer_groups(m):
         ops += [
-            Linear("q_proj" + suffix, "matmul", count, in_f=h, out_f=nh * d, bias=m.qkv_bias),
+            Linear("q_proj" + suffix, "matmul", count, in_f=h, out_f=gate * nh * d, bias=m.qkv_bias),
             Linear("k_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
             Linear("v_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
         ]
@@ -157,8 +168,94 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
                 Elementwise("attention_sinks" + suffix, "elementwise", count, width=nh, ops_per_element=2, weights=nh)
             )
         ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash)
+    if m.attn_output_gate:  # output * sigmoid(gate): sigmoid ~4 OPs, multiply 1
+        ops.append(Elementwise("attn_output_gate", "elementwise", L, width=nh * d, ops_per_element=5, inputs=2))
     ops.append(Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias))
     return ops
+
+
+GATED_NORM_OPS = 9
+"""OPs per element of a gated RMSNorm, ``rmsnorm(x) * silu(z)``: norm 4, silu 4, multiply 1."""
+DELTA_RULE_OPS = 7
+"""OPs per state element and token of the gated delta rule (recurrent form), per value head:
+decay the state (1), ``S^T k`` (2), ``S += k (beta (v - S^T k))^T`` (2), output ``S^T q`` (2)."""
+SSM_SCAN_OPS = 5
+"""OPs per state element and token of the Mamba2 selective scan, per head: decay the state (1),
+add ``dt x B^T`` (2), output ``S C`` (2)."""
+
+
+def _conv(prefix: str, count: int, channels: int, kernel: int, bias: bool) -> StateUpdate:
+    """Depthwise causal conv of ``kernel`` taps over ``channels`` (its window is per-sequence state)."""
+    return StateUpdate(
+        prefix + "conv1d",
+        "elementwise",
+        count,
+        ops_per_token=2 * channels * kernel + (channels if bias else 0),
+        inputs=channels,
+        outputs=channels,
+        weights=channels * kernel + (channels if bias else 0),
+        state=channels * kernel,
+    )
+
+
+def _linear_mixer(m: ModelSpec) -> list[Op]:
+    """Operators of the linear-attention (gated DeltaNet) or Mamba2 layers of a hybrid stack."""
+    mx, n, h = m.linear_mixer, m.linear_layers, m.hidden_size
+    if isinstance(mx, GatedDeltaNet):
+        hv, dk, dv = mx.value_heads, mx.key_head_dim, mx.value_head_dim
+        return [
+            Linear("linear_in_proj_qkvz", "matmul", n, in_f=h, out_f=2 * mx.key_dim + 2 * mx.value_dim),
+            Linear("linear_in_proj_ba", "matmul", n, in_f=h, out_f=2 * hv),
+            _conv("linear_", n, mx.conv_dim, mx.conv_kernel, False),
+            StateUpdate(
+                "gated_delta_rule",
+                "fused",
+                n,
+                ops_per_token=DELTA_RULE_OPS * hv * dk * dv,
+                inputs=mx.conv_dim + 2 * hv,
+                outputs=mx.value_dim,
+                weights=2 * hv,  # A_log, dt_bias
+                state=mx.state_elements,
+                state_bits=mx.state_bits,
+            ),
+            Elementwise(
+                "linear_gated_norm",
+                "elementwise",
+                n,
+                width=mx.value_dim,
+                ops_per_element=GATED_NORM_OPS,
+                inputs=2,
+                weights=dv,
+            ),
+            Linear("linear_out_proj", "matmul", n, in_f=mx.value_dim, out_f=h),
+        ]
+    if isinstance(mx, Mamba2):
+        return [
+            Linear("mamba_in_proj", "matmul", n, in_f=h, out_f=mx.in_proj_size, bias=mx.proj_bias),
+            _conv("mamba_", n, mx.conv_dim, mx.conv_kernel, mx.conv_bias),
+            StateUpdate(
+                "ssm_scan",
+                "fused",
+                n,
+                ops_per_token=SSM_SCAN_OPS * mx.state_elements + 2 * mx.inner,  # + D x skip
+                inputs=mx.conv_dim + mx.heads,
+                outputs=mx.inner,
+                weights=3 * mx.heads,  # A_log, D, dt_bias
+                state=mx.state_elements,
+                state_bits=mx.state_bits,
+            ),
+            Elementwise(
+                "mamba_gated_norm",
+                "elementwise",
+                n,
+                width=mx.inner,
+                ops_per_element=GATED_NORM_OPS,
+                inputs=2,
+                weights=mx.inner,
+            ),
+            Linear("mamba_out_proj", "matmul", n, in_f=mx.inner, out_f=h, bias=mx.proj_bias),
+        ]
+    raise LLMViewerError(f"{m.name}: unknown linear mixer {type(mx).__name__}")
 
 
 def _latent_attention(m: ModelSpec, flash: bool, absorb: bool) -> list[Op]:
@@ -204,11 +301,19 @@ def shard(m: ModelSpec, devices: int) -> ModelSpec:
         splits["moe_intermediate_size"] = m.moe_intermediate_size
         if m.shared_expert_intermediate_size:
             splits["shared_expert_intermediate_size"] = m.shared_expert_intermediate_size
+    mx = m.linear_mixer
+    if isinstance(mx, GatedDeltaNet) and m.linear_layers:  # heads split; each device keeps its heads' state
+        splits |= {"linear_num_key_heads": mx.key_heads, "linear_num_value_heads": mx.value_heads}
+        mx = replace(mx, key_heads=mx.key_heads // devices, value_heads=mx.value_heads // devices)
+    elif isinstance(mx, Mamba2) and m.linear_layers:
+        splits |= {"mamba_num_heads": mx.heads, "n_groups": mx.groups}
+        mx = replace(mx, heads=mx.heads // devices, groups=mx.groups // devices)
     uneven = [f"{k} ({v})" for k, v in splits.items() if v % devices]
     if uneven:
         raise LLMViewerError(f"{m.name}: tensor_parallel={devices} does not divide {', '.join(uneven)}")
     return replace(
         m,
+        linear_mixer=mx,
         num_heads=m.num_heads // devices,
         num_kv_heads=max(m.num_kv_heads // devices, 1),
         intermediate_size=m.intermediate_size // devices,
@@ -244,11 +349,13 @@ def build_ops(
     ops.append(_norm("norm", m.norms_per_layer * L, h, m.norm))
     if m.uses_mla:
         ops += _latent_attention(m, flash_attention, absorb_mla)
-    else:
+    elif m.attention_layer_count:
         ops += _gqa_attention(m, flash_attention)
+    if m.linear_mixer is not None and m.linear_layers:
+        ops += _linear_mixer(m)
     for mlp, count in layer_mix(m).mlps:  # each distinct MLP kind once, with its layer count
         ops += _mlp(m, "", count, mlp.intermediate_size) if isinstance(mlp, DenseMLP) else _moe_block(m, count)
-    ops.append(Elementwise("residual_add", "elementwise", 2 * L, width=h, inputs=2))
+    ops.append(Elementwise("residual_add", "elementwise", m.residuals_per_layer * L, width=h, inputs=2))
     ops.append(replace(_norm("final_norm", 1, h, m.norm), role="head"))
     ops.append(
         Linear(

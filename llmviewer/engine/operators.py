@@ -29,6 +29,11 @@ Counting conventions (one place for every formula):
 * Sliding-window layers attend to (and cache) at most ``window`` keys.
 * MoE expert weights are read once per distinct expert the batch touches (expected value
   under uniform routing), while OPs follow the ``top_k`` experts each token uses.
+* Linear-attention and state-space layers (gated DeltaNet, Mamba2) keep a fixed-size state per
+  sequence instead of a KV cache: the causal-conv window (at ``kv_bit``) and the recurrent state
+  (at the mixer's own width, FP32 in the shipped models). A pass reads the state once (not in a
+  prefill from scratch) and writes it once, whatever the context length; their OPs are per token
+  (:class:`StateUpdate`), so a decode step costs the same at any context length.
 * DeepSeek latent attention caches the compressed latent. Without ``absorb_mla`` (prefill)
   the latent is expanded into per-head K and V; with it (decode) the up-projections are
   folded into the query and output, and attention runs directly on the latent.
@@ -314,6 +319,51 @@ class FusedAttention(Op):
 
     def compute_bits(self, p: Pass) -> Any:
         return self.shape.compute_bits(p)
+
+
+# --------------------------------------------------------------------------- recurrent state
+
+
+@dataclass(frozen=True)
+class StateUpdate(Op):
+    """A step of a linear-attention or SSM layer over its fixed-size per-sequence state: the
+    depthwise causal conv (``kind`` "elementwise") or the recurrent scan (``kind`` "fused", one
+    kernel such as flash-linear-attention's or Mamba's). ``ops_per_token`` OPs per token;
+    ``inputs``/``outputs`` activation elements read/written per token (the conv's are fused away
+    under ideal fusion, as element-wise ops'; the scan's always move); ``weights`` unquantized
+    parameters; ``state`` elements per sequence, read once per pass when something is cached and
+    written once, at ``state_bits`` (None: the KV-cache width ``kv_bit``)."""
+
+    ops_per_token: float = 0
+    inputs: int = 0
+    outputs: int = 0
+    weights: int = 0
+    state: int = 0
+    state_bits: int | None = None
+
+    def traffic(self, p: Pass) -> Traffic:
+        """OPs and bytes of one instance (state bytes are reported as KV-cache traffic)."""
+        t = p.tokens
+        state_bytes = p.batch * self.state * (p.kv_bytes if self.state_bits is None else self.state_bits / 8)
+        moved = p.a_bytes if self.kind == "fused" or not p.fuse_elementwise else 0
+        return Traffic(
+            OPs=t * self.ops_per_token,
+            load_weight=self.weights * p.hi_bytes,
+            load_act=t * self.inputs * moved,
+            store_act=t * self.outputs * moved,
+            load_kv_cache=minimum(p.past_tokens, 1) * state_bytes,
+            store_kv_cache=state_bytes,
+        )
+
+    def compute_bits(self, p: Pass) -> Any:
+        return p.a_bits if self.kind == "fused" else None
+
+    def weight_bytes(self, p: Pass) -> Any:
+        return self.weights * p.hi_bytes
+
+    @property
+    def params(self) -> int:
+        return self.weights
 
 
 # --------------------------------------------------------------------------- element-wise

@@ -68,6 +68,16 @@ class ModelSpec:
     qk_nope_head_dim: int = 0
     qk_rope_head_dim: int = 0
     v_head_dim: int = 0
+    # Hybrid stacks: layers whose token mixer is a linear-attention or state-space layer (a
+    # GatedDeltaNet or Mamba2) instead of softmax attention; None/0 = none
+    linear_mixer: GatedDeltaNet | Mamba2 | None = None
+    linear_layers: int = 0
+    # layers with softmax attention and with an MLP; None = every layer not otherwise typed (attention:
+    # num_layers - linear_layers; MLP: num_layers). Nemotron-H blocks hold a mixer OR an MLP.
+    attention_layers: int | None = None
+    mlp_layers: int | None = None
+    attn_output_gate: bool = False  # q_proj also yields a sigmoid gate on the attention output (Qwen3-Next)
+    residuals_per_layer: int = 2
     source: str = field(default="", compare=False)
     vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
     # set when the user named the architecture (``arch=``): config fields the adapter never read
@@ -77,6 +87,31 @@ class ModelSpec:
     def is_moe(self) -> bool:
         """True when some layers route tokens to experts."""
         return self.num_experts > 0
+
+    @property
+    def attention_layer_count(self) -> int:
+        """Layers whose token mixer is softmax attention (full, sliding or MLA)."""
+        return self.num_layers - self.linear_layers if self.attention_layers is None else self.attention_layers
+
+    @property
+    def mlp_layer_count(self) -> int:
+        """Layers with an MLP (dense or MoE)."""
+        return self.num_layers if self.mlp_layers is None else self.mlp_layers
+
+    @property
+    def state_bytes_per_sequence(self) -> float:
+        """Bytes of recurrent and convolution state ONE sequence holds in the linear-attention or SSM
+        layers (constant in context length), with the conv window at 16 bits and the recurrent state at
+        the mixer's ``state_bits``; 0 for models without such layers. See :meth:`state_bytes`."""
+        return self.state_bytes(16)
+
+    def state_bytes(self, conv_bits: float) -> float:
+        """Bytes of per-sequence state of all linear-attention/SSM layers: the causal-conv window at
+        ``conv_bits`` plus the recurrent state at the mixer's ``state_bits`` (constant in context)."""
+        if self.linear_mixer is None or not self.linear_layers:
+            return 0
+        mx = self.linear_mixer
+        return self.linear_layers * (mx.conv_state_elements * conv_bits / 8 + mx.state_elements * mx.state_bits / 8)
 
     @property
     def uses_mla(self) -> bool:
@@ -194,7 +229,100 @@ class MoEMLP:
         return f"MoE({self.experts}x{self.intermediate_size},top{self.top_k}{shared})"
 
 
-Mixer = Attention | LatentAttention
+@dataclass(frozen=True)
+class GatedDeltaNet:
+    """Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5): a projection to q, k, v (``key_heads``
+    query/key heads of ``key_head_dim``, ``value_heads`` value heads of ``value_head_dim``), an output
+    gate z and per-value-head decay/step inputs (a, b); a depthwise causal conv of ``conv_kernel`` taps
+    over q, k, v; a recurrent state of ``value_heads x key_head_dim x value_head_dim`` per sequence,
+    independent of the context length; a gated RMSNorm and an output projection."""
+
+    key_heads: int
+    value_heads: int
+    key_head_dim: int
+    value_head_dim: int
+    conv_kernel: int
+    state_bits: int = 32  # the recurrent state is kept in FP32 (transformers, flash-linear-attention)
+    kind = "linear_attention"
+
+    @property
+    def key_dim(self) -> int:
+        """Elements of all query (or key) heads of one token."""
+        return self.key_heads * self.key_head_dim
+
+    @property
+    def value_dim(self) -> int:
+        """Elements of all value heads of one token."""
+        return self.value_heads * self.value_head_dim
+
+    @property
+    def conv_dim(self) -> int:
+        """Channels of the causal conv: q, k and v."""
+        return 2 * self.key_dim + self.value_dim
+
+    @property
+    def state_elements(self) -> int:
+        """Recurrent-state elements of one layer and sequence."""
+        return self.value_heads * self.key_head_dim * self.value_head_dim
+
+    @property
+    def conv_state_elements(self) -> int:
+        """Conv-window elements of one layer and sequence (transformers keeps ``conv_kernel`` tokens)."""
+        return self.conv_dim * self.conv_kernel
+
+    def describe(self) -> str:
+        """Short label, e.g. ``GatedDeltaNet(16qk,32v,d128)``."""
+        return f"GatedDeltaNet({self.key_heads}qk,{self.value_heads}v,d{self.key_head_dim})"
+
+
+@dataclass(frozen=True)
+class Mamba2:
+    """Mamba2 state-space mixer (Nemotron-H): ``in_proj`` to x, gate z, B and C (``groups`` groups of
+    ``state_size``) and a step size per head; a depthwise causal conv of ``conv_kernel`` taps over x, B,
+    C; the selective scan with a state of ``heads x head_dim x state_size`` per sequence, independent of
+    the context length; a gated RMSNorm and ``out_proj``."""
+
+    heads: int
+    head_dim: int
+    state_size: int
+    groups: int
+    conv_kernel: int
+    conv_bias: bool = True
+    proj_bias: bool = False
+    state_bits: int = 32  # ``mamba_ssm_cache_dtype`` (float32)
+    kind = "mamba2"
+
+    @property
+    def inner(self) -> int:
+        """Elements of x (and of the gate z) per token: heads x head_dim."""
+        return self.heads * self.head_dim
+
+    @property
+    def conv_dim(self) -> int:
+        """Channels of the causal conv: x, B and C."""
+        return self.inner + 2 * self.groups * self.state_size
+
+    @property
+    def in_proj_size(self) -> int:
+        """Outputs of ``in_proj``: z, x, B, C and one step size per head."""
+        return 2 * self.inner + 2 * self.groups * self.state_size + self.heads
+
+    @property
+    def state_elements(self) -> int:
+        """SSM-state elements of one layer and sequence."""
+        return self.heads * self.head_dim * self.state_size
+
+    @property
+    def conv_state_elements(self) -> int:
+        """Conv-window elements of one layer and sequence (transformers keeps ``conv_kernel`` tokens)."""
+        return self.conv_dim * self.conv_kernel
+
+    def describe(self) -> str:
+        """Short label, e.g. ``Mamba2(128x64,N128)``."""
+        return f"Mamba2({self.heads}x{self.head_dim},N{self.state_size})"
+
+
+Mixer = Attention | LatentAttention | GatedDeltaNet | Mamba2
 MLP = DenseMLP | MoEMLP
 
 
@@ -222,8 +350,8 @@ def layer_mix(m: ModelSpec) -> LayerMix:
         )
         mixers: tuple[tuple[Mixer, int], ...] = ((mla, m.num_layers),)
     else:
-        full = m.num_layers - m.sliding_layers
-        groups = []
+        full = m.attention_layer_count - m.sliding_layers
+        groups: list[tuple[Mixer, int]] = []
         if full:
             groups.append((Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks), full))
         if m.sliding_layers:
@@ -231,9 +359,11 @@ def layer_mix(m: ModelSpec) -> LayerMix:
             groups.append(
                 (Attention(m.num_heads, m.num_kv_heads, m.head_dim, window, m.attention_sinks), m.sliding_layers)
             )
+        if m.linear_mixer is not None and m.linear_layers:
+            groups.append((m.linear_mixer, m.linear_layers))
         mixers = tuple(groups)
     mlps: list[tuple[MLP, int]] = []
-    dense = m.num_layers - m.num_moe_layers
+    dense = m.mlp_layer_count - m.num_moe_layers
     if dense:
         mlps.append((DenseMLP(m.intermediate_size, m.mlp_gated), dense))
     if m.num_moe_layers:
@@ -252,6 +382,9 @@ FAMILIES = {
     "phi3": "Phi", "opt": "OPT", "gptj": "GPT-J", "gpt_neox": "Pythia/GPT-NeoX", "falcon": "Falcon",
     "deepseek_v2": "DeepSeek", "deepseek_v3": "DeepSeek", "kimi_k2": "Kimi (DeepSeek-V3 layout)",
     "olmo2": "OLMo", "granite": "Granite", "gpt_oss": "gpt-oss", "glm4_moe": "GLM",
+    "qwen3_next": "Qwen (hybrid: gated DeltaNet + attention)",
+    "qwen3_5": "Qwen (hybrid; multimodal; text model)", "qwen3_5_moe": "Qwen (hybrid; multimodal; text model)",
+    "nemotron_h": "Nemotron-H (hybrid: Mamba2 + attention)",
 }  # fmt: skip
 """Model family of each supported ``model_type``."""
 
@@ -732,6 +865,161 @@ def _deepseek_v3(c: _Config) -> dict[str, Any]:
     return spec
 
 
+def _hybrid_layer_types(c: _Config, num_layers: int) -> list[str]:
+    """Per-layer mixer kinds of a Qwen3-Next/Qwen3.5 stack: ``layer_types`` when the config has it,
+    else derived as transformers does from ``full_attention_interval`` (layer i is
+    ``full_attention`` iff (i+1) % interval == 0, the others ``linear_attention``)."""
+    layer_types = c.get("layer_types")
+    if layer_types is None:
+        interval = c.int("full_attention_interval", default=4)
+        if interval > num_layers:
+            raise LLMViewerError(
+                f"{c.origin}: field 'full_attention_interval' is {interval}; valid: 1..{num_layers} (num_hidden_layers)"
+            )
+        return ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(num_layers)]
+    if not isinstance(layer_types, list) or len(layer_types) != num_layers:
+        got = len(layer_types) if isinstance(layer_types, list) else repr(layer_types)
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+        )
+    bad = sorted({str(t) for t in layer_types if t not in ("full_attention", "linear_attention")})
+    if bad:
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {', '.join(bad)}; valid: full_attention, linear_attention"
+        )
+    return layer_types
+
+
+def _qwen3_next(c: _Config) -> dict[str, Any]:
+    """Qwen3-Next / Qwen3.5 text model: gated DeltaNet linear-attention layers between output-gated
+    full-attention layers (q/k norms, partial rotary), the pattern from ``layer_types`` or
+    ``full_attention_interval``; MLPs MoE (``num_experts``, with a sigmoid-gated shared expert) on every
+    ``decoder_sparse_step``-th layer not in ``mlp_only_layers``, dense otherwise (Qwen3.5-27B: no experts).
+    The multi-token-prediction layer (``mtp_num_hidden_layers``) is not built."""
+    if c.get("intermediate_size") is None and c.get("num_experts") is not None:
+        # MoE-only stacks (Qwen3.5-MoE) have no dense width; a dense layer (mlp_only_layers) then needs one
+        if c.get("mlp_only_layers") or c.int("decoder_sparse_step", default=1) != 1:
+            c.int("intermediate_size")  # required: one clear line
+        c.raw = {**c.raw, "intermediate_size": c.int("moe_intermediate_size")}
+    spec = _llama_like(c, qk_norm=True, attn_output_gate=c.bool("attn_output_gate", default=True))
+    num_layers = spec["num_layers"]
+    rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
+    factor = rope.get("partial_rotary_factor", c.get("partial_rotary_factor", 0.25))
+    spec["rotary_dim"] = int(
+        spec["head_dim"]
+        * _Config({"partial_rotary_factor": factor}, c.origin).fraction("partial_rotary_factor", default=0.25)
+    )
+    types = _hybrid_layer_types(c, num_layers)
+    linear = sum(1 for t in types if t == "linear_attention")
+    if linear:
+        spec["linear_mixer"] = GatedDeltaNet(
+            key_heads=c.int("linear_num_key_heads"),
+            value_heads=c.int("linear_num_value_heads"),
+            key_head_dim=c.int("linear_key_head_dim"),
+            value_head_dim=c.int("linear_value_head_dim"),
+            conv_kernel=c.int("linear_conv_kernel_dim"),
+        )
+        spec["linear_layers"] = linear
+        if spec["linear_mixer"].value_heads % spec["linear_mixer"].key_heads:
+            raise LLMViewerError(
+                f"{c.origin}: linear_num_value_heads ({spec['linear_mixer'].value_heads}) is not a multiple of"
+                f" linear_num_key_heads ({spec['linear_mixer'].key_heads})"
+            )
+    if c.get("num_experts"):
+        spec.update(
+            num_experts=c.int("num_experts"),
+            experts_per_token=c.int("num_experts_per_tok"),
+            moe_intermediate_size=c.int("moe_intermediate_size"),
+            shared_expert_intermediate_size=c.count("shared_expert_intermediate_size"),
+            shared_expert_gate=bool(c.count("shared_expert_intermediate_size")),
+            num_moe_layers=_moe_layers(c, num_layers),
+        )
+        if spec["num_moe_layers"] < num_layers:
+            spec["intermediate_size"] = c.int("intermediate_size")
+    return spec
+
+
+def _text_of(c: _Config, model_type: str) -> _Config:
+    """The ``text_config`` of a multimodal wrapper, with the wrapper's ``tie_word_embeddings``."""
+    text = c.get("text_config")
+    if not isinstance(text, dict):
+        raise LLMViewerError(f"{c.origin}: model_type {model_type!r} needs a 'text_config' object, got {text!r:.60}")
+    tie = c.bool("tie_word_embeddings", default=False)
+    return _Config({**text, "tie_word_embeddings": text.get("tie_word_embeddings", tie)}, c.origin + " (text_config)")
+
+
+def _qwen3_5(c: _Config) -> dict[str, Any]:
+    """Qwen3.5 (``qwen3_5``, ``qwen3_5_moe``) multimodal wrapper: its text model, a Qwen3-Next stack
+    (see :func:`_qwen3_next`), is analysed; the vision tower is not part of the decoder's counts."""
+    return _qwen3_next(_text_of(c, str(c.raw.get("model_type"))))
+
+
+NEMOTRON_H_BLOCKS = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
+"""Characters of Nemotron-H's ``hybrid_override_pattern``: one block each."""
+
+
+def _nemotron_h(c: _Config) -> dict[str, Any]:
+    """Nemotron-H: a stack of single-sublayer blocks, one character of ``hybrid_override_pattern`` each
+    (``M`` Mamba2, ``*`` attention, ``-`` a non-gated MLP, ``E`` MoE with non-gated experts and a shared
+    expert); each block has one RMSNorm and one residual add; ``num_hidden_layers`` counts blocks."""
+    num_layers = c.int("num_hidden_layers")
+    pattern = c.get("hybrid_override_pattern")
+    if not isinstance(pattern, str) or len(pattern) != num_layers:
+        got = f"{len(pattern)} characters" if isinstance(pattern, str) else repr(pattern)
+        raise LLMViewerError(
+            f"{c.origin}: field 'hybrid_override_pattern' has {got:.60} for {num_layers} layers"
+            " (valid: a string with one of M, *, -, E per layer)"
+        )
+    bad = sorted(set(pattern) - set(NEMOTRON_H_BLOCKS))
+    if bad:
+        raise LLMViewerError(
+            f"{c.origin}: field 'hybrid_override_pattern' has {', '.join(map(repr, bad))}; valid: M, *, -, E"
+        )
+    counts = {k: pattern.count(ch) for ch, k in NEMOTRON_H_BLOCKS.items()}
+    spec = dict(**_common(c), **_attention(c))
+    spec["head_dim"] = c.int("head_dim", "attention_head_dim", default=spec["head_dim"])
+    spec.update(
+        intermediate_size=c.int("intermediate_size"),
+        qkv_bias=c.bool("attention_bias", default=False),
+        o_bias=c.bool("attention_bias", default=False),
+        mlp_bias=c.bool("mlp_bias", default=False),
+        mlp_gated=False,
+        activation=c.name("mlp_hidden_act", default="relu2"),
+        norms_per_layer=1,
+        residuals_per_layer=1,
+        parallel_block=True,  # one sublayer per block: one tensor-parallel all-reduce per block
+        attention_layers=counts["attention"],
+        mlp_layers=counts["mlp"] + counts["moe"],
+        rotary_dim=0,  # Nemotron-H attention has no rotary embedding
+    )
+    if counts["mamba"]:
+        heads = c.int("mamba_num_heads")
+        spec.update(
+            linear_mixer=Mamba2(
+                heads=heads,
+                head_dim=c.int("mamba_head_dim"),
+                state_size=c.int("ssm_state_size"),
+                groups=c.int("n_groups"),
+                conv_kernel=c.int("conv_kernel"),
+                conv_bias=c.bool("use_conv_bias", default=True),
+                proj_bias=c.bool("use_bias", default=False),
+                state_bits=32 if c.name("mamba_ssm_cache_dtype", default="float32") == "float32" else 16,
+            ),
+            linear_layers=counts["mamba"],
+        )
+        if heads % c.int("n_groups"):
+            raise LLMViewerError(f"{c.origin}: mamba_num_heads ({heads}) is not a multiple of n_groups")
+    if counts["moe"]:
+        spec.update(
+            num_experts=c.int("n_routed_experts"),
+            experts_per_token=c.int("num_experts_per_tok"),
+            moe_intermediate_size=c.int("moe_intermediate_size"),
+            shared_expert_intermediate_size=c.count("moe_shared_expert_intermediate_size"),
+            num_moe_layers=counts["moe"],
+        )
+    return spec
+
+
 ADAPTERS = {
     "llama": _llama,
     "mistral": _mistral,
@@ -757,6 +1045,10 @@ ADAPTERS = {
     "olmo2": _olmo2,
     "gpt_oss": _gpt_oss,
     "glm4_moe": _glm4_moe,
+    "qwen3_next": _qwen3_next,
+    "qwen3_5": _qwen3_5,  # multimodal wrapper: its text model (a Qwen3-Next stack)
+    "qwen3_5_moe": _qwen3_5,
+    "nemotron_h": _nemotron_h,
     "granite": _llama,  # Llama shapes; its muP multipliers scale values, not shapes or OPs
 }
 """Supported ``model_type`` values and the adapter that reads each."""
@@ -773,7 +1065,7 @@ def _check_consistent(spec: dict[str, Any], origin: str) -> None:
     window = spec.get("sliding_window")
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
         raise LLMViewerError(f"{origin}: field 'sliding_window' is {window!r}; valid: a positive integer or null")
-    for key in ("sliding_layers", "num_moe_layers"):
+    for key in ("sliding_layers", "num_moe_layers", "linear_layers"):
         if not 0 <= spec.get(key, 0) <= layers:
             raise LLMViewerError(
                 f"{origin}: the config gives {spec[key]} {key}; valid: 0..{layers} (num_hidden_layers)"

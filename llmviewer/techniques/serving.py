@@ -73,6 +73,8 @@ def kv_bytes_per_token(model: str | ModelSpec, kv_bit: Any = 16, tensor_parallel
     sliding-window layers: the bytes while the window is not yet full)."""
     m = load_model(model)
     m = dataclasses.replace(m, sliding_layers=0, sliding_window=None)
+    if m.linear_layers:  # hybrid: the fixed-size state of linear-attention/SSM layers is not per token
+        return kv_cache_bytes(m, 1, 1, kv_bit, tensor_parallel) - kv_cache_bytes(m, 1, 0, kv_bit, tensor_parallel)
     return kv_cache_bytes(m, 1, 1, kv_bit, tensor_parallel)
 
 
@@ -86,7 +88,7 @@ def kv_budget_model(model: str | ModelSpec, budget: int) -> ModelSpec:
         raise LLMViewerError(f"{m.name}: a KV budget is modelled for ordinary (GQA/MHA) attention only")
     window = budget if m.sliding_window is None else min(budget, m.sliding_window)
     return dataclasses.replace(
-        m, name=f"{m.name} (KV budget {budget})", sliding_window=window, sliding_layers=m.num_layers
+        m, name=f"{m.name} (KV budget {budget})", sliding_window=window, sliding_layers=m.attention_layer_count
     )
 
 
