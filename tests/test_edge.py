@@ -223,3 +223,14 @@ def test_long_context_explorer_table_and_lookup():
     assert "Llama-3.1-8B" in summary.text and "H100-SXM5-80GB" in summary.text
     curve = next(m for m in layout.references() if getattr(m, "name", None) == "longctx-curve")
     assert np.asarray(curve.data["context"]).tolist() == [4096, 65536]
+
+
+def test_hybrid_state_does_not_grow_and_a_budget_caps_only_attention():
+    nh = "Nemotron-H-56B-Base-8K"  # 10 attention layers, 54 Mamba-2 layers with a fixed state
+    m = load_model(nh)
+    growth = kv_cache_bytes(m, 1, 2 * 65536, 16) - kv_cache_bytes(m, 1, 65536, 16)
+    attention_layers = 10
+    assert growth == 65536 * attention_layers * m.num_kv_heads * m.head_dim * 2 * 2
+    assert kv_cache_bytes(m, 1, 1, 16) > 54 * 1e6  # the states: megabytes per layer, held from the first token
+    capped = decode_step(nh, "H100", 10**6, kv_budget=4096, w_bit=4)
+    assert capped.kv_cache == kv_cache_bytes(m, 1, 4096, 16)

@@ -75,8 +75,8 @@ class DecodeStep(Result):
     Memory in bytes on one device (``weights``, ``kv_cache``: KV or state; ``total`` adds
     nothing else); time in seconds of the step split by operator role: ``attention_time`` (the
     attention operators, which read the cache) and ``other_time`` (everything else: projections,
-    MLP or experts, norms, head: mostly weight reads at batch 1). ``fits``: ``total`` at most the
-    device's memory."""
+    MLP or experts, recurrent state updates, norms, head: mostly weight reads at batch 1).
+    ``fits``: ``total`` at most the device's memory."""
 
     model: str
     hardware: str

@@ -94,7 +94,7 @@ def long_context_explorer(
     m_fig = _axes("", "context (tokens)", "memory on the device (GB)", True, True)
     lines = [
         (t_fig, "attention_ms", "attention (reads the KV cache)", "#d62728"),
-        (t_fig, "other_ms", "the rest (weights, MLP, head)", "#1f77b4"),
+        (t_fig, "other_ms", "the rest (weights, MLP, state updates)", "#1f77b4"),
         (t_fig, "time_ms", "whole step", "#2ca02c"),
         (m_fig, "weights_gb", "weights", "#1f77b4"),
         (m_fig, "kv_gb", "KV cache / state", "#d62728"),
