@@ -13,12 +13,19 @@ import numpy as np
 from ..specs.hardware import load_hardware
 from ..specs.models import load_model
 from ..techniques.kv_eviction import decode_step
+from .book import SHOWN_DIGITS, significant
 
 CONTEXTS = tuple(4096 * 2**k for k in range(9))
 """4k to 1M tokens, doubling."""
 KV_BITS = (16, 8, 4)
 BUDGETS = (None, 4096, 32768)
 """Cached tokens kept per sequence (None: every token)."""
+SUMMARY = (
+    "<b>{model}</b> on <b>{device}</b>, {w_bit}-bit weights, KV {kv_bit}-bit, {keep}: after {context} tokens"
+    " ({cached} cached) a decode step takes {time_ms} ms (attention {attention_ms} ms, the rest {other_ms} ms)."
+    " Memory {total_gb} GB (weights {weights_gb} GB, KV {kv_gb} GB) of {device_gb} GB: {fit}."
+)
+"""The readout, filled with the selected row's values (ms, GB; 4 significant digits)."""
 
 
 def long_context_table(
@@ -86,8 +93,21 @@ def long_context_explorer(
     table = long_context_table(models, devices, contexts, kv_bits, budgets, w_bit)
     names = [load_model(m).name for m in models]
     devs = [load_hardware(d).name for d in devices]
-    table = table.assign(summary=_summaries(table, w_bit))
     cols = ("context", "cached", "attention_ms", "other_ms", "time_ms", "weights_gb", "kv_gb", "total_gb", "device_gb")
+    # the page gets every number at the precision the reader sees (4 significant digits, as the book's
+    # tables), which keeps the page small and lets the readout print the plotted values themselves
+    store = {k: [significant(v, SHOWN_DIGITS) for v in table[k]] for k in cols[2:]}
+    store.update(
+        context=table["context"].to_numpy(),
+        cached=table["cached"].to_numpy(),
+        model=table["model"].to_numpy(),
+        device=table["device"].to_numpy(),
+        keep=np.where(
+            table["budget"] == 0, "every token cached", "budget of " + table["budget"].astype(str) + " tokens"
+        ),
+        fit=np.where(table["fits"], "fits", "<b style='color:#d62728'>does not fit</b>"),
+        kv_bit=table["kv_bit"].to_numpy(),
+    )
     src = ColumnDataSource({k: [] for k in cols}, name="longctx-curve")
     mark = ColumnDataSource({k: [] for k in cols}, name="longctx-selected")
     t_fig = _axes("", "context (tokens)", "decode step (ms)", True, True)
@@ -121,7 +141,7 @@ def long_context_explorer(
         "context": index_slider(contexts, name="longctx-context"),
     }
     lookup = Lookup(
-        {k: table[k].to_numpy() for k in (*cols, "summary")},
+        {k: np.asarray(v) for k, v in store.items()},
         [
             Axis("model", names, c["model"]),
             Axis("device", devs, c["device"]),
@@ -131,7 +151,7 @@ def long_context_explorer(
         ],
         curves=[Curve(src, "context", {k: k for k in cols})],
         points=[Point(mark, {k: k for k in cols})],
-        props=[Prop(summary, "text", column="summary")],
+        props=[Prop(summary, "text", template=SUMMARY.replace("{w_bit}", str(w_bit)))],
     )
     start = {"model": 0, "device": 0, "kv": 0, "budget": 0, "context": min(5, len(contexts) - 1), **(initial or {})}
     for name, value in start.items():
@@ -153,19 +173,4 @@ def long_context_explorer(
         m_fig,
         summary,
     )
-    return layout, table.drop(columns=["summary"])
-
-
-def _summaries(table: Any, w_bit: int) -> list[str]:
-    """The readout of every row of :func:`long_context_table` (ms, GB)."""
-    out = []
-    for r in table.itertuples():
-        keep = "every token cached" if r.budget == 0 else f"at most {r.budget:,} tokens cached"
-        fit = "fits" if r.fits else "<b style='color:#d62728'>does not fit</b>"
-        out.append(
-            f"<b>{r.model}</b> on <b>{r.device}</b>, {w_bit}-bit weights, KV {r.kv_bit}-bit, {keep}: after"
-            f" {r.context:,} tokens ({r.cached:,} cached) a decode step takes {r.time_ms:.3g} ms (attention"
-            f" {r.attention_ms:.3g} ms, the rest {r.other_ms:.3g} ms). Memory {r.total_gb:.3g} GB (weights"
-            f" {r.weights_gb:.3g} GB, KV {r.kv_gb:.3g} GB) of {r.device_gb:.3g} GB: {fit}."
-        )
-    return out
+    return layout, table

@@ -386,13 +386,15 @@ def test_long_context_explorer_shows_the_engines_numbers(visit):
     curve = shown["curve"]
     assert curve["context"] == list(CONTEXTS)
     assert curve["cached"] == np.minimum(ctx, 32768).tolist()
-    assert curve["time_ms"] == pytest.approx((step.time * 1e3).tolist(), rel=1e-9)
-    assert curve["attention_ms"] == pytest.approx((step.attention_time * 1e3).tolist(), rel=1e-9)
-    assert curve["kv_gb"] == pytest.approx((step.kv_cache / 1e9).tolist(), rel=1e-9)
-    assert curve["total_gb"] == pytest.approx((np.broadcast_to(step.total, ctx.shape) / 1e9).tolist(), rel=1e-9)
+    # the page carries 4 significant digits (the precision of the book's tables)
+    assert curve["time_ms"] == pytest.approx((step.time * 1e3).tolist(), rel=1e-3)
+    assert curve["attention_ms"] == pytest.approx((step.attention_time * 1e3).tolist(), rel=1e-3)
+    assert curve["kv_gb"] == pytest.approx((step.kv_cache / 1e9).tolist(), rel=1e-3)
+    assert curve["total_gb"] == pytest.approx((np.broadcast_to(step.total, ctx.shape) / 1e9).tolist(), rel=1e-3)
     assert shown["selected"]["context"] == [524288]
-    assert shown["selected"]["time_ms"] == pytest.approx([float(step.time[7]) * 1e3], rel=1e-9)
-    assert "524,288 tokens (32,768 cached)" in shown["summary"] and "KV 8-bit" in shown["summary"]
+    assert shown["selected"]["time_ms"] == pytest.approx([float(step.time[7]) * 1e3], rel=1e-3)
+    assert "after 524288 tokens (32768 cached)" in shown["summary"] and "KV 8-bit" in shown["summary"]
+    assert f"takes {shown['selected']['time_ms'][0]:g} ms" in shown["summary"]
 
 
 # Every figure canvas and every control (inputs, selects, slider tracks, button groups) of the
