@@ -138,3 +138,16 @@ def test_log_axes_get_ticks_evenly_spaced_in_log():
     assert ticks[1] == [0.1, 1, 10, 100, 1000, 10000]
     assert ticks[2] == [3, 5, 7]
     assert ticks[3] == sorted(set(ticks[3])) and len(ticks[3]) >= 2
+
+
+def test_year_axes_read_as_years():
+    """The compact formatter would print 2020 as "2.02k"; an axis labelled with years keeps integers."""
+    import pandas as pd
+    from bokeh.models import NumeralTickFormatter
+
+    from llmviewer.viz import plots
+
+    table = pd.DataFrame({"year": [2018, 2024], "ridge": [139.0, 292.0], "device": ["V100", "B200"]})
+    fig = plots.responsive(plots.scatter_figure(table, "year", "ridge", "device", x_label="year"))
+    assert isinstance(fig.xaxis[0].formatter, NumeralTickFormatter) and fig.xaxis[0].formatter.format == "0"
+    assert not isinstance(fig.yaxis[0].formatter, NumeralTickFormatter)

@@ -131,6 +131,7 @@ def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
         LayoutDOM,
         Legend,
         LogAxis,
+        NumeralTickFormatter,
         Plot,
     )
 
@@ -151,6 +152,9 @@ def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
                 model.height = (model.height or 400) + 21 * len(legend.items) + 24
         for axis in model.select({"type": Axis}):
             if isinstance(axis, CategoricalAxis):
+                continue
+            if "year" in str(axis.axis_label or "").lower():  # 2020, not "2.02k"
+                axis.formatter = NumeralTickFormatter(format="0")
                 continue
             if isinstance(axis, LogAxis):
                 axis.ticker = CustomJSTicker(major_code=_LOG_TICKS, minor_code=_LOG_MINOR_TICKS)
