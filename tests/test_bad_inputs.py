@@ -144,7 +144,7 @@ for flag, what in [
             f"generate {M} custom {rest[flag]} {flag}={value}",
             rf"{flag} must be a {what}.*got {re.escape(str(float(value)))}",
         )
-    _cli(f"generate {M} {HW} {flag} 1e12", rf"{flag} only apply to HARDWARE 'custom' \(got 'H100'\)")
+    _cli(f"generate {M} {HW} {flag} 1e12", rf"{flag} applies only to HARDWARE 'custom' \(got 'H100'\)")
 _cli(f"analyze {M} custom --peak 1e14", r"a custom device needs --bandwidth")
 _cli(f"analyze {M} custom --bandwidth 1e12", r"a custom device needs --peak")
 _cli(f"analyze {M} custom", r"a custom device needs --bandwidth and --peak")

@@ -130,3 +130,25 @@ def test_listing_models_does_not_load_numpy_or_pandas():
     code += "print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_help_names_each_default_once():
+    """No '(default: None)' or '(default: False)' noise, and no flag with two defaults."""
+    import contextlib
+    import io
+    import re
+
+    from llmviewer.cli.app import build_parser
+
+    parser = build_parser()
+    commands = [a for a in parser._actions if a.choices and isinstance(a.choices, dict)][0].choices
+    for name, sub in commands.items():
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            sub.print_help()
+        text = re.sub(r"\s+", " ", out.getvalue())
+        assert "(default: None)" not in text and "(default: False)" not in text, name
+        for chunk in re.split(r" (?=--?\w)", text):  # one flag's help at a time
+            assert chunk.count("(default") <= 1, (name, chunk)
+    # a value default the help does not mention is still shown
+    assert "(default: 1024)" in re.sub(r"\s+", " ", commands["analyze"].format_help())

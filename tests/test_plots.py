@@ -93,7 +93,7 @@ def test_responsive_layout_for_phones():
         assert model.sizing_mode == "stretch_width" and model.max_width == plots.MAX_WIDTH
         assert not [r for r in model.right if isinstance(r, Legend)]  # legends go below the plot
         for axis in model.select({"type": LogAxis}):
-            assert list(axis.ticker.mantissas) == [1, 2, 5]
+            assert axis.ticker.major_code == plots._LOG_TICKS  # evenly spaced in log, see below
     labels = [d.text for d in layout.select({"type": Div})]
     assert slider.title == "" and "batch size: 1" in labels  # no "batch size: 1:" from Bokeh
     legend = next(iter(fig.select({"type": Legend})))
@@ -107,3 +107,47 @@ def test_explorer_readouts_are_filled_at_build_time():
 
     text = " ".join(d.text for d in layout.select({"type": Div}))
     assert "does not fit" in text and "FlashAttention on" in text and "e+" not in text
+
+
+def test_log_axes_get_ticks_evenly_spaced_in_log():
+    """Below two decades Bokeh's LogTicker falls back to linear ticks that crowd at the top
+    (5k 10k 15k20k); the book's ticker keeps 1-2-5 steps. Run the ticker's JS under node."""
+    import json
+    import shutil
+    import subprocess
+
+    import pandas as pd
+    import pytest
+    from bokeh.models import CustomJSTicker, LogAxis
+
+    from llmviewer.viz import plots
+
+    fig = plots.responsive(plots.line_figure(pd.DataFrame({"x": [256, 16384], "y": [1, 2], "s": "a"}), "x", "y", "s"))
+    axes = [a for a in fig.select({"type": LogAxis})]
+    assert axes and all(isinstance(a.ticker, CustomJSTicker) for a in axes)
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed")
+    cases = [(256, 16384), (0.1, 1e4), (3, 8), (10, 11)]
+    script = f"const f = new Function('cb_data', {json.dumps(plots._LOG_TICKS)});\n" + "".join(
+        f"console.log(JSON.stringify(f({{start: {lo}, end: {hi}}})));\n" for lo, hi in cases
+    )
+    out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True, timeout=30).stdout
+    ticks = [json.loads(line) for line in out.splitlines()]
+    assert ticks[0] == [500, 1000, 2000, 5000, 10000]
+    assert ticks[1] == [0.1, 1, 10, 100, 1000, 10000]
+    assert ticks[2] == [3, 5, 7]
+    assert ticks[3] == sorted(set(ticks[3])) and len(ticks[3]) >= 2
+
+
+def test_year_axes_read_as_years():
+    """The compact formatter would print 2020 as "2.02k"; an axis labelled with years keeps integers."""
+    import pandas as pd
+    from bokeh.models import NumeralTickFormatter
+
+    from llmviewer.viz import plots
+
+    table = pd.DataFrame({"year": [2018, 2024], "ridge": [139.0, 292.0], "device": ["V100", "B200"]})
+    fig = plots.responsive(plots.scatter_figure(table, "year", "ridge", "device", x_label="year"))
+    assert isinstance(fig.xaxis[0].formatter, NumeralTickFormatter) and fig.xaxis[0].formatter.format == "0"
+    assert not isinstance(fig.yaxis[0].formatter, NumeralTickFormatter)

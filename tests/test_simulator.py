@@ -34,6 +34,7 @@ from llmviewer.techniques.loadsim import (
     load_trace,
     make_requests,
     max_rate,
+    md1_mean_wait,
     plan_capacity,
     save_trace,
     simulate,
@@ -119,7 +120,7 @@ def test_one_request_in_flight_is_an_md1_queue():
     req = r.requests
     np.testing.assert_allclose(req["finish"] - req["first_scheduled"], service, rtol=1e-9)
     wait = req["queue"].to_numpy()
-    theory = rho * service / (2 * (1 - rho))
+    theory = md1_mean_wait(rho, service)
     batches = wait.reshape(20, -1).mean(axis=1)  # batch means: waits are correlated, batches nearly not
     stderr = batches.std(ddof=1) / math.sqrt(batches.size)
     assert stderr < 0.1 * theory  # the test has the power to fail
@@ -529,3 +530,12 @@ def test_compare_serving_curve_sets_the_simulation_beside_the_published_points()
     assert t.loc[1, "pure_ttft_err"] == pytest.approx(t.loc[1, "pure_ttft_ms"] / t.loc[1, "measured_ttft_ms"] - 1)
     with pytest.raises(LLMViewerError):
         compare_serving_curve("no such curve")
+
+
+def test_md1_mean_wait_is_pollaczek_khinchine():
+    """rho S / (2 (1 - rho)): at rho = 0.5 the mean wait is half a service time, at 0.9 4.5 of them."""
+    assert md1_mean_wait(0.5, 2.0) == pytest.approx(1.0)
+    assert md1_mean_wait(0.9, 1.0) == pytest.approx(4.5)
+    for rho, service in ((1.0, 1.0), (0.0, 1.0), (0.5, -1.0), (float("nan"), 1.0)):
+        with pytest.raises(LLMViewerError, match="rho|service"):
+            md1_mean_wait(rho, service)

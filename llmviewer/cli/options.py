@@ -17,7 +17,17 @@ Parent = argparse.ArgumentParser
 
 
 class Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Help text with each flag's default."""
+    """Help text with each flag's default.
+
+    The default is appended only where it says something: not for on/off switches (False), not for
+    flags without a value (None), and not where the help text already names its default.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False) or "default" in text.lower():
+            return text
+        return super()._get_help_string(action)
 
 
 def _parent() -> Parent:
@@ -94,10 +104,9 @@ def precision() -> Parent:
     p.add_argument("--group-bits", "--group_bits", dest="group_bits", type=int, default=16,
                    help="metadata bits per group (16: an FP16 scale; 32: scale and zero point)")  # fmt: skip
     p.add_argument("--use_flashattention", "--use-flashattention", dest="flash", action="store_true", default=None,
-                   help="fused (FlashAttention-style) attention: the default, kept for old command lines")  # fmt: skip
+                   help="fused (FlashAttention-style) attention: the default, kept for older scripts")  # fmt: skip
     p.add_argument("--causal", action="store_true", default=None,
-                   help="causal attention (lower triangle of scores only): the default, kept for older "
-                   "command lines")  # fmt: skip
+                   help="causal attention (lower triangle of scores): the default, kept for older scripts")  # fmt: skip
     p.add_argument("--unfused-attention", "--unfused_attention", dest="unfused_attention", action="store_true",
                    help="unfused attention: Q K^T, softmax and P V each through memory, the score matrix written "
                    "and read (default: one fused, FlashAttention-style kernel)")  # fmt: skip
@@ -278,8 +287,8 @@ def validate(args: argparse.Namespace, flags: dict[str, str]) -> None:
         given = [flags.get(d, d) for d in ("bandwidth", "peak", "memory") if getattr(args, d, None) is not None]
         if given:
             raise LLMViewerError(
-                f"{' and '.join(given)} only apply to HARDWARE 'custom' (got {hardware!r}): use custom, "
-                "or drop the flag"
+                f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to HARDWARE 'custom' "
+                f"(got {hardware!r}): use custom, or drop {'the flag' if len(given) == 1 else 'the flags'}"
             )
     w_bit = getattr(args, "w_bit", None)
     if getattr(args, "group_size", None) is not None and w_bit is not None and w_bit >= 16:

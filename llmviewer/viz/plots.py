@@ -66,6 +66,36 @@ return String(+tick.toPrecision(3));
 """
 """Tick labels: 3 significant digits with k/M/G/T/P suffixes (15k, 20k, 1.2M), small values as 1e-3."""
 
+_LOG_TICKS = """
+const lo = Math.min(cb_data.start, cb_data.end), hi = Math.max(cb_data.start, cb_data.end);
+if (!(lo > 0) || !(hi > lo)) return [];
+const decades = Math.log10(hi / lo);
+const mantissas = decades > 2.5 ? [1] : decades > 1 ? [1, 2, 5] : [1, 1.5, 2, 3, 5, 7];
+const step = Math.max(1, Math.ceil(decades / 7));
+const ticks = [];
+for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k += 1) {
+  if (mantissas.length == 1 && k % step != 0) continue;
+  for (const m of mantissas) {
+    const t = Number((m * 10 ** k).toPrecision(3));
+    if (t >= lo && t <= hi) ticks.push(t);
+  }
+}
+if (ticks.length >= 2) return ticks;
+return [...new Set([lo, Math.sqrt(lo * hi), hi].map((t) => Number(t.toPrecision(3))))];
+"""
+"""Major ticks of a log axis, evenly spaced in log: 1-2-5 per decade over one to 2.5 decades,
+decades (every n-th beyond seven) over more, 1-1.5-2-3-5-7 under one. Bokeh's own LogTicker falls
+back to linear ticks below two decades, which crowd at the top of the axis (5k 10k 15k20k)."""
+
+_LOG_MINOR_TICKS = """
+const lo = Math.min(cb_data.start, cb_data.end), hi = Math.max(cb_data.start, cb_data.end);
+if (!(lo > 0) || !(hi > lo) || Math.log10(hi / lo) > 8) return [];
+const ticks = [];
+for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k += 1)
+  for (let m = 1; m < 10; m += 1) { const t = m * 10 ** k; if (t >= lo && t <= hi) ticks.push(t); }
+return ticks;
+"""
+
 
 def _label_sliders(obj: Any) -> None:
     """Bokeh writes a slider's title as "title: " and its value after it; our index sliders
@@ -91,16 +121,17 @@ def _label_sliders(obj: Any) -> None:
 def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
     """Make a Bokeh figure or layout fit the book's column and a 390 px phone: every plot,
     widget and layout stretches to the column width (up to ``max_width``); log axes get ticks
-    at 1, 2 and 5 per decade with compact labels; legends placed right of a plot move below
+    evenly spaced in log (:data:`_LOG_TICKS`) with compact labels; legends placed right of a plot move below
     it. Called by :func:`show_figure` on every figure of the book."""
     from bokeh.models import (
         Axis,
         CategoricalAxis,
+        CustomJSTicker,
         CustomJSTickFormatter,
         LayoutDOM,
         Legend,
         LogAxis,
-        LogTicker,
+        NumeralTickFormatter,
         Plot,
     )
 
@@ -122,8 +153,11 @@ def responsive(obj: Any, max_width: int = MAX_WIDTH) -> Any:
         for axis in model.select({"type": Axis}):
             if isinstance(axis, CategoricalAxis):
                 continue
+            if "year" in str(axis.axis_label or "").lower():  # 2020, not "2.02k"
+                axis.formatter = NumeralTickFormatter(format="0")
+                continue
             if isinstance(axis, LogAxis):
-                axis.ticker = LogTicker(mantissas=[1, 2, 5], desired_num_ticks=6)
+                axis.ticker = CustomJSTicker(major_code=_LOG_TICKS, minor_code=_LOG_MINOR_TICKS)
             axis.formatter = CustomJSTickFormatter(code=_COMPACT_TICKS)
     return obj
 

@@ -129,3 +129,25 @@ def test_every_figure_has_its_data(path):
     for label in labels:
         assert label.startswith("fig-"), label
         assert (ROOT / "chapters" / "figures" / f"{label}.csv").is_file(), f"no chapters/figures/{label}.csv"
+
+
+def test_author_year_labels_are_distinct():
+    """Two works by one first author in one year get 2024a/2024b; every label in the .bib is unique."""
+    import sys
+
+    parse_file = pytest.importorskip("pybtex.database").parse_file
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    try:
+        from bib_disambiguate import _label, disambiguate
+    finally:
+        sys.path.remove(str(ROOT / "_ext"))
+    entries = parse_file(str(ROOT / "references.bib")).entries
+    changed = disambiguate(entries)
+    assert changed["agrawal2024sarathiserve"] != changed["agrawal2024vidur"]
+    labels = [(_label(e)[0], e.fields["year"]) for e in entries.values() if _label(e) is not None]
+    assert len(labels) == len(set(labels)), sorted(label for label in labels if labels.count(label) > 1)
+    # the survey and the tool it released are told apart too
+    assert _label(entries["yuan2024llminference"])[0] != _label(entries["llmviewer"])[0]
+    # a second pass (a cached environment) does not add a second letter
+    assert disambiguate(entries) == changed

@@ -407,6 +407,24 @@ _PHONE_PARTS = {
 }
 
 
+_JS_WIDE_ELEMENTS = """(width) => {
+  const found = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= width + 1) continue;
+    let inside = false;  // inside a box that scrolls on its own: does not widen the page
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if (o === "auto" || o === "scroll" || o === "hidden") { inside = true; break; }
+    }
+    if (inside || [...el.children].some((c) => c.getBoundingClientRect().right > width + 1)) continue;
+    found.push(`${el.tagName.toLowerCase()}.${el.className}: "${(el.textContent || "").trim().slice(0, 40)}"`);
+    if (found.length >= 5) break;
+  }
+  return found;
+}"""
+
+
 @pytest.mark.parametrize("page_path", _params(_bokeh_pages()))
 def test_bokeh_pages_fit_a_phone(visit, page_path):
     """At 390x844 (a phone) no figure is wider than the screen and every control lies within
@@ -426,6 +444,12 @@ def test_bokeh_pages_fit_a_phone(visit, page_path):
                 continue  # hidden (e.g. a collapsed dropdown)
             if box["x"] < -1 or box["x"] + box["width"] > width + 1:
                 outside.append(f"{kind} {i}: x={box['x']:.0f}, width={box['width']:.0f}")
+    # the page itself must not scroll sideways: a long inline identifier, a wide equation or an
+    # unwrapped table makes the whole page wider than the phone (tables and code may scroll inside
+    # their own box, which does not widen the page)
+    page_width = page.evaluate("document.documentElement.scrollWidth")
+    if page_width > width + 1:
+        outside.append(f"page is {page_width} px wide: " + ", ".join(page.evaluate(_JS_WIDE_ELEMENTS, width)))
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{_slug(page_path)}.phone.png"), full_page=True)
     v.report(page_path, ".phone", parts=counts, outside=outside)

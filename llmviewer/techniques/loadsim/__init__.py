@@ -14,7 +14,7 @@ deployment sustains under an SLO and the fewest devices for a target rate, and s
 """
 
 from .arrivals import Lengths, Requests, Workload, load_trace, make_requests, save_trace
-from .metrics import SLO, ServingSummary, Stats
+from .metrics import SLO, ServingSummary, Stats, md1_mean_wait
 from .planning import (
     CapacityPlan,
     RateSearch,
@@ -52,6 +52,7 @@ __all__ = [
     "load_trace",
     "make_requests",
     "max_rate",
+    "md1_mean_wait",
     "plan_capacity",
     "save_trace",
     "serving_curves",

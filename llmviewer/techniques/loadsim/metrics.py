@@ -228,3 +228,18 @@ def summarize(
         littles_law=little,
         notes=notes,
     )
+
+
+def md1_mean_wait(rho: float, service: float) -> float:
+    """Mean queueing delay (seconds) of an M/D/1 queue, Pollaczek-Khinchine: ``rho * S / (2 (1 - rho))``
+    for Poisson arrivals at utilisation ``rho`` (arrival rate x service time, in (0, 1)) and a
+    deterministic service time ``service`` (seconds) per request, one request at a time. The reference
+    the simulator is checked against when it serves one request at a time."""
+    from ...errors import LLMViewerError
+
+    rho, service = float(rho), float(service)
+    if not 0 < rho < 1:
+        raise LLMViewerError(f"rho must be in (0, 1) for a stable queue, got {rho}")
+    if not (service > 0 and service < float("inf")):
+        raise LLMViewerError(f"service must be a positive number of seconds, got {service}")
+    return rho * service / (2 * (1 - rho))
