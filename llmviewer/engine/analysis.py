@@ -84,7 +84,30 @@ class StageResult(Result):
 
 def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     """Device-independent counts: each operator with its :class:`Traffic` (OPs, bytes) for one
-    instance, and the operand width of the units that run it (None: vector units)."""
+    instance, and the operand width of the units that run it (None: vector units). Counts of a
+    pass of scalar sizes are kept (per model object, a bounded number of passes), so that repeated
+    calls (a device comparison, analyze then generate) count once; treat the list as read-only."""
+    try:
+        cache = _COUNTED.get(id(model))
+        if cache is None or cache[0] is not model:
+            if len(_COUNTED) >= _MAX_MODELS:
+                _COUNTED.clear()
+            cache = _COUNTED[id(model)] = (model, {})
+        hit = cache[1].get(p)
+    except TypeError:  # array sizes: a sweep is counted afresh (and is vectorised anyway)
+        return _count(model, p)
+    if hit is None:
+        if len(cache[1]) >= _MAX_PASSES:
+            cache[1].clear()
+        hit = cache[1][p] = _count(model, p)
+    return hit
+
+
+_COUNTED: dict[int, tuple[ModelSpec, dict[Pass, list]]] = {}
+_MAX_MODELS, _MAX_PASSES = 64, 512
+
+
+def _count(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     ops = build_ops(model, p.flash_attention, p.absorb_mla, p.tensor_parallel)
     return [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
 
@@ -101,7 +124,16 @@ def evaluate_pass(
     (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
     for ``p``, if already at hand."""
     counted = count_pass(model, p) if counted is None else counted
-    rows = [layer_row(op, t, bits, hardware, p.tokens, efficiency) for op, t, bits in counted]
+    units: dict[Any, tuple[Any, Any]] = {}  # compute bits -> (peak OPs/s, dtype), looked up once per pass
+    rows = []
+    for op, t, bits in counted:
+        key = bits if bits is None or type(bits) is int else None
+        unit = units.get(key) if key is not None or bits is None else None
+        if unit is None:
+            unit = (peak_for_bits(hardware, bits), dtype_for_bits(hardware, bits))
+            if key is not None or bits is None:
+                units[key] = unit
+        rows.append(layer_row(op, t, bits, hardware, p.tokens, efficiency, unit[0], dtype=unit[1]))
     return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
 
 
@@ -119,50 +151,66 @@ def layer_row(
     eff: Efficiency = PURE,
     peak: Any = None,
     extra_compute: Any = 0.0,
+    dtype: Any = None,
 ) -> dict[str, Any]:
     """The layer entry of one operator instance with traffic ``t`` (OPs, bytes) on ``hw``, in a
     pass of ``tokens`` tokens: :func:`~llmviewer.engine.roofline.op_time` at the peak of the units
-    of ``bits`` (or at ``peak`` OPs/s), ``extra_compute`` seconds added to the compute term. Keys:
+    of ``bits`` (or at ``peak`` OPs/s, named ``dtype``), ``extra_compute`` seconds added to the compute term. Keys:
     name, kind, count, the :data:`NUMERIC_FIELDS` (OPs, bytes, OPs/byte, OPs/s, seconds), bound
     and compute_dtype."""
     time, bound = op_time(op.kind, t, peak_for_bits(hw, bits) if peak is None else peak, hw, tokens, eff, extra_compute)
-    mem = t.memory_access
-    row: dict[str, Any] = {"name": op.name, "kind": op.kind, "count": op.count}
-    row.update(
-        OPs=t.OPs,
-        memory_access=mem,
-        arithmetic_intensity=ratio(t.OPs, mem),  # 0 for an operator that moves no bytes (fused away)
-        performance=ratio(t.OPs, time),
-        load_weight=t.load_weight,
-        load_act=t.load_act,
-        store_act=t.store_act,
-        load_kv_cache=t.load_kv_cache,
-        store_kv_cache=t.store_kv_cache,
-        link_bytes=t.link_bytes,
-        inference_time=time,
-        bound=bound,
-        compute_dtype=dtype_for_bits(hw, bits),
-    )
-    return row
+    ops, mem = t.OPs, t.memory_access
+    return {
+        "name": op.name,
+        "kind": op.kind,
+        "count": op.count,
+        "OPs": ops,
+        "memory_access": mem,
+        "arithmetic_intensity": ratio(ops, mem),  # 0 for an operator that moves no bytes (fused away)
+        "performance": ratio(ops, time),
+        "load_weight": t.load_weight,
+        "load_act": t.load_act,
+        "store_act": t.store_act,
+        "load_kv_cache": t.load_kv_cache,
+        "store_kv_cache": t.store_kv_cache,
+        "link_bytes": t.link_bytes,
+        "inference_time": time,
+        "bound": bound,
+        "compute_dtype": dtype_for_bits(hw, bits) if dtype is None else dtype,
+    }
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Model totals of per-instance layer entries: every numeric field summed over all instances
     (``count``), the overall intensity (OPs/byte) and performance (OPs/s), and the bound that
     takes the largest share of the time."""
-    total: dict[str, Any] = {}
-    for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time"):
-        total[f] = sum(r[f] * r["count"] for r in rows)
+    if all(
+        type(r["bound"]) is str for r in rows
+    ):  # scalar settings: one pass over the rows, same sums in the same order
+        sums = dict.fromkeys(_SUMMED, 0)
+        share = dict.fromkeys(BOUNDS, 0)
+        for r in rows:
+            n = r["count"]
+            for f in _SUMMED:
+                sums[f] = sums[f] + r[f] * n
+            for b in BOUNDS:
+                share[b] = share[b] + r["inference_time"] * n * (r["bound"] == b)
+        total: dict[str, Any] = sums
+    else:
+        total = {f: sum(r[f] * r["count"] for r in rows) for f in _SUMMED}
+        share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
     total["performance"] = ratio(total["OPs"], total["inference_time"])
     # the whole pass is bound by whatever bounds the largest share of its time
-    share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
     top = functools.reduce(maximum, share.values())
     bound = "memory"
     for b in reversed(BOUNDS):
         bound = where(share[b] == top, b, bound)
     total["bound"] = bound
     return {k: total[k] for k in (*NUMERIC_FIELDS, "bound")}
+
+
+_SUMMED = ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time")
 
 
 def weight_bytes(model: ModelSpec, p: Pass) -> Any:

@@ -93,6 +93,9 @@ def rows_of(traffic: Any, tokens: Any) -> Any:
 
 def combine(compute: Any, memory: Any, link: Any, overhead: float) -> tuple[Any, Any]:
     """Time in seconds and bound from :func:`op_terms`' parts."""
+    if type(compute) is float and type(memory) is float and type(link) is int and link == 0:
+        # scalars without a link term (a single analysis): the same max and comparison as below
+        return (memory if memory > compute else compute) + overhead, ("compute" if compute > memory else "memory")
     time = maximum(compute, memory)
     bound = where(compute > memory, "compute", "memory")
     if not (isinstance(link, (int, float)) and link == 0):
