@@ -160,14 +160,18 @@ def layer_row(
     and compute_dtype."""
     time, bound = op_time(op.kind, t, peak_for_bits(hw, bits) if peak is None else peak, hw, tokens, eff, extra_compute)
     ops, mem = t.OPs, t.memory_access
+    if type(time) is float and type(mem) in _NUMBERS:  # one setting: ratio()'s arithmetic, without the calls
+        intensity, performance = (ops / mem if mem > 0 else 0.0), (ops / time if time > 0 else 0.0)
+    else:  # 0 for an operator that moves no bytes (fused away)
+        intensity, performance = ratio(ops, mem), ratio(ops, time)
     return {
         "name": op.name,
         "kind": op.kind,
         "count": op.count,
         "OPs": ops,
         "memory_access": mem,
-        "arithmetic_intensity": ratio(ops, mem),  # 0 for an operator that moves no bytes (fused away)
-        "performance": ratio(ops, time),
+        "arithmetic_intensity": intensity,
+        "performance": performance,
         "load_weight": t.load_weight,
         "load_act": t.load_act,
         "store_act": t.store_act,
@@ -184,18 +188,23 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Model totals of per-instance layer entries: every numeric field summed over all instances
     (``count``), the overall intensity (OPs/byte) and performance (OPs/s), and the bound that
     takes the largest share of the time."""
-    if all(
-        type(r["bound"]) is str for r in rows
-    ):  # scalar settings: one pass over the rows, same sums in the same order
-        sums = dict.fromkeys(_SUMMED, 0)
+    if all(type(r["bound"]) is str for r in rows):  # scalar settings: one pass, the same sums in the same order
+        o = m = lw = la = sa = lk = sk = lb = it = 0
         share = dict.fromkeys(BOUNDS, 0)
         for r in rows:
             n = r["count"]
-            for f in _SUMMED:
-                sums[f] = sums[f] + r[f] * n
-            for b in BOUNDS:
-                share[b] = share[b] + r["inference_time"] * n * (r["bound"] == b)
-        total: dict[str, Any] = sums
+            o += r["OPs"] * n
+            m += r["memory_access"] * n
+            lw += r["load_weight"] * n
+            la += r["load_act"] * n
+            sa += r["store_act"] * n
+            lk += r["load_kv_cache"] * n
+            sk += r["store_kv_cache"] * n
+            lb += r["link_bytes"] * n
+            t = r["inference_time"] * n
+            it += t
+            share[r["bound"]] += t  # the other bounds would add exactly 0.0
+        total: dict[str, Any] = dict(zip(_SUMMED, (o, m, lw, la, sa, lk, sk, lb, it), strict=True))
     else:
         total = {f: sum(r[f] * r["count"] for r in rows) for f in _SUMMED}
         share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
@@ -211,6 +220,7 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 _SUMMED = ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time")
+_NUMBERS = (int, float)
 
 
 def weight_bytes(model: ModelSpec, p: Pass) -> Any:

@@ -26,7 +26,6 @@ from ..specs.models import ModelSpec, load_model
 from ..specs.workload import Pass, check_broadcast, check_options, check_sizes, stage_passes
 from .analysis import count_pass
 from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
-from .graph import build_ops
 from .roofline import combine, op_terms, pass_time, peak_for_bits, rows_of
 
 
@@ -60,8 +59,10 @@ def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
 def _decode_ops(model: ModelSpec, hw: Hardware, first: Pass) -> list[tuple[Any, Any, Any, Any]]:
     """(operator, peak, traffic of the first step, traffic of the next) for every operator."""
     nxt = Pass(**{**first.__dict__, "past_tokens": first.past_tokens + 1})
-    ops = build_ops(model, first.flash_attention, first.absorb_mla, first.tensor_parallel)
-    return [(op, peak_for_bits(hw, op.compute_bits(first)), op.traffic(first), op.traffic(nxt)) for op in ops]
+    return [
+        (op, peak_for_bits(hw, bits), t0, t1)
+        for (op, t0, bits), (_, t1, _) in zip(count_pass(model, first), count_pass(model, nxt), strict=True)
+    ]
 
 
 def decode_steps_time(
