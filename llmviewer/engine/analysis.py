@@ -87,23 +87,29 @@ def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     instance, and the operand width of the units that run it (None: vector units). Counts of a
     pass of scalar sizes are kept (per model object, a bounded number of passes), so that repeated
     calls (a device comparison, analyze then generate) count once; treat the list as read-only."""
+    return _kept(model, p, _count)
+
+
+def _kept(model: ModelSpec, key: Any, compute: Any) -> Any:
+    """``compute(model, key)``, kept per model object for a hashable (scalar) ``key``: device-independent
+    counts, so that repeated calls count once. Arrays (sweeps) are computed afresh."""
     try:
         cache = _COUNTED.get(id(model))
         if cache is None or cache[0] is not model:
             if len(_COUNTED) >= _MAX_MODELS:
                 _COUNTED.clear()
             cache = _COUNTED[id(model)] = (model, {})
-        hit = cache[1].get(p)
-    except TypeError:  # array sizes: a sweep is counted afresh (and is vectorised anyway)
-        return _count(model, p)
+        hit = cache[1].get((compute, key))
+    except TypeError:  # unhashable: array sizes
+        return compute(model, key)
     if hit is None:
         if len(cache[1]) >= _MAX_PASSES:
             cache[1].clear()
-        hit = cache[1][p] = _count(model, p)
+        hit = cache[1][(compute, key)] = compute(model, key)
     return hit
 
 
-_COUNTED: dict[int, tuple[ModelSpec, dict[Pass, list]]] = {}
+_COUNTED: dict[int, tuple[ModelSpec, dict[Any, Any]]] = {}
 _MAX_MODELS, _MAX_PASSES = 64, 512
 
 
@@ -226,6 +232,10 @@ _NUMBERS = (int, float)
 def weight_bytes(model: ModelSpec, p: Pass) -> Any:
     """Bytes of parameters one device holds: quantized block weights at ``w_bit`` (plus group
     scales), the rest unquantized; a 1/n slice of each layer under n-way tensor parallelism."""
+    return _kept(model, p, _weight_bytes)
+
+
+def _weight_bytes(model: ModelSpec, p: Pass) -> Any:
     return sum(op.weight_bytes(p) * op.count for op in build_ops(model, tensor_parallel=p.tensor_parallel))
 
 
@@ -245,6 +255,8 @@ def activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> 
     """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes).
     ``counted``: :func:`count_pass`'s result for ``p``, if already at hand."""
     sets = [t.load_act + t.store_act for _, t, _ in (count_pass(model, p) if counted is None else counted)]
+    if all(type(x) in _NUMBERS for x in sets):
+        return max(sets)
     return functools.reduce(maximum, sets)
 
 
