@@ -72,6 +72,8 @@ def op_terms(
     collective), and the fixed per-instance overhead (plus ``eff.collective_latency`` for a
     collective). Time = max(first three) + overhead. ``tokens``: the rows of the operator's
     matrix product (the pass's tokens, or an operator's own rows, see :func:`rows_of`)."""
+    if eff is PURE and kind != "communication":  # the lines below with every fraction 1 and no overhead
+        return ops / peak, memory_bytes / hw.memory_bandwidth, 0, 0.0
     if eff.fuse_elementwise and kind == "elementwise":
         return 0 * ops, 0 * memory_bytes, 0, 0.0
     attained = peak * eff.compute
