@@ -46,3 +46,38 @@ def test_bad_sweep_arguments():
         sweep(M, HW, chunk_size=0, batch_size=[1])
     with pytest.raises(LLMViewerError, match="what must be one of"):
         sweep(M, HW, "train", batch_size=[1])
+
+
+def test_one_workload_everywhere():
+    from llmviewer import Workload
+
+    w = Workload(batch_size=8, prompt_len=2048, gen_len=64, w_bit=4, w_group_size=128)
+    a = llmviewer.analyze(M, HW, w)
+    assert a.to_dict() == llmviewer.analyze(M, HW, 8, 2048, w_bit=4, w_group_size=128).to_dict()
+    assert llmviewer.analyze(M, HW, workload=w).decode.time == a.decode.time
+    g = llmviewer.generate(M, HW, workload=w)
+    assert g.total_time == llmviewer.generate(M, HW, 8, 2048, 64, w_bit=4, w_group_size=128).total_time
+    assert llmviewer.memory_footprint(M, w) == a.memory
+    assert llmviewer.fits(M, HW, w).needed == a.memory["total"]
+    table = sweep(M, HW, workload=w, batch_size=[1, 8])  # axes override the workload's fields
+    assert table["total_time"].iloc[-1] == g.total_time and table["batch_size"].tolist() == [1, 8]
+    with pytest.raises(LLMViewerError, match="give the workload or seqlen, w_bit, not both"):
+        llmviewer.analyze(M, HW, seqlen=4096, workload=w, w_bit=8)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"prompt_len": 1.5}, "prompt_len must be an integer >= 1, got 1.5"),
+        ({"gen_len": True}, "gen_len must be an integer >= 1, got True"),
+        ({"w_bit": 5.5}, "unsupported w_bit 5.5"),
+        ({"w_group_size": 128}, "w_group_size 128 needs quantized weights"),
+        ({"fusion": "some"}, "unknown fusion 'some'"),
+    ],
+)
+def test_a_workload_is_validated_once_with_the_arguments_messages(fields, message):
+    from llmviewer import Workload
+
+    with pytest.raises(LLMViewerError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        Workload(**fields)

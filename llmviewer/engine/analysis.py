@@ -20,7 +20,7 @@ from ..errors import LLMViewerError
 from ..results import Result, frame
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, stage_passes
+from ..specs.workload import Pass, Workload, check_options, stage_passes, unpack_workload
 from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
 from .graph import build_ops, shard
 from .operators import TRAFFIC_FIELDS, Op, Traffic
@@ -274,14 +274,25 @@ def _footprint(
 
 
 def memory_footprint(
-    model: str | ModelSpec | dict, batch_size: Any = 1, seqlen: Any = 1024, **options: Any
+    model: str | ModelSpec | dict,
+    batch_size: Any = 1,
+    seqlen: Any = 1024,
+    workload: Workload | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Bytes one device needs to serve ``batch_size`` sequences of ``seqlen`` tokens:
     ``weights``, ``kv_cache``, ``activations`` (largest working set of one operator, prefill
     or decode) and ``total``. The same footprint :func:`analyze` reports; no device needed.
-    ``options``: see :data:`llmviewer.specs.workload.OPTIONS`."""
+    ``options``: see :data:`llmviewer.specs.workload.OPTIONS`; or a :class:`Workload` (its
+    ``prompt_len`` is ``seqlen``), also as the second positional argument."""
     check_options(options)
-    return _footprint(load_model(model), *stage_passes(batch_size, seqlen, "seqlen", **options))
+    if isinstance(batch_size, Workload):
+        workload, batch_size = batch_size, 1
+    sizes, options = unpack_workload(workload, {"batch_size": batch_size, "seqlen": seqlen}, _ANALYZE_SIZES, options)
+    return _footprint(load_model(model), *stage_passes(sizes["batch_size"], sizes["seqlen"], "seqlen", **options))
+
+
+_ANALYZE_SIZES = {"batch_size": ("batch_size", 1), "seqlen": ("prompt_len", 1024)}
 
 
 @dataclass(frozen=True)
@@ -333,6 +344,7 @@ def analyze(
     stages: tuple[str, ...] = STAGES,
     calibration: Efficiency | str | None = None,
     arch: str | None = None,
+    workload: Workload | None = None,
     **options: Any,
 ) -> Analysis:
     """Roofline analysis of ``model`` on ``hardware`` for prefill of a ``seqlen``-token prompt
@@ -349,9 +361,18 @@ def analyze(
     (``"serving"``, ``"llama.cpp"``, ``"pytorch-eager"``) or :class:`Efficiency` for the
     calibrated estimate (:mod:`llmviewer.engine.efficiency`). ``arch``: read the config as that
     ``model_type``; the result then lists the config fields it ignored (``model.ignored_fields``,
-    ``ignored_fields`` in JSON). Units: OPs, bytes, seconds, OPs/s.
+    ``ignored_fields`` in JSON). ``workload``: a :class:`~llmviewer.specs.workload.Workload`
+    instead of ``batch_size``, ``seqlen`` (its ``prompt_len``) and the options (also accepted as
+    the third positional argument). Units: OPs, bytes, seconds, OPs/s.
     """
     check_options(options)
+    if isinstance(batch_size, Workload):
+        workload, batch_size = batch_size, 1
+    if workload is not None:
+        sizes, options = unpack_workload(
+            workload, {"batch_size": batch_size, "seqlen": seqlen}, _ANALYZE_SIZES, options
+        )
+        batch_size, seqlen = sizes["batch_size"], sizes["seqlen"]
     options = elementwise_fusion(calibration, options)
     m = load_model(model, arch=arch)
     hw = load_hardware(hardware)
@@ -393,6 +414,7 @@ def fits(
     hardware: str | Hardware | dict,
     batch_size: Any = 1,
     seqlen: Any = 1024,
+    workload: Workload | None = None,
     **options: Any,
 ) -> Fit:
     """THE fit rule of llmviewer and of the book: a configuration fits when the footprint one
@@ -400,8 +422,12 @@ def fits(
     and the largest working set of one operator; a 1/n share under ``tensor_parallel=n``) is at
     most the device's memory. ``model`` may be a list of models that share the device (e.g. a
     speculative-decoding target and its draft); their footprints add up. FlashAttention
-    (``use_flashattention``) changes the working set, so pass it as the figure or table uses it."""
+    (``use_flashattention``) changes the working set, so pass it as the figure or table uses it.
+    ``workload``: a :class:`Workload` instead of the sizes and options (or as the third argument)."""
+    if isinstance(batch_size, Workload):
+        workload, batch_size = batch_size, 1
+    sizes, options = unpack_workload(workload, {"batch_size": batch_size, "seqlen": seqlen}, _ANALYZE_SIZES, options)
     hw = load_hardware(hardware)
     models = list(model) if isinstance(model, tuple | list) else [model]
-    needed = sum(memory_footprint(m, batch_size=batch_size, seqlen=seqlen, **options)["total"] for m in models)
+    needed = sum(memory_footprint(m, sizes["batch_size"], sizes["seqlen"], **options)["total"] for m in models)
     return Fit(needed <= hw.memory_bytes, needed, hw.memory_bytes)

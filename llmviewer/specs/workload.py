@@ -367,3 +367,59 @@ def check_options(options: dict[str, Any]) -> None:
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise LLMViewerError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What is run, validated once when built: ``batch_size`` sequences with ``prompt_len``-token
+    prompts (analyze's ``seqlen``: the prompt of prefill and the tokens cached at the decode step),
+    ``gen_len`` generated tokens each, and the workload options (:data:`OPTIONS`: bit widths,
+    attention, quantization groups, tensor parallelism, fusion). Sizes and bit widths may be
+    numpy arrays (they broadcast). Pass it as ``workload=`` (or as the third positional
+    argument) to :func:`llmviewer.analyze`, :func:`llmviewer.generate`,
+    :func:`llmviewer.memory_footprint`, :func:`llmviewer.fits` and
+    :func:`llmviewer.studies.sweep.sweep`, instead of the separate arguments."""
+
+    batch_size: Any = 1
+    prompt_len: Any = 1024
+    gen_len: Any = 128
+    w_bit: Any = 16
+    a_bit: Any = 16
+    kv_bit: Any = None
+    use_flashattention: bool = True
+    causal_attention: bool = True
+    w_group_size: int | None = None
+    w_group_bits: int = 16
+    tensor_parallel: int = 1
+    fusion: str = "ideal"
+
+    def __post_init__(self) -> None:
+        """The one validation: the same checks (and messages) as the separate arguments get."""
+        check_broadcast(batch_size=self.batch_size, prompt_len=self.prompt_len, gen_len=self.gen_len)
+        check_sizes("gen_len", self.gen_len)
+        stage_passes(self.batch_size, self.prompt_len, "prompt_len", **self.options())
+
+    def options(self) -> dict[str, Any]:
+        """The workload options (:data:`OPTIONS`) as keyword arguments."""
+        return {k: getattr(self, k) for k in OPTIONS}
+
+
+def unpack_workload(
+    workload: Any, sizes: dict[str, Any], defaults: dict[str, Any], options: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(sizes, options)`` of a call given a :class:`Workload` or not. ``sizes``: the call's own
+    size arguments (e.g. ``batch_size``, ``seqlen``), named as the Workload field they take
+    (``seqlen`` from ``prompt_len``) through ``defaults`` (argument -> (field, default)).
+    Giving a workload and also a size that differs from its default, or an option, is refused."""
+    if workload is None:
+        return sizes, options
+    if not isinstance(workload, Workload):
+        raise LLMViewerError(f"workload must be a llmviewer Workload, got {type(workload).__name__}")
+    clash = [k for k, (_, d) in defaults.items() if not _same(sizes[k], d)] + sorted(options)
+    if clash:
+        raise LLMViewerError(f"give the workload or {', '.join(clash)}, not both (the Workload holds them)")
+    return {k: getattr(workload, f) for k, (f, _) in defaults.items()}, workload.options()
+
+
+def _same(value: Any, default: Any) -> bool:
+    return not isinstance(value, (list, tuple, np.ndarray)) and type(value) is type(default) and value == default

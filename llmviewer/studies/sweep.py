@@ -25,6 +25,7 @@ from ..engine.generation import generate
 from ..errors import LLMViewerError
 from ..specs.hardware import load_hardware
 from ..specs.models import load_model
+from ..specs.workload import Workload
 
 OUTPUTS = {
     "generate": ("ttft", "tpot_mean", "decode_time", "total_time", "throughput"),
@@ -61,9 +62,20 @@ def chunks(shape: tuple[int, ...], chunk_size: int) -> tuple[int, int, Iterator[
     return k, inner, ((lo, min(lo + slab, lead)) for lo in range(0, lead, slab))
 
 
-def _check(what: str, chunk_size: Any, arguments: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _check(
+    what: str, chunk_size: Any, arguments: dict[str, Any], workload: Any = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if what not in OUTPUTS:
         raise LLMViewerError(f"what must be one of {', '.join(OUTPUTS)}, got {what!r}")
+    if workload is not None:  # the workload's fields, unless an argument (e.g. an axis) gives them
+        if not isinstance(workload, Workload):
+            raise LLMViewerError(f"workload must be a llmviewer Workload, got {type(workload).__name__}")
+        base = {**workload.options(), "batch_size": workload.batch_size}
+        if what == "generate":
+            base.update(prompt_len=workload.prompt_len, gen_len=workload.gen_len)
+        else:
+            base["seqlen"] = workload.prompt_len
+        arguments = {**base, **arguments}
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise LLMViewerError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     axes = {k: np.asarray(v) for k, v in arguments.items() if isinstance(v, (list, tuple, np.ndarray))}
@@ -79,12 +91,14 @@ def iter_sweep(
     what: str = "generate",
     chunk_size: int = CHUNK_SIZE,
     progress_after: float = 2.0,
+    workload: Workload | None = None,
     **arguments: Any,
 ) -> Iterator[Any]:
     """The rows of :func:`sweep`, one DataFrame per chunk of at most ``chunk_size`` settings (in
     order), so that sweeps of any size run in bounded memory when each chunk is reduced or
-    written out as it comes. Units: seconds, tokens/s, bytes."""
-    axes, fixed = _check(what, chunk_size, arguments)
+    written out as it comes. ``workload``: a :class:`~llmviewer.specs.workload.Workload` whose
+    fields the ``arguments`` (axes or single values) override. Units: seconds, tokens/s, bytes."""
+    axes, fixed = _check(what, chunk_size, arguments, workload)
     import pandas as pd
 
     m, hw = load_model(model), load_hardware(hardware)
@@ -116,6 +130,7 @@ def sweep(
     what: str = "generate",
     chunk_size: int = CHUNK_SIZE,
     progress_after: float = 2.0,
+    workload: Workload | None = None,
     **arguments: Any,
 ) -> Any:
     """One row per setting of the product of the sequence-valued ``arguments`` (in C order: the
@@ -124,7 +139,7 @@ def sweep(
     (:func:`iter_sweep`). Units: seconds, tokens/s, bytes."""
     import pandas as pd
 
-    parts = list(iter_sweep(model, hardware, what, chunk_size, progress_after, **arguments))
+    parts = list(iter_sweep(model, hardware, what, chunk_size, progress_after, workload, **arguments))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
 
 
