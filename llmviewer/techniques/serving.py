@@ -25,6 +25,7 @@ from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
 from ..specs.workload import Pass, check_sizes, kv_bit_of, make_pass, pass_arguments
+from .broadcast import broadcasting
 
 
 def _attention_bytes(stage: Any) -> Any:
@@ -157,6 +158,7 @@ def max_batch_by_policy(
 # --------------------------------------------------------------------------- offloading
 
 
+@broadcasting(("weight_offload", "kv_offload"), ("batch_size", "seqlen"))
 def offload_step(
     model: str | ModelSpec,
     hardware: str | Hardware,
@@ -490,6 +492,7 @@ def bubble_fraction(stages: Any, micro_batches: Any) -> Any:
     return (stages - 1) / (micro_batches + stages - 1)
 
 
+@broadcasting(("batch_size", "prompt_len", "gen_len"))
 def serve(
     model: str | ModelSpec,
     hardware: str | Hardware,
@@ -555,6 +558,7 @@ def serve(
     }
 
 
+@broadcasting(("batch_size", "prompt_len", "gen_len"))
 def disaggregation(
     model: str | ModelSpec,
     hardware: str | Hardware,

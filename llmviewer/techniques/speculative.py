@@ -49,6 +49,7 @@ from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
 from ..specs.workload import check_sizes, make_pass, pass_arguments
+from .broadcast import broadcasting
 
 ONCE_PER_PASS = ("embedding", "head")
 """Operator roles that run once per pass, not once per block (for early exiting)."""
@@ -150,6 +151,7 @@ _GAMMA_CHUNK = 1024
 """Draft lengths evaluated at once by :func:`best_gamma`."""
 
 
+@broadcasting(("batch_size", "context"))
 def best_gamma(
     target: str | ModelSpec | dict,
     draft: str | ModelSpec | dict,
