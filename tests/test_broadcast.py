@@ -38,3 +38,22 @@ def test_best_gamma_per_batch_and_bad_elements_named():
     assert (g[1], speedup[1]) == speculative.best_gamma(M, "Llama-3.2-1B", HW, 0.8, batch_size=64)
     with pytest.raises(LLMViewerError, match="zipf_s"):
         moe.moe_decode("Mixtral-8x7B-v0.1", HW, zipf_s=np.array([0.0, -1.0]))
+
+
+def test_techniques_take_one_workload():
+    from llmviewer import Workload
+    from llmviewer.techniques import compression
+
+    w = Workload(batch_size=4, prompt_len=2048, gen_len=64, w_bit=4)
+    assert moe.moe_decode("Mixtral-8x7B-v0.1", HW, workload=w) == moe.moe_decode(
+        "Mixtral-8x7B-v0.1", HW, batch_size=4, context=2048, w_bit=4
+    )
+    s = speculative.speculative_decoding(M, "Llama-3.2-1B", HW, 0.8, 4, workload=w)
+    assert s.speedup == speculative.speculative_decoding(M, "Llama-3.2-1B", HW, 0.8, 4, 4, 2048, w_bit=4).speedup
+    assert serving.serve(M, HW, workload=w)["ttft"] == serving.serve(M, HW, batch_size=4, prompt_len=2048, gen_len=64,
+                                                                      w_bit=4)["ttft"]  # fmt: skip
+    pre, dec = compression.compressed_analyze(M, HW, workload=w)
+    assert dec.time == compression.compressed_analyze(M, HW, 4, 2048, w_bit=4)[1].time
+    assert sparsity.contextual_sparsity_decode(M, HW, 0.5, 0.5, workload=w).speedup > 1
+    with pytest.raises(LLMViewerError, match="give the workload or batch_size, w_bit, not both"):
+        moe.moe_decode("Mixtral-8x7B-v0.1", HW, 8, workload=w, w_bit=8)

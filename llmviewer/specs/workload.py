@@ -423,3 +423,37 @@ def unpack_workload(
 
 def _same(value: Any, default: Any) -> bool:
     return not isinstance(value, (list, tuple, np.ndarray)) and type(value) is type(default) and value == default
+
+
+def accepts_workload(**sizes: str) -> Any:
+    """Decorator: the function also takes ``workload=`` (a :class:`Workload`), which supplies its
+    size arguments (``sizes``: argument name -> Workload field, e.g. ``context="prompt_len"``) and
+    the workload options (passed as keyword arguments). Giving a workload and one of those
+    arguments is refused in one line."""
+    import functools
+    import inspect
+
+    def wrap(fn: Any) -> Any:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def call(*args: Any, workload: Workload | None = None, **kwargs: Any) -> Any:
+            if workload is None:
+                return fn(*args, **kwargs)
+            if not isinstance(workload, Workload):
+                raise LLMViewerError(f"workload must be a llmviewer Workload, got {type(workload).__name__}")
+            given = sig.bind_partial(*args, **kwargs).arguments
+            clash = [k for k in sizes if k in given] + [k for k in OPTIONS if k in kwargs or k in given]
+            if clash:
+                raise LLMViewerError(f"give the workload or {', '.join(clash)}, not both (the Workload holds them)")
+            kwargs.update({arg: getattr(workload, f) for arg, f in sizes.items()}, **workload.options())
+            return fn(*args, **kwargs)
+
+        call.__doc__ = (fn.__doc__ or "") + (
+            "\n\n    ``workload``: a :class:`llmviewer.specs.workload.Workload` instead of "
+            + ", ".join(f"``{k}`` (its ``{f}``)" for k, f in sizes.items())
+            + " and the workload options."
+        )
+        return call
+
+    return wrap
