@@ -244,6 +244,7 @@ def test_explorers_look_up_the_engines_rows_in_chromium():
 
 def _small_explorers():
     from llmviewer.techniques.loadsim import SchedulerConfig, Workload, latency_vs_rate
+    from llmviewer.viz import plots
     from llmviewer.viz.load_explorer import load_explorer
     from llmviewer.viz.quantization_explorer import quantization_explorer
     from llmviewer.viz.serving_explorer import serving_explorer
@@ -260,6 +261,11 @@ def _small_explorers():
             [("Llama-3.1-8B", "Llama-3.2-1B")], ["H100-SXM5-80GB"], (0.6, 0.8), (1, 2, 4), (1, 16)
         )[0],  # fmt: skip
         "load": load_explorer(load)[0],
+        "chooser": plots.device_chooser(
+            ["Llama-3.2-1B", "Llama-3.1-8B"],
+            batches=(1, 64),
+            devices=["A100-SXM4-80GB", "H100-SXM5-80GB", "RTX-4090-24GB"],
+        )[0],  # fmt: skip
     }
 
 
