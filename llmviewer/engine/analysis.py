@@ -131,7 +131,7 @@ def evaluate_pass(
     for ``p``, if already at hand."""
     counted = count_pass(model, p) if counted is None else counted
     units: dict[Any, tuple[Any, Any]] = {}  # compute bits -> (peak OPs/s, dtype), looked up once per pass
-    rows = []
+    rows, tokens = [], p.tokens
     for op, t, bits in counted:
         key = bits if bits is None or type(bits) is int else None
         unit = units.get(key) if key is not None or bits is None else None
@@ -139,7 +139,7 @@ def evaluate_pass(
             unit = (peak_for_bits(hardware, bits), dtype_for_bits(hardware, bits))
             if key is not None or bits is None:
                 units[key] = unit
-        rows.append(layer_row(op, t, bits, hardware, p.tokens, efficiency, unit[0], dtype=unit[1]))
+        rows.append(layer_row(op, t, bits, hardware, tokens, efficiency, unit[0], dtype=unit[1]))
     return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
 
 

@@ -291,12 +291,16 @@ def _points(name, kind, count, ops, nbytes, intensity, perf, bound, time) -> dic
     }
 
 
+def _layer_times(rows: pd.DataFrame, dev: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds and bound of each row of :func:`layer_table` on one device (the engine's roofline)."""
+    peaks = np.array([dev["peak_vector"] if b == VECTOR else dev[f"peak_{b}bit"] for b in rows["compute_bits"]])
+    return roofline_time(rows["OPs"].to_numpy(), rows["memory_access"].to_numpy(), peaks, dev["memory_bandwidth"])
+
+
 def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
     """Place rows of :func:`layer_table` on one device's roofline (the engine's roofline)."""
-    bw = dev["memory_bandwidth"]
-    peaks = np.array([dev["peak_vector"] if b == VECTOR else dev[f"peak_{b}bit"] for b in rows["compute_bits"]])
     ops, nbytes = rows["OPs"].to_numpy(), rows["memory_access"].to_numpy()
-    time, bound = roofline_time(ops, nbytes, peaks, bw)
+    time, bound = _layer_times(rows, dev)
     return _points(
         rows["layer"],
         rows["kind"],
@@ -441,8 +445,7 @@ def _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need,
     n_dev = len(devs)
     totals = np.empty((n_dev, len(offsets) - 1))
     for d in range(n_dev):
-        pts = _table_points(layers, devs.iloc[d])
-        t = np.asarray(pts["time_us"]) / 1e6 * np.asarray(pts["count"])
+        t = _layer_times(layers, devs.iloc[d])[0] * layers["count"].to_numpy()
         totals[d] = np.add.reduceat(t, offsets[:-1]) if len(t) else 0.0
     shape = (len(models), 2, len(batches), len(seqlens), len(precisions))
     total = np.moveaxis(totals.reshape((n_dev, *shape)), 0, 1)  # (model, device, stage, batch, seqlen, precision)
