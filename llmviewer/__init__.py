@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the public API, imported on first use (see __getattr__)
     from .errors import LLMViewerError
     from .specs.hardware import Hardware, hardware_library, load_hardware
     from .specs.models import ModelSpec, load_model, shipped_models
-    from .specs.workload import UNFUSED, Pass, make_pass
+    from .specs.workload import UNFUSED, Pass, Workload, make_pass
     from .techniques.loadsim import SLO, Deployment, SchedulerConfig, max_rate, plan_capacity, simulate
 
 _API = {
@@ -53,6 +53,7 @@ _API = {
     "load_model": "specs.models",
     "shipped_models": "specs.models",
     "Pass": "specs.workload",
+    "Workload": "specs.workload",
     "make_pass": "specs.workload",
     "UNFUSED": "specs.workload",
     "simulate": "techniques.loadsim",
@@ -75,6 +76,7 @@ __all__ = [
     "LLMViewerError",
     "ModelSpec",
     "Pass",
+    "Workload",
     "StageResult",
     "analyze",
     "build_ops",

@@ -20,7 +20,7 @@ from ..errors import LLMViewerError
 from ..results import Result, frame
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, stage_passes
+from ..specs.workload import Pass, Workload, check_options, stage_passes, unpack_workload
 from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
 from .graph import build_ops, shard
 from .operators import TRAFFIC_FIELDS, Op, Traffic
@@ -84,7 +84,36 @@ class StageResult(Result):
 
 def count_pass(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     """Device-independent counts: each operator with its :class:`Traffic` (OPs, bytes) for one
-    instance, and the operand width of the units that run it (None: vector units)."""
+    instance, and the operand width of the units that run it (None: vector units). Counts of a
+    pass of scalar sizes are kept (per model object, a bounded number of passes), so that repeated
+    calls (a device comparison, analyze then generate) count once; treat the list as read-only."""
+    return _kept(model, p, _count)
+
+
+def _kept(model: ModelSpec, key: Any, compute: Any) -> Any:
+    """``compute(model, key)``, kept per model object for a hashable (scalar) ``key``: device-independent
+    counts, so that repeated calls count once. Arrays (sweeps) are computed afresh."""
+    try:
+        cache = _COUNTED.get(id(model))
+        if cache is None or cache[0] is not model:
+            if len(_COUNTED) >= _MAX_MODELS:
+                _COUNTED.clear()
+            cache = _COUNTED[id(model)] = (model, {})
+        hit = cache[1].get((compute, key))
+    except TypeError:  # unhashable: array sizes
+        return compute(model, key)
+    if hit is None:
+        if len(cache[1]) >= _MAX_PASSES:
+            cache[1].clear()
+        hit = cache[1][(compute, key)] = compute(model, key)
+    return hit
+
+
+_COUNTED: dict[int, tuple[ModelSpec, dict[Any, Any]]] = {}
+_MAX_MODELS, _MAX_PASSES = 64, 512
+
+
+def _count(model: ModelSpec, p: Pass) -> list[tuple[Op, Traffic, Any]]:
     ops = build_ops(model, p.flash_attention, p.absorb_mla, p.tensor_parallel)
     return [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
 
@@ -101,7 +130,16 @@ def evaluate_pass(
     (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
     for ``p``, if already at hand."""
     counted = count_pass(model, p) if counted is None else counted
-    rows = [layer_row(op, t, bits, hardware, p.tokens, efficiency) for op, t, bits in counted]
+    units: dict[Any, tuple[Any, Any]] = {}  # compute bits -> (peak OPs/s, dtype), looked up once per pass
+    rows, tokens = [], p.tokens
+    for op, t, bits in counted:
+        key = bits if bits is None or type(bits) is int else None
+        unit = units.get(key) if key is not None or bits is None else None
+        if unit is None:
+            unit = (peak_for_bits(hardware, bits), dtype_for_bits(hardware, bits))
+            if key is not None or bits is None:
+                units[key] = unit
+        rows.append(layer_row(op, t, bits, hardware, tokens, efficiency, unit[0], dtype=unit[1]))
     return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
 
 
@@ -119,44 +157,66 @@ def layer_row(
     eff: Efficiency = PURE,
     peak: Any = None,
     extra_compute: Any = 0.0,
+    dtype: Any = None,
 ) -> dict[str, Any]:
     """The layer entry of one operator instance with traffic ``t`` (OPs, bytes) on ``hw``, in a
     pass of ``tokens`` tokens: :func:`~llmviewer.engine.roofline.op_time` at the peak of the units
-    of ``bits`` (or at ``peak`` OPs/s), ``extra_compute`` seconds added to the compute term. Keys:
+    of ``bits`` (or at ``peak`` OPs/s, named ``dtype``), ``extra_compute`` seconds added to the compute term. Keys:
     name, kind, count, the :data:`NUMERIC_FIELDS` (OPs, bytes, OPs/byte, OPs/s, seconds), bound
     and compute_dtype."""
     time, bound = op_time(op.kind, t, peak_for_bits(hw, bits) if peak is None else peak, hw, tokens, eff, extra_compute)
-    mem = t.memory_access
-    row: dict[str, Any] = {"name": op.name, "kind": op.kind, "count": op.count}
-    row.update(
-        OPs=t.OPs,
-        memory_access=mem,
-        arithmetic_intensity=ratio(t.OPs, mem),  # 0 for an operator that moves no bytes (fused away)
-        performance=ratio(t.OPs, time),
-        load_weight=t.load_weight,
-        load_act=t.load_act,
-        store_act=t.store_act,
-        load_kv_cache=t.load_kv_cache,
-        store_kv_cache=t.store_kv_cache,
-        link_bytes=t.link_bytes,
-        inference_time=time,
-        bound=bound,
-        compute_dtype=dtype_for_bits(hw, bits),
-    )
-    return row
+    ops, mem = t.OPs, t.memory_access
+    if type(time) is float and type(mem) in _NUMBERS:  # one setting: ratio()'s arithmetic, without the calls
+        intensity, performance = (ops / mem if mem > 0 else 0.0), (ops / time if time > 0 else 0.0)
+    else:  # 0 for an operator that moves no bytes (fused away)
+        intensity, performance = ratio(ops, mem), ratio(ops, time)
+    return {
+        "name": op.name,
+        "kind": op.kind,
+        "count": op.count,
+        "OPs": ops,
+        "memory_access": mem,
+        "arithmetic_intensity": intensity,
+        "performance": performance,
+        "load_weight": t.load_weight,
+        "load_act": t.load_act,
+        "store_act": t.store_act,
+        "load_kv_cache": t.load_kv_cache,
+        "store_kv_cache": t.store_kv_cache,
+        "link_bytes": t.link_bytes,
+        "inference_time": time,
+        "bound": bound,
+        "compute_dtype": dtype_for_bits(hw, bits) if dtype is None else dtype,
+    }
 
 
 def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Model totals of per-instance layer entries: every numeric field summed over all instances
     (``count``), the overall intensity (OPs/byte) and performance (OPs/s), and the bound that
     takes the largest share of the time."""
-    total: dict[str, Any] = {}
-    for f in ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time"):
-        total[f] = sum(r[f] * r["count"] for r in rows)
+    if all(type(r["bound"]) is str for r in rows):  # scalar settings: one pass, the same sums in the same order
+        o = m = lw = la = sa = lk = sk = lb = it = 0
+        share = dict.fromkeys(BOUNDS, 0)
+        for r in rows:
+            n = r["count"]
+            o += r["OPs"] * n
+            m += r["memory_access"] * n
+            lw += r["load_weight"] * n
+            la += r["load_act"] * n
+            sa += r["store_act"] * n
+            lk += r["load_kv_cache"] * n
+            sk += r["store_kv_cache"] * n
+            lb += r["link_bytes"] * n
+            t = r["inference_time"] * n
+            it += t
+            share[r["bound"]] += t  # the other bounds would add exactly 0.0
+        total: dict[str, Any] = dict(zip(_SUMMED, (o, m, lw, la, sa, lk, sk, lb, it), strict=True))
+    else:
+        total = {f: sum(r[f] * r["count"] for r in rows) for f in _SUMMED}
+        share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
     total["performance"] = ratio(total["OPs"], total["inference_time"])
     # the whole pass is bound by whatever bounds the largest share of its time
-    share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
     top = functools.reduce(maximum, share.values())
     bound = "memory"
     for b in reversed(BOUNDS):
@@ -165,9 +225,17 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {k: total[k] for k in (*NUMERIC_FIELDS, "bound")}
 
 
+_SUMMED = ("OPs", "memory_access", *TRAFFIC_FIELDS, "link_bytes", "inference_time")
+_NUMBERS = (int, float)
+
+
 def weight_bytes(model: ModelSpec, p: Pass) -> Any:
     """Bytes of parameters one device holds: quantized block weights at ``w_bit`` (plus group
     scales), the rest unquantized; a 1/n slice of each layer under n-way tensor parallelism."""
+    return _kept(model, p, _weight_bytes)
+
+
+def _weight_bytes(model: ModelSpec, p: Pass) -> Any:
     return sum(op.weight_bytes(p) * op.count for op in build_ops(model, tensor_parallel=p.tensor_parallel))
 
 
@@ -190,6 +258,8 @@ def activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> 
     """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes).
     ``counted``: :func:`count_pass`'s result for ``p``, if already at hand."""
     sets = [t.load_act + t.store_act for _, t, _ in (count_pass(model, p) if counted is None else counted)]
+    if all(type(x) in _NUMBERS for x in sets):
+        return max(sets)
     return functools.reduce(maximum, sets)
 
 
@@ -207,14 +277,25 @@ def _footprint(
 
 
 def memory_footprint(
-    model: str | ModelSpec | dict, batch_size: Any = 1, seqlen: Any = 1024, **options: Any
+    model: str | ModelSpec | dict,
+    batch_size: Any = 1,
+    seqlen: Any = 1024,
+    workload: Workload | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Bytes one device needs to serve ``batch_size`` sequences of ``seqlen`` tokens:
     ``weights``, ``kv_cache``, ``activations`` (largest working set of one operator, prefill
     or decode) and ``total``. The same footprint :func:`analyze` reports; no device needed.
-    ``options``: see :data:`llmviewer.specs.workload.OPTIONS`."""
+    ``options``: see :data:`llmviewer.specs.workload.OPTIONS`; or a :class:`Workload` (its
+    ``prompt_len`` is ``seqlen``), also as the second positional argument."""
     check_options(options)
-    return _footprint(load_model(model), *stage_passes(batch_size, seqlen, "seqlen", **options))
+    if isinstance(batch_size, Workload):
+        workload, batch_size = batch_size, 1
+    sizes, options = unpack_workload(workload, {"batch_size": batch_size, "seqlen": seqlen}, _ANALYZE_SIZES, options)
+    return _footprint(load_model(model), *stage_passes(sizes["batch_size"], sizes["seqlen"], "seqlen", **options))
+
+
+_ANALYZE_SIZES = {"batch_size": ("batch_size", 1), "seqlen": ("prompt_len", 1024)}
 
 
 @dataclass(frozen=True)
@@ -266,6 +347,7 @@ def analyze(
     stages: tuple[str, ...] = STAGES,
     calibration: Efficiency | str | None = None,
     arch: str | None = None,
+    workload: Workload | None = None,
     **options: Any,
 ) -> Analysis:
     """Roofline analysis of ``model`` on ``hardware`` for prefill of a ``seqlen``-token prompt
@@ -282,9 +364,18 @@ def analyze(
     (``"serving"``, ``"llama.cpp"``, ``"pytorch-eager"``) or :class:`Efficiency` for the
     calibrated estimate (:mod:`llmviewer.engine.efficiency`). ``arch``: read the config as that
     ``model_type``; the result then lists the config fields it ignored (``model.ignored_fields``,
-    ``ignored_fields`` in JSON). Units: OPs, bytes, seconds, OPs/s.
+    ``ignored_fields`` in JSON). ``workload``: a :class:`~llmviewer.specs.workload.Workload`
+    instead of ``batch_size``, ``seqlen`` (its ``prompt_len``) and the options (also accepted as
+    the third positional argument). Units: OPs, bytes, seconds, OPs/s.
     """
     check_options(options)
+    if isinstance(batch_size, Workload):
+        workload, batch_size = batch_size, 1
+    if workload is not None:
+        sizes, options = unpack_workload(
+            workload, {"batch_size": batch_size, "seqlen": seqlen}, _ANALYZE_SIZES, options
+        )
+        batch_size, seqlen = sizes["batch_size"], sizes["seqlen"]
     options = elementwise_fusion(calibration, options)
     m = load_model(model, arch=arch)
     hw = load_hardware(hardware)
@@ -326,6 +417,7 @@ def fits(
     hardware: str | Hardware | dict,
     batch_size: Any = 1,
     seqlen: Any = 1024,
+    workload: Workload | None = None,
     **options: Any,
 ) -> Fit:
     """THE fit rule of llmviewer and of the book: a configuration fits when the footprint one
@@ -333,8 +425,12 @@ def fits(
     and the largest working set of one operator; a 1/n share under ``tensor_parallel=n``) is at
     most the device's memory. ``model`` may be a list of models that share the device (e.g. a
     speculative-decoding target and its draft); their footprints add up. FlashAttention
-    (``use_flashattention``) changes the working set, so pass it as the figure or table uses it."""
+    (``use_flashattention``) changes the working set, so pass it as the figure or table uses it.
+    ``workload``: a :class:`Workload` instead of the sizes and options (or as the third argument)."""
+    if isinstance(batch_size, Workload):
+        workload, batch_size = batch_size, 1
+    sizes, options = unpack_workload(workload, {"batch_size": batch_size, "seqlen": seqlen}, _ANALYZE_SIZES, options)
     hw = load_hardware(hardware)
     models = list(model) if isinstance(model, tuple | list) else [model]
-    needed = sum(memory_footprint(m, batch_size=batch_size, seqlen=seqlen, **options)["total"] for m in models)
+    needed = sum(memory_footprint(m, sizes["batch_size"], sizes["seqlen"], **options)["total"] for m in models)
     return Fit(needed <= hw.memory_bytes, needed, hw.memory_bytes)

@@ -23,10 +23,9 @@ from ..arrays import clip, maximum, where
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_broadcast, check_options, check_sizes, stage_passes
+from ..specs.workload import Pass, Workload, check_broadcast, check_options, check_sizes, stage_passes, unpack_workload
 from .analysis import count_pass
 from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
-from .graph import build_ops
 from .roofline import combine, op_terms, pass_time, peak_for_bits, rows_of
 
 
@@ -60,8 +59,10 @@ def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
 def _decode_ops(model: ModelSpec, hw: Hardware, first: Pass) -> list[tuple[Any, Any, Any, Any]]:
     """(operator, peak, traffic of the first step, traffic of the next) for every operator."""
     nxt = Pass(**{**first.__dict__, "past_tokens": first.past_tokens + 1})
-    ops = build_ops(model, first.flash_attention, first.absorb_mla, first.tensor_parallel)
-    return [(op, peak_for_bits(hw, op.compute_bits(first)), op.traffic(first), op.traffic(nxt)) for op in ops]
+    return [
+        (op, peak_for_bits(hw, bits), t0, t1)
+        for (op, t0, bits), (_, t1, _) in zip(count_pass(model, first), count_pass(model, nxt), strict=True)
+    ]
 
 
 def decode_steps_time(
@@ -135,6 +136,9 @@ def prepare_task(
     return PreparedTask(m, hw, prefill, first_decode, steps, count_pass(m, prefill), _decode_ops(m, hw, first_decode))
 
 
+_GENERATE_SIZES = {"batch_size": ("batch_size", 1), "prompt_len": ("prompt_len", 1024), "gen_len": ("gen_len", 128)}
+
+
 @dataclass(frozen=True)
 class Generation(Result):
     """Result of :func:`generate`. Times in seconds, throughput in generated tokens/s."""
@@ -156,13 +160,22 @@ def generate(
     prompt_len: Any = 1024,
     gen_len: Any = 128,
     calibration: Efficiency | str | None = None,
+    workload: Workload | None = None,
     **options: Any,
 ) -> Generation:
     """Time to first token, mean time per output token, total time and throughput of
     generating ``gen_len`` tokens after a ``prompt_len``-token prompt for ``batch_size``
     sequences. ``options`` and ``calibration`` as for :func:`llmviewer.analyze`. Arguments may be numpy arrays
-    (they broadcast). ``tpot_mean`` is the mean decode-step time (NaN when ``gen_len`` is 1)."""
+    (they broadcast). ``tpot_mean`` is the mean decode-step time (NaN when ``gen_len`` is 1).
+    ``workload``: a :class:`~llmviewer.specs.workload.Workload` instead of the sizes and options
+    (also accepted as the third positional argument)."""
     check_options(options)
+    if isinstance(batch_size, Workload):
+        workload, batch_size = batch_size, 1
+    if workload is not None:
+        given = {"batch_size": batch_size, "prompt_len": prompt_len, "gen_len": gen_len}
+        sizes, options = unpack_workload(workload, given, _GENERATE_SIZES, options)
+        batch_size, prompt_len, gen_len = sizes["batch_size"], sizes["prompt_len"], sizes["gen_len"]
     task = prepare_task(model, hardware, batch_size, prompt_len, gen_len, **elementwise_fusion(calibration, options))
     m, hw, prefill, steps = task.model, task.hardware, task.prefill, task.steps
     gen = steps + 1

@@ -72,6 +72,8 @@ def op_terms(
     collective), and the fixed per-instance overhead (plus ``eff.collective_latency`` for a
     collective). Time = max(first three) + overhead. ``tokens``: the rows of the operator's
     matrix product (the pass's tokens, or an operator's own rows, see :func:`rows_of`)."""
+    if eff is PURE and kind != "communication":  # the lines below with every fraction 1 and no overhead
+        return ops / peak, memory_bytes / hw.memory_bandwidth, 0, 0.0
     if eff.fuse_elementwise and kind == "elementwise":
         return 0 * ops, 0 * memory_bytes, 0, 0.0
     attained = peak * eff.compute
@@ -93,6 +95,9 @@ def rows_of(traffic: Any, tokens: Any) -> Any:
 
 def combine(compute: Any, memory: Any, link: Any, overhead: float) -> tuple[Any, Any]:
     """Time in seconds and bound from :func:`op_terms`' parts."""
+    if type(compute) is float and type(memory) is float and type(link) is int and link == 0:
+        # scalars without a link term (a single analysis): the same max and comparison as below
+        return (memory if memory > compute else compute) + overhead, ("compute" if compute > memory else "memory")
     time = maximum(compute, memory)
     bound = where(compute > memory, "compute", "memory")
     if not (isinstance(link, (int, float)) and link == 0):

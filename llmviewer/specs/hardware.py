@@ -7,6 +7,7 @@ Units are SI throughout: bytes, bytes/s, OPs/s (GB = 1e9 bytes). Peaks are dense
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -259,6 +260,10 @@ def load_hardware(hardware: str | Path | dict | Hardware, library_file: str | Pa
     With ``library_file``, names are looked up in that file (same schema) before the shipped library."""
     if isinstance(hardware, Hardware):
         return hardware
+    if type(hardware) is str and library_file is None and not hardware.endswith(".json"):
+        found = _shipped_by_name(hardware)  # the common case: a shipped name, two stats
+        if found is not None:
+            return found
     if isinstance(hardware, dict):
         return hardware_from_dict(hardware)
     if not isinstance(hardware, (str, Path)):
@@ -283,6 +288,30 @@ def load_hardware(hardware: str | Path | dict | Hardware, library_file: str | Pa
         names = {d.name for d in lib.values()}
         raise unknown_name_error("hardware", str(hardware), names, "llmviewer hardware")
     return found
+
+
+def _shipped_by_name(name: str) -> Hardware | None:
+    """The shipped device named ``name`` when nothing on disk has that name, else None (the caller
+    then takes the general path, with its messages). The library is re-read when hardware.json's
+    mtime changes."""
+    if len(name) > MAX_NAME:
+        return None
+    try:
+        os.lstat(name)
+        return None  # a local file or folder of that name: read as a device file
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except (OSError, ValueError):
+        return None
+    path = os.path.join(str(data_dir()), HARDWARE_FILE)
+    mtime = os.stat(path).st_mtime
+    kept = _SHIPPED.get(path)
+    if kept is None or kept[0] != mtime:
+        kept = _SHIPPED[path] = (mtime, _library(Path(path), mtime))
+    return kept[1].get(name.lower())
+
+
+_SHIPPED: dict[str, tuple[float, dict[str, Hardware]]] = {}
 
 
 def _exists(path: Path) -> bool:

@@ -274,7 +274,40 @@ def stage_passes(
     """The prefill pass of a ``context``-token prompt and the first decode step after it
     (``context`` cached tokens), for ``batch_size`` sequences. The keyword arguments are the
     workload options that :func:`llmviewer.analyze`, :func:`llmviewer.generate` and
-    :func:`llmviewer.memory_footprint` accept (see :func:`make_pass`)."""
+    :func:`llmviewer.memory_footprint` accept (see :func:`make_pass`). Passes of valid scalar
+    arguments are kept (they are immutable), so that a repeated workload is validated once."""
+    args = (batch_size, context, context_name, w_bit, a_bit, kv_bit, use_flashattention, causal_attention,
+            w_group_size, w_group_bits, tensor_parallel, fusion)  # fmt: skip
+    key = tuple((type(a), a) for a in args)  # typed: True is not 1, 1.5 is not refused as 1
+    try:
+        hit = _PASSES.get(key)
+    except TypeError:  # arrays
+        return _stage_passes(*args)
+    if hit is None:
+        hit = _stage_passes(*args)
+        if len(_PASSES) >= 1024:
+            _PASSES.clear()
+        _PASSES[key] = hit
+    return hit
+
+
+_PASSES: dict[tuple, tuple[Pass, Pass]] = {}
+
+
+def _stage_passes(
+    batch_size: Any,
+    context: Any,
+    context_name: str,
+    w_bit: Any,
+    a_bit: Any,
+    kv_bit: Any,
+    use_flashattention: bool,
+    causal_attention: bool,
+    w_group_size: int | None,
+    w_group_bits: int,
+    tensor_parallel: int,
+    fusion: str,
+) -> tuple[Pass, Pass]:
     common = dict(
         w_bit=w_bit,
         a_bit=a_bit,
@@ -334,3 +367,93 @@ def check_options(options: dict[str, Any]) -> None:
     unknown = sorted(set(options) - set(OPTIONS))
     if unknown:
         raise LLMViewerError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(OPTIONS)}")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What is run, validated once when built: ``batch_size`` sequences with ``prompt_len``-token
+    prompts (analyze's ``seqlen``: the prompt of prefill and the tokens cached at the decode step),
+    ``gen_len`` generated tokens each, and the workload options (:data:`OPTIONS`: bit widths,
+    attention, quantization groups, tensor parallelism, fusion). Sizes and bit widths may be
+    numpy arrays (they broadcast). Pass it as ``workload=`` (or as the third positional
+    argument) to :func:`llmviewer.analyze`, :func:`llmviewer.generate`,
+    :func:`llmviewer.memory_footprint`, :func:`llmviewer.fits` and
+    :func:`llmviewer.studies.sweep.sweep`, instead of the separate arguments."""
+
+    batch_size: Any = 1
+    prompt_len: Any = 1024
+    gen_len: Any = 128
+    w_bit: Any = 16
+    a_bit: Any = 16
+    kv_bit: Any = None
+    use_flashattention: bool = True
+    causal_attention: bool = True
+    w_group_size: int | None = None
+    w_group_bits: int = 16
+    tensor_parallel: int = 1
+    fusion: str = "ideal"
+
+    def __post_init__(self) -> None:
+        """The one validation: the same checks (and messages) as the separate arguments get."""
+        check_broadcast(batch_size=self.batch_size, prompt_len=self.prompt_len, gen_len=self.gen_len)
+        check_sizes("gen_len", self.gen_len)
+        stage_passes(self.batch_size, self.prompt_len, "prompt_len", **self.options())
+
+    def options(self) -> dict[str, Any]:
+        """The workload options (:data:`OPTIONS`) as keyword arguments."""
+        return {k: getattr(self, k) for k in OPTIONS}
+
+
+def unpack_workload(
+    workload: Any, sizes: dict[str, Any], defaults: dict[str, Any], options: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(sizes, options)`` of a call given a :class:`Workload` or not. ``sizes``: the call's own
+    size arguments (e.g. ``batch_size``, ``seqlen``), named as the Workload field they take
+    (``seqlen`` from ``prompt_len``) through ``defaults`` (argument -> (field, default)).
+    Giving a workload and also a size that differs from its default, or an option, is refused."""
+    if workload is None:
+        return sizes, options
+    if not isinstance(workload, Workload):
+        raise LLMViewerError(f"workload must be a llmviewer Workload, got {type(workload).__name__}")
+    clash = [k for k, (_, d) in defaults.items() if not _same(sizes[k], d)] + sorted(options)
+    if clash:
+        raise LLMViewerError(f"give the workload or {', '.join(clash)}, not both (the Workload holds them)")
+    return {k: getattr(workload, f) for k, (f, _) in defaults.items()}, workload.options()
+
+
+def _same(value: Any, default: Any) -> bool:
+    return not isinstance(value, (list, tuple, np.ndarray)) and type(value) is type(default) and value == default
+
+
+def accepts_workload(**sizes: str) -> Any:
+    """Decorator: the function also takes ``workload=`` (a :class:`Workload`), which supplies its
+    size arguments (``sizes``: argument name -> Workload field, e.g. ``context="prompt_len"``) and
+    the workload options (passed as keyword arguments). Giving a workload and one of those
+    arguments is refused in one line."""
+    import functools
+    import inspect
+
+    def wrap(fn: Any) -> Any:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def call(*args: Any, workload: Workload | None = None, **kwargs: Any) -> Any:
+            if workload is None:
+                return fn(*args, **kwargs)
+            if not isinstance(workload, Workload):
+                raise LLMViewerError(f"workload must be a llmviewer Workload, got {type(workload).__name__}")
+            given = sig.bind_partial(*args, **kwargs).arguments
+            clash = [k for k in sizes if k in given] + [k for k in OPTIONS if k in kwargs or k in given]
+            if clash:
+                raise LLMViewerError(f"give the workload or {', '.join(clash)}, not both (the Workload holds them)")
+            kwargs.update({arg: getattr(workload, f) for arg, f in sizes.items()}, **workload.options())
+            return fn(*args, **kwargs)
+
+        call.__doc__ = (fn.__doc__ or "") + (
+            "\n\n    ``workload``: a :class:`llmviewer.specs.workload.Workload` instead of "
+            + ", ".join(f"``{k}`` (its ``{f}``)" for k, f in sizes.items())
+            + " and the workload options."
+        )
+        return call
+
+    return wrap

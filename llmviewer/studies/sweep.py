@@ -1,17 +1,21 @@
-"""Sweeps: the engine over the Cartesian product of settings, as one pandas DataFrame.
+"""Sweeps: the engine over the Cartesian product of settings, as pandas DataFrames.
 
 Every axis is a 1-D sequence of values of one argument of :func:`llmviewer.generate` or
 :func:`llmviewer.analyze` (``batch_size``, ``prompt_len``, ``gen_len``, ``seqlen``, ``w_bit``,
 ``a_bit``, ``kv_bit``...); scalar arguments pass through. The product is evaluated in chunks of
-``chunk_size`` settings, each one vectorised engine call, so that the working memory stays
-bounded whatever the number of settings; a progress line goes to stderr once a sweep has run
-for more than ``progress_after`` seconds.
+at most ``chunk_size`` consecutive settings (C order), each one vectorised engine call on 1-D
+arrays, so that the working memory is bounded by the chunk whatever the number of settings or
+the shape of the axes; chunks of some ten thousand settings also keep the engine's arrays in
+the processor's caches (faster than one huge call). :func:`iter_sweep` yields one DataFrame
+per chunk (memory bounded for any size, e.g. 10^8 settings reduced on the fly);
+:func:`sweep` concatenates them (memory: the result itself). A tqdm progress bar appears on
+stderr once a sweep has run for ``progress_after`` seconds.
 """
 
 from __future__ import annotations
 
-import sys
-import time
+import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -21,6 +25,7 @@ from ..engine.generation import generate
 from ..errors import LLMViewerError
 from ..specs.hardware import load_hardware
 from ..specs.models import load_model
+from ..specs.workload import Workload
 
 OUTPUTS = {
     "generate": ("ttft", "tpot_mean", "decode_time", "total_time", "throughput"),
@@ -28,6 +33,9 @@ OUTPUTS = {
     "decode": ("time", "bound", "memory"),
 }
 """Columns each kind of sweep adds: seconds, tokens/s, bound, bytes."""
+CHUNK_SIZE = 1 << 16
+"""Default settings per engine call: the engine's working arrays stay in cache (measured
+fastest in benchmarks/bench_engine.py) and the working memory stays some tens of MB."""
 
 
 def _evaluate(what: str, model: Any, hw: Any, settings: dict[str, np.ndarray], fixed: dict[str, Any]) -> dict:
@@ -39,53 +47,106 @@ def _evaluate(what: str, model: Any, hw: Any, settings: dict[str, np.ndarray], f
     return {"time": stage.time, "bound": stage.total["bound"], "memory": a.memory["total"]}
 
 
+def chunks(shape: tuple[int, ...], chunk_size: int) -> tuple[int, int, Iterator[tuple[int, int]]]:
+    """How a product of ``shape`` is cut: ``(k, inner, ranges)``. The trailing axes ``shape[k:]``
+    (``inner`` settings, at most ``chunk_size``) are evaluated whole, each on its own array
+    dimension (so per-axis quantities stay small arrays); ``ranges`` are the ``(lo, hi)`` ranges
+    (lazily) of flat C-order indices over the leading axes ``shape[:k]`` taken per engine call, so that
+    every call holds at most ``max(chunk_size, 1)`` settings."""
+    k = len(shape)
+    while k > 0 and math.prod(shape[k - 1 :]) <= chunk_size:
+        k -= 1
+    inner = math.prod(shape[k:])
+    lead = math.prod(shape[:k])
+    slab = max(chunk_size // inner, 1)
+    return k, inner, ((lo, min(lo + slab, lead)) for lo in range(0, lead, slab))
+
+
+def _check(
+    what: str, chunk_size: Any, arguments: dict[str, Any], workload: Any = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    if what not in OUTPUTS:
+        raise LLMViewerError(f"what must be one of {', '.join(OUTPUTS)}, got {what!r}")
+    if workload is not None:  # the workload's fields, unless an argument (e.g. an axis) gives them
+        if not isinstance(workload, Workload):
+            raise LLMViewerError(f"workload must be a llmviewer Workload, got {type(workload).__name__}")
+        base = {**workload.options(), "batch_size": workload.batch_size}
+        if what == "generate":
+            base.update(prompt_len=workload.prompt_len, gen_len=workload.gen_len)
+        else:
+            base["seqlen"] = workload.prompt_len
+        arguments = {**base, **arguments}
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise LLMViewerError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    axes = {k: np.asarray(v) for k, v in arguments.items() if isinstance(v, (list, tuple, np.ndarray))}
+    for name, values in axes.items():
+        if values.ndim != 1 or values.size == 0:
+            raise LLMViewerError(f"{name} must be a non-empty 1-D sequence of values")
+    return axes, {k: v for k, v in arguments.items() if k not in axes}
+
+
+def iter_sweep(
+    model: Any,
+    hardware: Any,
+    what: str = "generate",
+    chunk_size: int = CHUNK_SIZE,
+    progress_after: float = 2.0,
+    workload: Workload | None = None,
+    **arguments: Any,
+) -> Iterator[Any]:
+    """The rows of :func:`sweep`, one DataFrame per chunk of at most ``chunk_size`` settings (in
+    order), so that sweeps of any size run in bounded memory when each chunk is reduced or
+    written out as it comes. ``workload``: a :class:`~llmviewer.specs.workload.Workload` whose
+    fields the ``arguments`` (axes or single values) override. Units: seconds, tokens/s, bytes."""
+    axes, fixed = _check(what, chunk_size, arguments, workload)
+    import pandas as pd
+
+    m, hw = load_model(model), load_hardware(hardware)
+    names, shape = list(axes), tuple(v.size for v in axes.values())
+    k, inner, ranges = chunks(shape, chunk_size)
+    bar = _progress(math.prod(shape), progress_after)
+    try:
+        for lo, hi in ranges:
+            # leading axes: their combinations lo..hi, flattened on dimension 0; trailing axes whole,
+            # each on its own dimension (C order overall)
+            lead = np.unravel_index(np.arange(lo, hi), shape[:k]) if k else ()
+            dims = 1 + len(shape) - k
+            settings = {n: axes[n][i].reshape([-1] + [1] * (dims - 1)) for n, i in zip(names[:k], lead, strict=True)}
+            for j, n in enumerate(names[k:], start=1):
+                settings[n] = axes[n].reshape([-1 if d == j else 1 for d in range(dims)])
+            out = _evaluate(what, m, hw, settings, fixed)
+            block = (hi - lo, *shape[k:])
+            yield pd.DataFrame({n: np.broadcast_to(v, block).ravel() for n, v in {**settings, **out}.items()})
+            if bar is not None:
+                bar.update((hi - lo) * inner)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def sweep(
     model: Any,
     hardware: Any,
     what: str = "generate",
-    chunk_size: int = 1 << 18,
+    chunk_size: int = CHUNK_SIZE,
     progress_after: float = 2.0,
+    workload: Workload | None = None,
     **arguments: Any,
 ) -> Any:
     """One row per setting of the product of the sequence-valued ``arguments`` (in C order: the
     last axis varies fastest), with a column per axis and the columns of :data:`OUTPUTS` for
-    ``what`` (``"generate"``, ``"prefill"`` or ``"decode"``). Units: seconds, tokens/s, bytes."""
-    if what not in OUTPUTS:
-        raise LLMViewerError(f"what must be one of {', '.join(OUTPUTS)}, got {what!r}")
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise LLMViewerError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    m, hw = load_model(model), load_hardware(hardware)
-    axes = {k: np.asarray(v) for k, v in arguments.items() if isinstance(v, (list, tuple, np.ndarray))}
-    fixed = {k: v for k, v in arguments.items() if k not in axes}
-    for name, values in axes.items():
-        if values.ndim != 1 or values.size == 0:
-            raise LLMViewerError(f"{name} must be a non-empty 1-D sequence of values")
-    names, shape = list(axes), tuple(v.size for v in axes.values())
-    total = int(np.prod(shape)) if shape else 1
-    inner = int(np.prod(shape[1:])) if shape else 1
-    slab = max(chunk_size // max(inner, 1), 1)  # outer-axis values per engine call
-    columns: dict[str, list] = {k: [] for k in (*axes, *OUTPUTS[what])}
-    start, shown, done = time.perf_counter(), False, 0
-    for lo in range(0, shape[0] if shape else 1, slab):
-        # one broadcast grid per call: the outer axis sliced, the others whole, each on its own dimension
-        grid = [axes[names[0]][lo : lo + slab]] + [axes[k] for k in names[1:]] if names else []
-        settings = {
-            k: v.reshape([-1 if d == i else 1 for d in range(len(grid))])
-            for i, (k, v) in enumerate(zip(names, grid, strict=True))
-        }
-        out = _evaluate(what, m, hw, settings, fixed)
-        block = tuple(v.size for v in grid)
-        for k, v in settings.items():
-            columns[k].append(np.broadcast_to(v, block).ravel())
-        for k, v in out.items():
-            columns[k].append(np.broadcast_to(v, block).ravel())
-        done += int(np.prod(block)) if block else 1
-        elapsed = time.perf_counter() - start
-        if elapsed > progress_after:
-            print(f"\rsweep: {done:,} of {total:,} settings ({elapsed:.0f} s)", end="", file=sys.stderr, flush=True)
-            shown = True
-    if shown:
-        print(file=sys.stderr)
+    ``what`` (``"generate"``, ``"prefill"`` or ``"decode"``), computed chunk by chunk
+    (:func:`iter_sweep`). Units: seconds, tokens/s, bytes."""
     import pandas as pd
 
-    return pd.DataFrame({k: np.concatenate(v) for k, v in columns.items()})
+    parts = list(iter_sweep(model, hardware, what, chunk_size, progress_after, workload, **arguments))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+
+
+def _progress(total: int, after: float) -> Any:
+    """A tqdm bar on stderr that shows itself only after ``after`` seconds (None without tqdm)."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is a nicety
+        return None
+    return tqdm(total=total, unit=" settings", unit_scale=True, delay=after, desc="sweep", leave=False)

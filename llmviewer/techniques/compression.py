@@ -36,7 +36,7 @@ from ..engine.roofline import pass_time, peak_for_bits
 from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_options, make_pass, stage_passes
+from ..specs.workload import Pass, accepts_workload, check_options, make_pass, stage_passes
 
 SPARSE_FORMATS = ("dense", "csr", "bitmap", "2:4")
 """Storage formats known to :func:`sparse_weight_bits`."""
@@ -171,6 +171,7 @@ def _ceil(tokens: Any, tile: int) -> Any:
     return np.ceil(tokens / tile) if isinstance(tokens, np.ndarray) else math.ceil(tokens / tile)
 
 
+@accepts_workload(batch_size="batch_size", seqlen="prompt_len")
 def compressed_analyze(
     model: str | ModelSpec | dict,
     hardware: str | Hardware | dict,

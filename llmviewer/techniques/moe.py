@@ -31,7 +31,8 @@ from ..errors import LLMViewerError
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, make_pass, pass_arguments
+from ..specs.workload import Pass, accepts_workload, make_pass, pass_arguments
+from .broadcast import broadcasting
 
 MAX_ZIPF = 100
 """Largest Zipf exponent: beyond it the popularity of all but the first expert underflows to 0."""
@@ -125,6 +126,8 @@ class MoEStep(Result):
     time_per_token: Any
 
 
+@accepts_workload(batch_size="batch_size", context="prompt_len")
+@broadcasting(("zipf_s",), ("batch_size", "context"))
 def moe_decode(
     model: str | ModelSpec | dict,
     hardware: str | Hardware | dict,

@@ -24,7 +24,8 @@ from ..engine.roofline import link_bandwidth, pass_time
 from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import Pass, check_sizes, kv_bit_of, make_pass, pass_arguments
+from ..specs.workload import Pass, accepts_workload, check_sizes, kv_bit_of, make_pass, pass_arguments
+from .broadcast import broadcasting
 
 
 def _attention_bytes(stage: Any) -> Any:
@@ -33,6 +34,7 @@ def _attention_bytes(stage: Any) -> Any:
     return sum((row["memory_access"] * row["count"] for op, row in rows if op.role == "attention"), 0.0)
 
 
+@accepts_workload(batch_size="batch_size", seqlen="prompt_len")
 def fusion_comparison(
     model: str | ModelSpec, hardware: str | Hardware, batch_size: Any = 1, seqlen: Any = 1024, **options: Any
 ) -> dict[str, dict[str, Any]]:
@@ -159,6 +161,8 @@ def max_batch_by_policy(
 # --------------------------------------------------------------------------- offloading
 
 
+@accepts_workload(batch_size="batch_size", seqlen="prompt_len")
+@broadcasting(("weight_offload", "kv_offload"), ("batch_size", "seqlen"))
 def offload_step(
     model: str | ModelSpec,
     hardware: str | Hardware,
@@ -272,6 +276,7 @@ def batching_comparison(
     }
 
 
+@accepts_workload(prompt_len="prompt_len", gen_len="gen_len")
 def throughput_latency(
     model: str | ModelSpec,
     hardware: str | Hardware,
@@ -492,6 +497,8 @@ def bubble_fraction(stages: Any, micro_batches: Any) -> Any:
     return (stages - 1) / (micro_batches + stages - 1)
 
 
+@accepts_workload(batch_size="batch_size", prompt_len="prompt_len", gen_len="gen_len")
+@broadcasting(("batch_size", "prompt_len", "gen_len"))
 def serve(
     model: str | ModelSpec,
     hardware: str | Hardware,
@@ -557,6 +564,7 @@ def serve(
     }
 
 
+@broadcasting(("batch_size", "prompt_len", "gen_len"))
 def disaggregation(
     model: str | ModelSpec,
     hardware: str | Hardware,

@@ -40,7 +40,8 @@ from ..errors import LLMViewerError
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import make_pass, pass_arguments
+from ..specs.workload import accepts_workload, make_pass, pass_arguments
+from .broadcast import broadcasting
 from .speculative import decode_step_time
 
 
@@ -114,6 +115,8 @@ class SparseStep(Result):
     speedup: Any
 
 
+@accepts_workload(batch_size="batch_size", context="prompt_len")
+@broadcasting(("head_fraction", "neuron_fraction", "batch_size"), ("context",))
 def contextual_sparsity_decode(
     model: str | ModelSpec | dict,
     hardware: str | Hardware | dict,

@@ -48,7 +48,8 @@ from ..errors import LLMViewerError
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
-from ..specs.workload import check_sizes, make_pass, pass_arguments
+from ..specs.workload import accepts_workload, check_sizes, make_pass, pass_arguments
+from .broadcast import broadcasting
 
 ONCE_PER_PASS = ("embedding", "head")
 """Operator roles that run once per pass, not once per block (for early exiting)."""
@@ -112,6 +113,7 @@ class Speculation(Result):
     speedup: Any
 
 
+@accepts_workload(batch_size="batch_size", context="prompt_len")
 def speculative_decoding(
     target: str | ModelSpec | dict,
     draft: str | ModelSpec | dict,
@@ -150,6 +152,7 @@ _GAMMA_CHUNK = 1024
 """Draft lengths evaluated at once by :func:`best_gamma`."""
 
 
+@broadcasting(("batch_size", "context"))
 def best_gamma(
     target: str | ModelSpec | dict,
     draft: str | ModelSpec | dict,
@@ -258,6 +261,7 @@ class EarlyExit(Result):
     speedup: Any
 
 
+@accepts_workload(batch_size="batch_size", context="prompt_len")
 def medusa_decoding(
     model: str | ModelSpec | dict,
     hardware: str | Hardware | dict,

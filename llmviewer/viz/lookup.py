@@ -12,7 +12,8 @@ into Bokeh sources and model properties, and fills text templates with the row's
 strings. The same lookup is applied in Python when the figure is built, so readouts are filled
 before any interaction and without JavaScript.
 
-String columns travel dictionary-encoded (the distinct strings once, an int32 code per row).
+String columns travel dictionary-encoded (the distinct strings once, a code per row of 1, 2 or
+4 bytes): a readout is best a template whose fields are short, often repeated strings.
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ class Lookup:
             if arr.dtype.kind in "OUS":
                 levels, codes = np.unique(arr.astype(str), return_inverse=True)
                 self.levels[name] = levels.tolist()
-                self.columns[name] = codes.astype(np.int32)
+                small = np.uint8 if len(levels) <= 1 << 8 else np.uint16 if len(levels) <= 1 << 16 else np.int32
+                self.columns[name] = codes.astype(small)
             else:
                 self.columns[name] = arr
         self.labels: list[Any] = []

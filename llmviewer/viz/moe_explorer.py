@@ -67,7 +67,7 @@ def moe_explorer(
     models = list(models) if models is not None else registry_models(lambda m: m.is_moe)
     table = moe_table(models, devices, batches, skews, context)
     devs = [load_hardware(d).name for d in devices]
-    table = table.assign(color=np.where(table["fits"], "#1f77b4", "#d62728"), summary=_summaries(table))
+    table = table.assign(color=np.where(table["fits"], "#1f77b4", "#d62728"))
     cols = ("batch", "ms_per_token", "experts_touched", "num_experts", "weight_gb", "step_ms", "memory_gb",
             "device_gb", "color")  # fmt: skip
     src = ColumnDataSource({k: [] for k in cols}, name="moe-points")
@@ -92,7 +92,7 @@ def moe_explorer(
         "batch": index_slider(batches, name="moe-batch"),
     }
     lookup = Lookup(
-        {k: table[k].to_numpy() for k in (*cols, "summary")},
+        {**{k: table[k].to_numpy() for k in cols}, **{f"f_{k}": v for k, v in _fields(table).items()}},
         [
             Axis("model", models, c["model"]),
             Axis("device", devs, c["device"]),
@@ -101,21 +101,34 @@ def moe_explorer(
         ],
         curves=[Curve(src, "batch", {k: k for k in cols})],
         points=[Point(mark, {k: k for k in cols})],
-        props=[Prop(summary, "text", column="summary")],
+        props=[Prop(summary, "text", template=_SUMMARY.replace("{", "{f_"))],
     )
     lookup.wire(fig)
     layout = column(row(c["model"], c["device"]), row(lookup.control("batch"), lookup.control("skew")), fig, summary)
-    return layout, table.drop(columns=["color", "summary"])
+    return layout, table
 
 
-def _summaries(table: Any) -> list[str]:
-    """The readout of every row of :func:`moe_table` (times in ms, memory in GB)."""
-    return [
-        f"<b>{r.model}</b> on <b>{r.device}</b>, batch {r.batch}, skew s = {r.zipf_s:g}: {r.ms_per_token:.3f} ms per"
-        f" token (step {r.step_ms:.2f} ms), {r.experts_touched:.1f} of {r.num_experts} experts touched per MoE"
-        f" layer, {r.weight_gb:.1f} GB of weights read per step. Memory: {r.memory_gb:.1f} GB of"
-        f" {r.device_gb:.0f} GB, "
-        + ("fits" if r.fits else "<b style='color:#d62728'>does not fit on one device</b>")
-        + "."
-        for r in table.itertuples()
-    ]
+_SUMMARY = (
+    "<b>{model}</b> on <b>{device}</b>, batch {batch}, skew s = {skew}: {ms} ms per token (step {step} ms), {touched}"
+    " of {experts} experts touched per MoE layer, {weights} GB of weights read per step. Memory: {memory} GB of"
+    " {capacity} GB, {fit}."
+)
+"""The readout: a template whose fields (:func:`_fields`) are formatted in Python for every row."""
+
+
+def _fields(table: Any) -> dict[str, list[str]]:
+    """The readout's fields for every row of :func:`moe_table` (times in ms, memory in GB)."""
+    return {
+        "model": table["model"].tolist(),
+        "device": table["device"].tolist(),
+        "batch": [str(b) for b in table["batch"]],
+        "skew": [f"{s:g}" for s in table["zipf_s"]],
+        "ms": [f"{x:.3f}" for x in table["ms_per_token"]],
+        "step": [f"{x:.2f}" for x in table["step_ms"]],
+        "touched": [f"{x:.1f}" for x in table["experts_touched"]],
+        "experts": [str(x) for x in table["num_experts"]],
+        "weights": [f"{x:.1f}" for x in table["weight_gb"]],
+        "memory": [f"{x:.1f}" for x in table["memory_gb"]],
+        "capacity": [f"{x:.0f}" for x in table["device_gb"]],
+        "fit": ["fits" if f else "<b style='color:#d62728'>does not fit on one device</b>" for f in table["fits"]],
+    }

@@ -325,12 +325,16 @@ def _points(name, kind, count, ops, nbytes, intensity, perf, bound, time) -> dic
     }
 
 
+def _layer_times(rows: pd.DataFrame, dev: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds and bound of each row of :func:`layer_table` on one device (the engine's roofline)."""
+    peaks = np.array([dev["peak_vector"] if b == VECTOR else dev[f"peak_{b}bit"] for b in rows["compute_bits"]])
+    return roofline_time(rows["OPs"].to_numpy(), rows["memory_access"].to_numpy(), peaks, dev["memory_bandwidth"])
+
+
 def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
     """Place rows of :func:`layer_table` on one device's roofline (the engine's roofline)."""
-    bw = dev["memory_bandwidth"]
-    peaks = np.array([dev["peak_vector"] if b == VECTOR else dev[f"peak_{b}bit"] for b in rows["compute_bits"]])
     ops, nbytes = rows["OPs"].to_numpy(), rows["memory_access"].to_numpy()
-    time, bound = roofline_time(ops, nbytes, peaks, bw)
+    time, bound = _layer_times(rows, dev)
     return _points(
         rows["layer"],
         rows["kind"],
@@ -475,8 +479,7 @@ def _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need,
     n_dev = len(devs)
     totals = np.empty((n_dev, len(offsets) - 1))
     for d in range(n_dev):
-        pts = _table_points(layers, devs.iloc[d])
-        t = np.asarray(pts["time_us"]) / 1e6 * np.asarray(pts["count"])
+        t = _layer_times(layers, devs.iloc[d])[0] * layers["count"].to_numpy()
         totals[d] = np.add.reduceat(t, offsets[:-1]) if len(t) else 0.0
     shape = (len(models), 2, len(batches), len(seqlens), len(precisions))
     total = np.moveaxis(totals.reshape((n_dev, *shape)), 0, 1)  # (model, device, stage, batch, seqlen, precision)
@@ -763,21 +766,12 @@ def device_chooser(
     :func:`llmviewer.studies.compare.rank_devices` for each combination (the JavaScript only selects
     those rows). Devices that cannot hold the task are grey and rank last. Returns (Bokeh
     layout, the table: model, precision, batch, device, ttft/tpot_mean in s, throughput, fits
-    and the rank by each metric)."""
+    and the rank by each metric). The page only looks rows up (:class:`llmviewer.viz.lookup.Lookup`)."""
     from bokeh.layouts import column, row
-    from bokeh.models import (
-        ColumnDataSource,
-        CustomJS,
-        Div,
-        HoverTool,
-        LabelSet,
-        RadioButtonGroup,
-        Range1d,
-        Select,
-        Slider,
-    )  # fmt: skip
+    from bokeh.models import ColumnDataSource, Div, HoverTool, LabelSet, RadioButtonGroup, Range1d, Select
 
     from ..studies.compare import rank_devices
+    from .lookup import Axis, Curve, Lookup, Prop, index_slider
 
     precisions = tuple(precisions) or DEFAULT_PRECISIONS[:3]
     init = {"model": 0, "precision": 0, "metric": 0, "batch": 0, **(initial or {})}
@@ -799,37 +793,45 @@ def device_chooser(
     table = table[cols + [f"rank_{k}" for k in CHOOSER_METRICS]]
     table = table.astype({f"rank_{k}": int for k in CHOOSER_METRICS})
     n_dev = table["device"].nunique()
-    full = ColumnDataSource(
-        {
-            "ttft_ms": table["ttft"].to_numpy(np.float64) * 1e3,
-            "tpot_mean_ms": table["tpot_mean"].to_numpy(np.float64) * 1e3,
-            "throughput": table["throughput"].to_numpy(np.float64),
-            "fits": table["fits"].to_numpy(np.int8),
-            **{f"rank_{k}": table[f"rank_{k}"].to_numpy(np.int16) for k in CHOOSER_METRICS},
-        }
-    )
     names = table["device"].iloc[:n_dev].tolist()  # the same sorted device order in every block
-    lo = ((init["model"] * len(precisions) + init["precision"]) * len(batches) + init["batch"]) * n_dev
-    first = table.iloc[lo : lo + n_dev]
-    metric0 = list(CHOOSER_METRICS)[init["metric"]]
-    value0 = first[metric0].to_numpy(np.float64) * (1 if metric0 == "throughput" else 1e3)
-    bars = ColumnDataSource(
-        {
-            "y": first[f"rank_{metric0}"].tolist(),
-            "value": value0.tolist(),
-            "device": names,
-            "label": [d + ("" if f else " (does not fit)") for d, f in zip(names, first["fits"], strict=True)],
-            "color": ["#1f77b4" if f else "#bbbbbb" for f in first["fits"]],
-            "ttft": (first["ttft"] * 1e3).tolist(),
-            "tpot": (first["tpot_mean"] * 1e3).tolist(),
-            "tput": first["throughput"].tolist(),
-            "fits": ["yes" if f else "no" for f in first["fits"]],
-        },
-        name="chooser-bars",
-    )
-    x_range, y_range = Range1d(0, float(value0.max()) * 1.45), Range1d(n_dev + 0.7, 0.3)
-    title0 = list(CHOOSER_METRICS.values())[init["metric"]]
-    fig = _axes("", title0, "rank", log_x=False, log_y=False, width=640, height=620, x_range=x_range, y_range=y_range)
+    metrics = list(CHOOSER_METRICS)
+    titles = list(CHOOSER_METRICS.values())
+    shape = (len(models), len(precisions), len(batches), n_dev)  # the table's order
+    grid = (len(models), len(precisions), len(metrics), len(batches), n_dev)  # the explorer's
+
+    def per_metric(values: list[np.ndarray]) -> np.ndarray:  # (M, Q, B, D) per metric -> (M, Q, K, B, D)
+        return np.stack([v.reshape(shape) for v in values], axis=2).ravel()
+
+    value = per_metric([table[k].to_numpy(np.float64) * (1 if k == "throughput" else 1e3) for k in metrics])
+    fits_ = np.broadcast_to(table["fits"].to_numpy(bool).reshape(shape)[:, :, None], grid).ravel()
+    rank = per_metric([table[f"rank_{k}"].to_numpy(np.int16) for k in metrics])
+    device = np.broadcast_to(np.asarray(names, dtype=object), grid).ravel()
+    vmax = np.broadcast_to(value.reshape(grid).max(axis=-1, keepdims=True), grid).ravel()
+    best = np.asarray(names, dtype=object)[np.argmin(rank.reshape(grid), axis=-1)]
+    idx = np.indices(grid).reshape(len(grid), -1)
+    columns = {
+        "y": rank,
+        "value": value,
+        "device": device,
+        "label": np.where(fits_, device, device + " (does not fit)"),
+        "color": np.where(fits_, "#1f77b4", "#bbbbbb"),
+        "ttft": np.broadcast_to((table["ttft"].to_numpy(np.float64) * 1e3).reshape(shape)[:, :, None], grid).ravel(),
+        "tpot": np.broadcast_to(
+            (table["tpot_mean"].to_numpy(np.float64) * 1e3).reshape(shape)[:, :, None], grid
+        ).ravel(),  # fmt: skip
+        "tput": np.broadcast_to(table["throughput"].to_numpy(np.float64).reshape(shape)[:, :, None], grid).ravel(),
+        "fits": np.where(fits_, "yes", "no"),
+        "x_end": vmax * 1.45,
+        "title": np.asarray(titles, dtype=object)[idx[2]],
+        "f_model": np.asarray(models, dtype=object)[idx[0]],
+        "f_batch": np.asarray([str(b) for b in batches], dtype=object)[idx[3]],
+        "f_best": np.broadcast_to(best[..., None], grid).ravel(),
+    }
+    bars = ColumnDataSource({k: [] for k in ("y", "value", "device", "label", "color", "ttft", "tpot", "tput", "fits")},
+                            name="chooser-bars")  # fmt: skip
+    x_range, y_range = Range1d(0, 1), Range1d(n_dev + 0.7, 0.3)
+    fig = _axes("", titles[init["metric"]], "rank", log_x=False, log_y=False, width=640, height=620, x_range=x_range,
+                y_range=y_range)  # fmt: skip
     fig.hbar(y="y", left=0, right="value", height=0.7, color="color", source=bars, alpha=0.85)
     fig.add_layout(LabelSet(x="value", y="y", text="label", source=bars, text_font_size="8pt", x_offset=3,
                             y_offset=-5))  # fmt: skip
@@ -840,57 +842,29 @@ def device_chooser(
         "model": Select(title="model", value=models[init["model"]], options=list(models)),
         "precision": RadioButtonGroup(labels=[q.label for q in precisions], active=init["precision"]),
         "metric": RadioButtonGroup(labels=["throughput", "first token", "per output token"], active=init["metric"]),
-        "batch": Slider(start=0, end=len(batches) - 1, step=1, value=init["batch"], show_value=False),
+        "batch": index_slider(batches, init["batch"]),
     }
-    controls["batch"].title = f"batch size: {batches[init['batch']]}"
-    callback = CustomJS(
-        args=dict(
-            full=full,
-            bars=bars,
-            summary=summary,
-            c=controls,
-            names=names,
-            models=list(models),
-            batches=list(batches),
-            nq=len(precisions),
-            nb=len(batches),
-            n=n_dev,
-            metrics=list(CHOOSER_METRICS),
-            titles=list(CHOOSER_METRICS.values()),
-            xaxis=fig.xaxis[0],
-            xr=fig.x_range,
-        ),  # fmt: skip
-        code=_CHOOSER_JS,
-    )
     for key, widget in controls.items():
         widget.name = f"chooser-{key}"
-        widget.js_on_change("active" if isinstance(widget, RadioButtonGroup) else "value", callback)
-    fig.js_on_event("document_ready", callback)
-    layout = column(row(controls["model"], controls["batch"]), controls["precision"], controls["metric"], fig, summary)
+    lookup = Lookup(
+        columns,
+        [
+            Axis("model", list(models), controls["model"]),
+            Axis("precision", [q.label for q in precisions], controls["precision"]),
+            Axis("metric", metrics, controls["metric"]),
+            Axis("batch", list(batches), controls["batch"], label=[f"batch size: {b}" for b in batches]),
+            Axis("device", names),
+        ],
+        curves=[Curve(bars, "device", {k: k for k in bars.data})],
+        props=[
+            Prop(fig.xaxis[0], "axis_label", column="title"),
+            Prop(x_range, "end", column="x_end"),
+            Prop(
+                summary, "text", template="<b>{f_model}</b>, batch {f_batch}: best device by {title} is <b>{f_best}</b>"
+            ),
+        ],
+    )
+    lookup.wire(fig)
+    layout = column(row(controls["model"], lookup.control("batch")), controls["precision"], controls["metric"], fig,
+                    summary)  # fmt: skip
     return layout, table
-
-
-_CHOOSER_JS = """
-const m = models.indexOf(c.model.value), q = c.precision.active, b = c.batch.value, k = c.metric.active;
-c.batch.title = "batch size: " + batches[b];
-const lo = ((m * nq + q) * nb + b) * n;
-const F = full.data, metric = metrics[k];
-const col = metric == "throughput" ? F.throughput : (metric == "ttft" ? F.ttft_ms : F.tpot_mean_ms);
-const out = {y: [], value: [], device: [], label: [], color: [], ttft: [], tpot: [], tput: [], fits: []};
-let best = "", vmax = 0;
-for (let i = 0; i < n; i++) {
-  const j = lo + i, r = F["rank_" + metric][j], v = col[j];
-  out.y.push(r); out.value.push(v); out.device.push(names[i]);
-  out.label.push(names[i] + (F.fits[j] ? "" : " (does not fit)"));
-  out.color.push(F.fits[j] ? "#1f77b4" : "#bbbbbb");
-  out.ttft.push(F.ttft_ms[j]); out.tpot.push(F.tpot_mean_ms[j]); out.tput.push(F.throughput[j]);
-  out.fits.push(F.fits[j] ? "yes" : "no");
-  if (r == 1) best = names[i];
-  vmax = Math.max(vmax, v);
-}
-bars.data = out;
-xaxis.axis_label = titles[k];
-xr.start = 0; xr.end = vmax * 1.45;
-summary.text = "<b>" + models[m] + "</b>, batch " + batches[b] + ": best device by " + titles[k] +
-  " is <b>" + best + "</b>";
-"""

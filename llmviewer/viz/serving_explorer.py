@@ -93,18 +93,13 @@ def serving_explorer(
     full = table.set_index(keys).reindex(grid).reset_index()  # splits that do not divide the model: NaN rows
     valid = full["ttft"].notna().to_numpy()
     tps = [str(t) for t in tensor_parallel]
-    summaries = [
-        _summary_html(r, r["tensor_parallel"])
-        if ok
-        else f"<b>{r['model']}, {r['device']}, {r['tensor_parallel']}</b>: this split does not divide the model."
-        for (_, r), ok in zip(full.iterrows(), valid, strict=True)
-    ]
+    fields = _fields(full, valid)
     columns = {
         "x": full["tpot"].to_numpy(float) * 1e3,
         "y": full["throughput"].to_numpy(float),
         "batch": full["batch"].to_numpy(int),
         "fill": np.where(full["fits"].fillna(False).astype(bool), "#1f77b4", "white"),
-        "summary": summaries,
+        **{f"f_{k}": v for k, v in fields.items()},
     }
     curve = ColumnDataSource({"x": [], "y": [], "batch": [], "fill": []}, name="serving-curve")
     chosen = ColumnDataSource({"x": [], "y": [], "batch": []}, name="serving-chosen")
@@ -140,7 +135,7 @@ def serving_explorer(
         ],  # fmt: skip
         curves=[Curve(curve, "batch", {k: k for k in ("x", "y", "batch", "fill")})],
         points=[Point(chosen, {k: k for k in ("x", "y", "batch")})],
-        props=[Prop(summary, "text", column="summary")],
+        props=[Prop(summary, "text", template=_TEMPLATE.replace("{", "{f_"))],
     )
     lookup.wire(fig)
     layout = column(
@@ -151,6 +146,46 @@ def serving_explorer(
         summary,
     )
     return layout, table
+
+
+_TEMPLATE = (
+    "<b>{model}</b> on {tp} x <b>{device}</b>, batch {batch}, prompt {prompt}:<br>{s0}{ttft}{s1}{pb}{s2}{tpot}{s3}"
+    "{db}{s4}{tput}{s5}{mem}{s6}{fit}"
+)
+_PIECES = ("time to first token ", " ms (", "-bound); time per output token ", " ms (", "-bound); throughput ",
+           " tokens/s; memory per device ", " GB ")  # fmt: skip
+"""The readout: fixed pieces ``s0``..``s6`` between the row's fields; a row whose split does not
+divide the model says so in ``s0`` (every other field empty)."""
+
+
+def _fields(full: pd.DataFrame, valid: Any) -> dict[str, list[str]]:
+    """The readout's fields of every grid row: latency in ms, throughput in tokens/s, memory in GB
+    (4 significant digits), bounds and fit; short strings, most of them repeated."""
+    ok = np.asarray(valid, bool)
+
+    def num(col: str, scale: float = 1.0) -> list[str]:
+        return [_sig4(x * scale) if good else "" for x, good in zip(full[col], ok, strict=True)]
+
+    out = {
+        "model": full["model"].astype(str).tolist(),
+        "tp": full["tensor_parallel"].astype(str).tolist(),
+        "device": full["device"].astype(str).tolist(),
+        "batch": full["batch"].astype(str).tolist(),
+        "prompt": full["prompt_len"].astype(str).tolist(),
+        "ttft": num("ttft", 1e3),
+        "tpot": num("tpot", 1e3),
+        "tput": num("throughput"),
+        "mem": num("memory_per_device", 1e-9),
+        "pb": [str(b) if good else "" for b, good in zip(full["prefill_bound"], ok, strict=True)],
+        "db": [str(b) if good else "" for b, good in zip(full["decode_bound"], ok, strict=True)],
+        "fit": [
+            ("(fits)" if f else "<b>(does not fit)</b>") if good else ""
+            for f, good in zip(full["fits"], ok, strict=True)
+        ],
+    }
+    for i, piece in enumerate(_PIECES):
+        out[f"s{i}"] = [piece if good else ("this split does not divide the model." if i == 0 else "") for good in ok]
+    return out
 
 
 def _summary_html(r: Any, tp: int) -> str:

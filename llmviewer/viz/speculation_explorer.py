@@ -105,7 +105,7 @@ def speculation_explorer(
     lookup = Lookup(
         {
             **{k: table[k].to_numpy() for k in ("gamma", "speedup", "tokens_per_step", "step_ms")},
-            "summary": np.repeat(_summaries(table, len(gammas)), len(gammas)),
+            **{f"f_{k}": np.repeat(v, len(gammas)) for k, v in _fields(table, len(gammas)).items()},
         },
         [
             Axis("pair", names, c["pair"]),
@@ -122,7 +122,7 @@ def speculation_explorer(
                 {"gamma": "gamma", "speedup": "speedup", "tokens": "tokens_per_step", "step_ms": "step_ms"},
             )
         ],  # fmt: skip
-        props=[Prop(summary, "text", column="summary")],
+        props=[Prop(summary, "text", template=_SUMMARY.replace("{", "{f_"))],
     )
     lookup.wire(fig)
     layout = column(
@@ -131,17 +131,27 @@ def speculation_explorer(
     return layout, table
 
 
-def _summaries(table: Any, n_gamma: int) -> list[str]:
-    """The readout of each curve (``n_gamma`` consecutive rows of :func:`speculation_table`): the
-    best gamma, its speed-up and the memory of target and draft (GB)."""
-    out = []
+_SUMMARY = (
+    "<b>{pair}</b> on <b>{device}</b>, {precision}, batch {batch}, alpha {alpha}: best gamma {gamma}, speed-up"
+    " {speedup}x. Memory (target + draft, weights and KV cache): {memory} GB of {capacity} GB, {fit}."
+)
+"""The readout: a template whose fields (:func:`_fields`) are formatted in Python for every curve."""
+
+
+def _fields(table: Any, n_gamma: int) -> dict[str, list[str]]:
+    """The readout's fields for each curve (``n_gamma`` consecutive rows of :func:`speculation_table`),
+    at its best gamma: speed-up, memory of target and draft (GB), whether it fits."""
     speedup = table["speedup"].to_numpy().reshape(-1, n_gamma)
-    for k, j in enumerate(np.argmax(speedup, axis=1)):
-        r = table.iloc[k * n_gamma + int(j)]
-        fit = "fits" if r["fits"] else "<b style='color:#d62728'>does not fit on one device</b>"
-        out.append(
-            f"<b>{r['pair']}</b> on <b>{r['device']}</b>, {r['precision']}, batch {r['batch']}, alpha {r['alpha']:g}:"
-            f" best gamma {int(r['gamma'])}, speed-up {r['speedup']:.2f}x. Memory (target + draft, weights and KV"
-            f" cache): {r['memory_gb']:.1f} GB of {r['device_gb']:.0f} GB, {fit}."
-        )
-    return out
+    best = table.iloc[np.arange(len(speedup)) * n_gamma + np.argmax(speedup, axis=1)]
+    return {
+        "pair": best["pair"].tolist(),
+        "device": best["device"].tolist(),
+        "precision": best["precision"].tolist(),
+        "batch": [str(b) for b in best["batch"]],
+        "alpha": [f"{a:g}" for a in best["alpha"]],
+        "gamma": [str(int(g)) for g in best["gamma"]],
+        "speedup": [f"{x:.2f}" for x in best["speedup"]],
+        "memory": [f"{x:.1f}" for x in best["memory_gb"]],
+        "capacity": [f"{x:.0f}" for x in best["device_gb"]],
+        "fit": ["fits" if f else "<b style='color:#d62728'>does not fit on one device</b>" for f in best["fits"]],
+    }
