@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -24,7 +25,9 @@ from .conftest import DENSE, SHIPPED, require_or_skip
 
 # hybrid stacks (gated DeltaNet or Mamba2 layers between attention layers) have their own test below
 HYBRID = [n for n in SHIPPED if llmviewer.load_model(n).linear_layers]
-MOE = [n for n in SHIPPED if n not in DENSE and n not in HYBRID]
+# Llama-4: transformers runs every routed expert on every token (its own test below)
+ALL_EXPERTS = [n for n in SHIPPED if llmviewer.load_model(n).model_type in ("llama4", "llama4_text")]
+MOE = [n for n in SHIPPED if n not in DENSE and n not in HYBRID and n not in ALL_EXPERTS]
 DENSE = [n for n in DENSE if n not in HYBRID]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,9 +67,9 @@ def meta_model(name: str):
         return transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16, attn_implementation="eager")
 
 
-def engine_matmul_ops(name: str, new: int, past: int) -> tuple[float, float]:
-    """The engine's matmul OPs for the pass, and the part of them that is bias additions
-    (which FlopCounterMode does not count)."""
+def engine_matmul_ops(name, new: int, past: int) -> tuple[float, float]:
+    """The engine's matmul OPs for the pass (``name``: a shipped model or a spec), and the part of them
+    that is bias additions (which FlopCounterMode does not count)."""
     # eager attention computes the full score block through memory: the unfused, non-causal accounting
     p = make_pass(BATCH, new, past, 1, flash_attention=False, causal_attention=False, fusion="none")
     ops = [op for op in llmviewer.build_ops(llmviewer.load_model(name), flash_attention=False) if op.kind == "matmul"]
@@ -231,3 +234,29 @@ def test_hybrid_matmul_ops_and_state_bytes_match_transformers(name):
     per_token = BATCH * m.attention_layer_count * m.kv_cache_elements_per_token * 2
     grown = kv_cache_bytes(m, BATCH, PROMPT + 1 + 10**6, 16) - kv_cache_bytes(m, BATCH, PROMPT + 1, 16)
     assert m.state_bytes(16) > 0 and grown == 10**6 * per_token
+
+
+@pytest.mark.parametrize("name", ALL_EXPERTS)
+def test_llama4_both_expert_conventions_match_flop_counter(name):
+    """Llama-4 (text model of the multimodal config): transformers' ``Llama4TextMoe`` runs EVERY routed
+    expert on every token (a dense ``bmm`` over all experts, scaled by mostly-zero router scores), so
+    FlopCounterMode counts E experts where a routed kernel runs top-k. Both conventions are tested: the
+    engine with ``experts_per_token = num_experts`` equals FlopCounterMode exactly, and the engine's
+    routed top-k count equals FlopCounterMode with the experts' FLOPs scaled by k/E. Chunked attention
+    (8192-token blocks) does not change a 24-token pass; the KV cache holds every token so far."""
+    model = meta_model(name)
+    prefill, decode, cache = run_prefill_and_decode(model)
+    m = llmviewer.load_model(name)
+    dense_experts = replace(m, experts_per_token=m.num_experts)
+    root = type(model).__name__
+    experts = {f"{root}.{n}" for n, mod in model.named_modules() if type(mod).__name__ == "Llama4TextExperts"}
+    assert len(experts) == m.num_moe_layers
+    for new, past, counted in ((PROMPT, 0, prefill), (1, PROMPT, decode)):
+        total, bias = engine_matmul_ops(dense_experts, new, past)
+        assert total - bias == counted.get_total_flops()
+        expert_flops = sum(sum(counted.get_flop_counts().get(n, {}).values()) for n in experts)
+        routed, bias = engine_matmul_ops(m, new, past)
+        theirs = counted.get_total_flops() - expert_flops + expert_flops * m.experts_per_token // m.num_experts
+        assert routed - bias == theirs
+    cache_bytes = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
+    assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes

@@ -77,6 +77,12 @@ class ModelSpec:
     attention_layers: int | None = None
     mlp_layers: int | None = None
     attn_output_gate: bool = False  # q_proj also yields a sigmoid gate on the attention output (Qwen3-Next)
+    # chunked attention (Llama-4): ``chunked_layers`` layers attend within blocks of ``attention_chunk`` tokens;
+    # the other attention layers are full and without rotary embedding (NoPE) when ``nope_full_layers``
+    attention_chunk: int | None = None
+    chunked_layers: int = 0
+    nope_full_layers: bool = False
+    qk_l2_norm: bool = False  # weightless L2 q/k norm on the rotary layers (Llama-4 Scout's use_qk_norm)
     residuals_per_layer: int = 2
     source: str = field(default="", compare=False)
     vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
@@ -167,16 +173,23 @@ class Attention:
     head_dim: int
     window: int | None = None
     sinks: bool = False
+    chunk: int | None = None  # chunked attention (Llama-4): each query sees only its own chunk of keys
+    nope: bool = False  # no rotary embedding on these layers (Llama-4's full-attention layers)
 
     @property
     def kind(self) -> str:
-        """ "full_attention" or "sliding_attention"."""
+        """ "full_attention", "sliding_attention" or "chunked_attention"."""
+        if self.chunk is not None:
+            return "chunked_attention"
         return "full_attention" if self.window is None else "sliding_attention"
 
     def describe(self) -> str:
         """Short label, e.g. ``sliding(512)``."""
-        label = "full" if self.window is None else f"sliding({self.window})"
-        return label + ("+sinks" if self.sinks else "")
+        if self.chunk is not None:
+            label = f"chunked({self.chunk})"
+        else:
+            label = "full" if self.window is None else f"sliding({self.window})"
+        return label + ("+sinks" if self.sinks else "") + ("+NoPE" if self.nope else "")
 
 
 @dataclass(frozen=True)
@@ -350,10 +363,20 @@ def layer_mix(m: ModelSpec) -> LayerMix:
         )
         mixers: tuple[tuple[Mixer, int], ...] = ((mla, m.num_layers),)
     else:
-        full = m.attention_layer_count - m.sliding_layers
+        full = m.attention_layer_count - m.sliding_layers - m.chunked_layers
         groups: list[tuple[Mixer, int]] = []
         if full:
-            groups.append((Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks), full))
+            groups.append(
+                (
+                    Attention(
+                        m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, nope=m.nope_full_layers
+                    ),
+                    full,
+                )
+            )
+        if m.chunked_layers:
+            chunk = Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, chunk=m.attention_chunk)
+            groups.append((chunk, m.chunked_layers))
         if m.sliding_layers:
             window = int(m.sliding_window or 0)
             groups.append(
@@ -385,6 +408,7 @@ FAMILIES = {
     "qwen3_next": "Qwen (hybrid: gated DeltaNet + attention)",
     "qwen3_5": "Qwen (hybrid; multimodal; text model)", "qwen3_5_moe": "Qwen (hybrid; multimodal; text model)",
     "nemotron_h": "Nemotron-H (hybrid: Mamba2 + attention)",
+    "llama4": "Llama-4 (multimodal; text model)", "llama4_text": "Llama-4",
 }  # fmt: skip
 """Model family of each supported ``model_type``."""
 
@@ -954,6 +978,78 @@ def _qwen3_5(c: _Config) -> dict[str, Any]:
     return _qwen3_next(_text_of(c, str(c.raw.get("model_type"))))
 
 
+def _llama4_text(c: _Config) -> dict[str, Any]:
+    """Llama-4 text model: attention layers typed by ``layer_types``, else as transformers derives them
+    from ``no_rope_layers`` (or one NoPE layer every ``no_rope_layer_interval``): rotary layers are
+    ``chunked_attention`` over blocks of ``attention_chunk_size`` tokens, NoPE layers full attention
+    (with attention-temperature scaling). MoE (``num_local_experts``, top ``num_experts_per_tok``, plus a
+    shared expert of ``intermediate_size``) on ``moe_layers``, else every ``interleave_moe_layer_step``-th
+    layer; the other layers dense with ``intermediate_size_mlp``. ``use_qk_norm``: weightless L2 norm of
+    q and k on the rotary layers. transformers runs every expert on every token (see the torch test)."""
+    spec = _llama_like(c)
+    num_layers = spec["num_layers"]
+    no_rope = c.get("no_rope_layers")
+    if not no_rope:  # transformers: an empty list means the default
+        interval = c.int("no_rope_layer_interval", default=4)
+        no_rope = [int((i + 1) % interval != 0) for i in range(num_layers)]
+    if not isinstance(no_rope, list) or len(no_rope) != num_layers or any(x not in (0, 1) for x in no_rope):
+        got = f"{len(no_rope)} entries" if isinstance(no_rope, list) else repr(no_rope)
+        raise LLMViewerError(
+            f"{c.origin}: field 'no_rope_layers' has {got:.60} for {num_layers} layers (valid: one 0 or 1 per layer)"
+        )
+    layer_types = c.get("layer_types")
+    if layer_types is None:
+        layer_types = ["chunked_attention" if r else "full_attention" for r in no_rope]
+    if not isinstance(layer_types, list) or len(layer_types) != num_layers:
+        got = len(layer_types) if isinstance(layer_types, list) else repr(layer_types)
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+        )
+    if any(t not in ("chunked_attention", "full_attention") for t in layer_types):
+        raise LLMViewerError(f"{c.origin}: field 'layer_types' may hold only chunked_attention and full_attention")
+    if any((t == "chunked_attention") != bool(r) for t, r in zip(layer_types, no_rope, strict=True)):
+        raise LLMViewerError(
+            f"{c.origin}: fields 'layer_types' and 'no_rope_layers' disagree; supported: chunked attention exactly"
+            " on the rotary layers and full attention on the NoPE layers (as transformers derives them)"
+        )
+    chunked = sum(1 for t in layer_types if t == "chunked_attention")
+    if chunked:
+        spec.update(attention_chunk=c.int("attention_chunk_size", default=8192), chunked_layers=chunked)
+    spec.update(
+        nope_full_layers=chunked < num_layers,
+        qk_l2_norm=c.bool("use_qk_norm", default=True),
+        rotary_dim=spec["head_dim"],
+    )
+    moe_layers = c.get("moe_layers")
+    if moe_layers is None:
+        step = c.int("interleave_moe_layer_step", default=1)
+        count = len(range(step - 1, num_layers, step))
+    else:
+        if not isinstance(moe_layers, list) or any(
+            isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < num_layers for i in moe_layers
+        ):
+            raise LLMViewerError(
+                f"{c.origin}: field 'moe_layers' must list layer indices in 0..{num_layers - 1}, got {moe_layers!r:.60}"
+            )
+        count = len(set(moe_layers))
+    inter = spec["intermediate_size"]
+    spec.update(
+        num_experts=c.int("num_local_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=inter,
+        shared_expert_intermediate_size=inter,
+        num_moe_layers=count,
+    )
+    if count < num_layers:
+        spec["intermediate_size"] = c.int("intermediate_size_mlp")
+    return spec
+
+
+def _llama4(c: _Config) -> dict[str, Any]:
+    """Llama-4 multimodal wrapper: its text model (:func:`_llama4_text`) is analysed."""
+    return _llama4_text(_text_of(c, "llama4"))
+
+
 NEMOTRON_H_BLOCKS = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
 """Characters of Nemotron-H's ``hybrid_override_pattern``: one block each."""
 
@@ -1049,6 +1145,8 @@ ADAPTERS = {
     "qwen3_5": _qwen3_5,  # multimodal wrapper: its text model (a Qwen3-Next stack)
     "qwen3_5_moe": _qwen3_5,
     "nemotron_h": _nemotron_h,
+    "llama4": _llama4,  # multimodal wrapper: its text model
+    "llama4_text": _llama4_text,
     "granite": _llama,  # Llama shapes; its muP multipliers scale values, not shapes or OPs
 }
 """Supported ``model_type`` values and the adapter that reads each."""
@@ -1065,7 +1163,7 @@ def _check_consistent(spec: dict[str, Any], origin: str) -> None:
     window = spec.get("sliding_window")
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
         raise LLMViewerError(f"{origin}: field 'sliding_window' is {window!r}; valid: a positive integer or null")
-    for key in ("sliding_layers", "num_moe_layers", "linear_layers"):
+    for key in ("sliding_layers", "num_moe_layers", "linear_layers", "chunked_layers"):
         if not 0 <= spec.get(key, 0) <= layers:
             raise LLMViewerError(
                 f"{origin}: the config gives {spec[key]} {key}; valid: 0..{layers} (num_hidden_layers)"
