@@ -183,9 +183,13 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tens
         cached = cached + model.sliding_layers * minimum(tokens, model.sliding_window)
     if model.chunked_layers:  # a chunked layer keeps at most one chunk of keys
         cached = cached + model.chunked_layers * minimum(tokens, model.attention_chunk)
+    total = batch * cached * per_token
+    if model.full_attention_kind is not None:  # Gemma-4: the full layers have their own KV shape
+        per_full = model.full_attention_kind.kv_elements_per_token - model.kv_cache_elements_per_token
+        total = total + batch * full * tokens * per_full * kv_bits / 8
     if model.linear_layers:
-        return batch * cached * per_token + batch * model.state_bytes(kv_bits)
-    return batch * cached * per_token
+        total = total + batch * model.state_bytes(kv_bits)
+    return total
 
 
 def activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> Any:

@@ -8,6 +8,14 @@ LayerNorms, a plain fc1 -> GELU -> fc2 MLP with biases), a final LayerNorm, then
 ``tokens_per_image`` tokens and projected to the text model's width (an RMSNorm and a matmul
 without bias). A multiply-accumulate is 2 OPs; elementwise work (norms, GELU, softmax) is left
 out of ``matmul_OPs``.
+
+Pixtral (Mistral-3.1, ``style="pixtral"``), for one square image of ``image_size`` pixels (the
+largest the config allows): a patch convolution without bias, an RMSNorm, ``layers`` pre-norm
+blocks (q, k, v, o without biases, 2-D rotary positions, attention over the image's patches, two
+RMSNorms, a gated SiLU MLP without biases); the projector: an RMSNorm, the patch merger (``merge``²
+neighbouring patches concatenated and projected back to the vision width) and two matmuls to the
+text width with a GELU between. The text model receives the merged patches plus one
+``[IMG_BREAK]``/``[IMG_END]`` token per row.
 """
 
 from __future__ import annotations
@@ -20,6 +28,10 @@ from ..specs.models import VisionEncoder
 def vision_parameters(v: VisionEncoder) -> int:
     """Parameters of the vision tower and its projector (elements)."""
     h, inter = v.hidden_size, v.intermediate_size
+    if v.style == "pixtral":
+        th, m2 = v.text_hidden_size, v.merge**2
+        layer = 4 * h * h + 3 * h * inter + 2 * h
+        return v.channels * v.patch_size**2 * h + h + v.layers * layer + h + m2 * h * h + h * th + th * th
     layer = 4 * (h * h + h) + 4 * h + (h * inter + inter) + (inter * h + h)
     embed = v.channels * v.patch_size**2 * h + h + v.patches * h
     return v.layers * layer + embed + 2 * h + h * v.text_hidden_size + h
@@ -32,13 +44,23 @@ def vision_encoder_cost(v: VisionEncoder, images: Any = 1, w_bit: int = 16, a_bi
     (bytes written by the blocks' matmuls, at ``a_bit``) and ``tokens`` (image tokens the text
     model receives)."""
     h, inter, n = v.hidden_size, v.intermediate_size, v.patches
-    per_layer = 2 * n * (4 * h * h + 2 * h * inter) + 2 * 2 * n * n * h
-    ops = (
-        2 * n * v.channels * v.patch_size**2 * h
-        + v.layers * per_layer
-        + 2 * v.tokens_per_image * h * v.text_hidden_size
-    )
-    act = v.layers * n * (4 * h + inter + h) * a_bit / 8
+    if v.style == "pixtral":
+        th, merged = v.text_hidden_size, n // v.merge**2
+        per_layer = 2 * n * (4 * h * h + 3 * h * inter) + 2 * 2 * n * n * h
+        ops = (
+            2 * n * v.channels * v.patch_size**2 * h
+            + v.layers * per_layer
+            + 2 * merged * (v.merge**2 * h * h + h * th + th * th)
+        )
+        act = v.layers * n * (4 * h + 2 * inter + h) * a_bit / 8
+    else:
+        per_layer = 2 * n * (4 * h * h + 2 * h * inter) + 2 * 2 * n * n * h
+        ops = (
+            2 * n * v.channels * v.patch_size**2 * h
+            + v.layers * per_layer
+            + 2 * v.tokens_per_image * h * v.text_hidden_size
+        )
+        act = v.layers * n * (4 * h + inter + h) * a_bit / 8
     return {
         "matmul_OPs": images * ops,
         "parameters": vision_parameters(v),

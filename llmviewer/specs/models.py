@@ -83,6 +83,13 @@ class ModelSpec:
     chunked_layers: int = 0
     nope_full_layers: bool = False
     qk_l2_norm: bool = False  # weightless L2 q/k norm on the rotary layers (Llama-4 Scout's use_qk_norm)
+    # Gemma-4: the full-attention layers' own shape (heads, KV heads, head size, V = K) when it differs from
+    # the sliding layers'; a weightless RMSNorm of v; a dense MLP beside the MoE block in every MoE layer;
+    # a router with a learned input scale (hidden) and per-expert scale
+    full_attention_kind: Attention | None = None
+    v_norm: bool = False
+    moe_with_dense: bool = False
+    router_scales: bool = False
     residuals_per_layer: int = 2
     source: str = field(default="", compare=False)
     vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
@@ -156,6 +163,8 @@ class VisionEncoder:
     tokens_per_image: int
     text_hidden_size: int
     channels: int = 3
+    style: str = "siglip"  # "siglip" (Gemma-3) or "pixtral" (Mistral-3.1; see llmviewer.engine.vision)
+    merge: int = 1  # spatial merge: merge x merge patches become one image token (pixtral: 2)
 
     @property
     def patches(self) -> int:
@@ -175,6 +184,13 @@ class Attention:
     sinks: bool = False
     chunk: int | None = None  # chunked attention (Llama-4): each query sees only its own chunk of keys
     nope: bool = False  # no rotary embedding on these layers (Llama-4's full-attention layers)
+    k_eq_v: bool = False  # no v_proj: values come from the key projection (Gemma-4's global layers)
+    rotary_dim: int | None = None  # rotated elements per head when they differ from the model's (Gemma-4)
+
+    @property
+    def kv_elements_per_token(self) -> int:
+        """Elements one token adds to this layer's KV cache (K and V; V is cached even when V = K)."""
+        return self.kv_heads * 2 * self.head_dim
 
     @property
     def kind(self) -> str:
@@ -189,6 +205,8 @@ class Attention:
             label = f"chunked({self.chunk})"
         else:
             label = "full" if self.window is None else f"sliding({self.window})"
+        if self.k_eq_v:
+            label += f"[{self.heads}/{self.kv_heads}x{self.head_dim},K=V]"
         return label + ("+sinks" if self.sinks else "") + ("+NoPE" if self.nope else "")
 
 
@@ -366,14 +384,10 @@ def layer_mix(m: ModelSpec) -> LayerMix:
         full = m.attention_layer_count - m.sliding_layers - m.chunked_layers
         groups: list[tuple[Mixer, int]] = []
         if full:
-            groups.append(
-                (
-                    Attention(
-                        m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, nope=m.nope_full_layers
-                    ),
-                    full,
-                )
+            kind = m.full_attention_kind or Attention(
+                m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, nope=m.nope_full_layers
             )
+            groups.append((kind, full))
         if m.chunked_layers:
             chunk = Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, chunk=m.attention_chunk)
             groups.append((chunk, m.chunked_layers))
@@ -386,7 +400,7 @@ def layer_mix(m: ModelSpec) -> LayerMix:
             groups.append((m.linear_mixer, m.linear_layers))
         mixers = tuple(groups)
     mlps: list[tuple[MLP, int]] = []
-    dense = m.mlp_layer_count - m.num_moe_layers
+    dense = m.mlp_layer_count - (0 if m.moe_with_dense else m.num_moe_layers)
     if dense:
         mlps.append((DenseMLP(m.intermediate_size, m.mlp_gated), dense))
     if m.num_moe_layers:
@@ -409,6 +423,7 @@ FAMILIES = {
     "qwen3_5": "Qwen (hybrid; multimodal; text model)", "qwen3_5_moe": "Qwen (hybrid; multimodal; text model)",
     "nemotron_h": "Nemotron-H (hybrid: Mamba2 + attention)",
     "llama4": "Llama-4 (multimodal; text model)", "llama4_text": "Llama-4",
+    "gemma4": "Gemma (multimodal; text model)", "gemma4_text": "Gemma",
 }  # fmt: skip
 """Model family of each supported ``model_type``."""
 
@@ -691,7 +706,31 @@ def _mistral3(c: _Config) -> dict[str, Any]:
     text = c.get("text_config")
     if not isinstance(text, dict):
         raise LLMViewerError(f"{c.origin}: model_type 'mistral3' needs a 'text_config' object, got {text!r}")
-    return _mistral(_Config(text, c.origin + " (text_config)"))
+    spec = _mistral(_Config(text, c.origin + " (text_config)"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict) and vision.get("model_type", "pixtral") == "pixtral":
+        v = _Config(vision, c.origin + " (vision_config)")
+        patch, size, merge = v.int("patch_size"), v.int("image_size"), c.int("spatial_merge_size", default=2)
+        if size % (patch * merge):
+            raise LLMViewerError(
+                f"{c.origin}: vision_config image_size ({size}) is not a multiple of patch_size x spatial_merge_size"
+                f" ({patch} x {merge})"
+            )
+        side = size // (patch * merge)  # image tokens per row after merging
+        spec["vision"] = VisionEncoder(
+            layers=v.int("num_hidden_layers"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_attention_heads"),
+            patch_size=patch,
+            image_size=size,
+            tokens_per_image=side * side + side,  # merged patches, plus one [IMG_BREAK]/[IMG_END] per row
+            text_hidden_size=spec["hidden_size"],
+            channels=v.int("num_channels", default=3),
+            style="pixtral",
+            merge=merge,
+        )
+    return spec
 
 
 def _olmo2(c: _Config) -> dict[str, Any]:
@@ -1045,6 +1084,75 @@ def _llama4_text(c: _Config) -> dict[str, Any]:
     return spec
 
 
+def _gemma4_text(c: _Config) -> dict[str, Any]:
+    """Gemma-4 text model: sliding and full attention layers from ``layer_types``; full layers with their
+    own ``global_head_dim`` and ``num_global_key_value_heads`` and, with ``attention_k_eq_v``, no v_proj
+    (V from the key projection); q/k RMSNorms and a weightless v norm; rotary per layer type
+    (``rope_parameters``: full layers rotate ``partial_rotary_factor`` of their head); seven RMSNorms per
+    layer; with ``enable_moe_block`` a dense MLP AND an MoE block (``num_experts``, ``top_k_experts``,
+    ``moe_intermediate_size``; router with learned scales) in every layer. The final logit soft-capping
+    (a tanh over the logits) is not counted. Per-layer inputs and KV sharing (small Gemma-4) are refused."""
+    for key in ("hidden_size_per_layer_input", "num_kv_shared_layers"):
+        if c.count(key, default=0):
+            raise LLMViewerError(
+                f"{c.origin}: field {key!r} is {c.get(key)}; only 0 is supported (per-layer inputs and KV sharing"
+                " of the small Gemma-4 models are not modelled yet)"
+            )
+    spec = _gemma(c)
+    num_layers = spec["num_layers"]
+    spec.update(norms_per_layer=7, qk_norm=True, v_norm=True)
+    types = c.get("layer_types")
+    if not isinstance(types, list) or len(types) != num_layers:
+        got = len(types) if isinstance(types, list) else repr(types)
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+        )
+    if any(t not in ("sliding_attention", "full_attention") for t in types):
+        raise LLMViewerError(f"{c.origin}: field 'layer_types' may hold only sliding_attention and full_attention")
+    sliding = sum(1 for t in types if t == "sliding_attention")
+    if sliding:
+        spec.update(sliding_window=c.int("sliding_window"), sliding_layers=sliding)
+    rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
+
+    def rotary(kind: str, head_dim: int) -> int:
+        params = rope.get(kind) if isinstance(rope.get(kind), dict) else {}
+        factor = _Config(params, c.origin + f" (rope_parameters.{kind})").fraction("partial_rotary_factor", default=1.0)
+        return int(head_dim * factor)
+
+    spec["rotary_dim"] = rotary("sliding_attention", spec["head_dim"])
+    if sliding < num_layers:
+        head_dim = c.int("global_head_dim", default=spec["head_dim"])
+        kv_heads = c.int("num_global_key_value_heads", default=spec["num_kv_heads"])
+        if spec["num_heads"] % kv_heads:
+            raise LLMViewerError(
+                f"{c.origin}: num_attention_heads ({spec['num_heads']}) is not a multiple of"
+                f" num_global_key_value_heads ({kv_heads})"
+            )
+        spec["full_attention_kind"] = Attention(
+            spec["num_heads"],
+            kv_heads,
+            head_dim,
+            k_eq_v=c.bool("attention_k_eq_v", default=False),
+            rotary_dim=rotary("full_attention", head_dim),
+        )
+    if c.bool("enable_moe_block", default=False):
+        spec.update(
+            num_experts=c.int("num_experts"),
+            experts_per_token=c.int("top_k_experts", "num_experts_per_tok"),
+            moe_intermediate_size=c.int("moe_intermediate_size"),
+            num_moe_layers=num_layers,
+            moe_with_dense=True,
+            router_scales=True,
+        )
+    return spec
+
+
+def _gemma4(c: _Config) -> dict[str, Any]:
+    """Gemma-4 multimodal wrapper: its text model (:func:`_gemma4_text`) is analysed; the vision tower is
+    set aside (not part of the decoder's counts)."""
+    return _gemma4_text(_text_of(c, "gemma4"))
+
+
 def _llama4(c: _Config) -> dict[str, Any]:
     """Llama-4 multimodal wrapper: its text model (:func:`_llama4_text`) is analysed."""
     return _llama4_text(_text_of(c, "llama4"))
@@ -1146,6 +1254,8 @@ ADAPTERS = {
     "qwen3_5_moe": _qwen3_5,
     "nemotron_h": _nemotron_h,
     "llama4": _llama4,  # multimodal wrapper: its text model
+    "gemma4": _gemma4,  # multimodal wrapper: its text model
+    "gemma4_text": _gemma4_text,
     "llama4_text": _llama4_text,
     "granite": _llama,  # Llama shapes; its muP multipliers scale values, not shapes or OPs
 }
