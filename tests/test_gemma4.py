@@ -71,3 +71,12 @@ def test_inconsistent_gemma4_configs_are_clear_errors(patch, words):
         llmviewer.load_model(with_text(**patch))
     for w in words:
         assert w in str(e.value)
+
+
+def test_per_token_kv_keeps_each_layer_shape():
+    from llmviewer.techniques.serving import kv_budget_model, kv_bytes_per_token
+
+    # while the sliding window is not full: 25 sliding layers (8 x 256) and 5 full layers (2 x 512), K and V
+    assert kv_bytes_per_token(NAME) == (25 * 8 * 256 + 5 * 2 * 512) * 2 * 2
+    with pytest.raises(LLMViewerError, match="two attention shapes"):
+        kv_budget_model(NAME, 512)

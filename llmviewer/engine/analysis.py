@@ -186,7 +186,11 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tens
     total = batch * cached * per_token
     if model.full_attention_kind is not None:  # Gemma-4: the full layers have their own KV shape
         per_full = model.full_attention_kind.kv_elements_per_token - model.kv_cache_elements_per_token
-        total = total + batch * full * tokens * per_full * kv_bits / 8
+        as_full = min(model.full_kind_layers, full)  # the rest were given a window (a KV budget)
+        cached_full = as_full * tokens
+        if model.full_kind_layers > as_full:
+            cached_full = cached_full + (model.full_kind_layers - as_full) * minimum(tokens, model.sliding_window)
+        total = total + batch * cached_full * per_full * kv_bits / 8
     if model.linear_layers:
         total = total + batch * model.state_bytes(kv_bits)
     return total

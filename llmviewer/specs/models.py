@@ -87,6 +87,7 @@ class ModelSpec:
     # the sliding layers'; a weightless RMSNorm of v; a dense MLP beside the MoE block in every MoE layer;
     # a router with a learned input scale (hidden) and per-expert scale
     full_attention_kind: Attention | None = None
+    full_kind_layers: int = 0  # layers with ``full_attention_kind``'s shape (they stay so if a window is imposed)
     v_norm: bool = False
     moe_with_dense: bool = False
     router_scales: bool = False
@@ -1128,6 +1129,7 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
                 f"{c.origin}: num_attention_heads ({spec['num_heads']}) is not a multiple of"
                 f" num_global_key_value_heads ({kv_heads})"
             )
+        spec["full_kind_layers"] = num_layers - sliding
         spec["full_attention_kind"] = Attention(
             spec["num_heads"],
             kv_heads,

@@ -84,8 +84,11 @@ def kv_budget_model(model: str | ModelSpec, budget: int) -> ModelSpec:
     The roofline only sees how many tokens are kept, not which ones."""
     m = load_model(model)
     budget = check_sizes("budget", budget)
-    if m.uses_mla:
-        raise LLMViewerError(f"{m.name}: a KV budget is modelled for ordinary (GQA/MHA) attention only")
+    if m.uses_mla or m.full_attention_kind is not None:
+        raise LLMViewerError(
+            f"{m.name}: a KV budget is modelled for ordinary (GQA/MHA) attention of one shape only"
+            " (not MLA, not Gemma-4's two attention shapes)"
+        )
     window = budget if m.sliding_window is None else min(budget, m.sliding_window)
     return dataclasses.replace(
         m,
