@@ -42,7 +42,7 @@ BATCH, PROMPT = 2, 24
 # model_types transformers does not know but whose architecture it builds under another name
 # (an explicit conversion: the config is read as JSON and its model_type renamed, no remote code).
 ALIASES = {"kimi_k2": "deepseek_v3"}
-VISION_MODULES = ("vision_tower.", "multi_modal_projector.", "model.visual.", "model.embed_vision.")
+VISION_MODULES = ("vision_tower.", "multi_modal_projector.", "model.visual.", "model.embed_vision.", "vision_model.")
 IMAGE_TEXT_ONLY = {"qwen3_vl", "mistral3"}
 # transformers 5.23 ties lm_head for mistral3 (a top-level tie_word_embeddings default of True) although the
 # checkpoint ships its own lm_head (text_config: Mistral's default False); the engine counts the checkpoint's
@@ -173,6 +173,10 @@ def test_vision_encoder_matches_transformers(name):
             hidden = model.model.vision_tower(pixels, image_sizes=sizes, output_hidden_states=True).hidden_states[-1]
             features = model.model.multi_modal_projector(hidden.squeeze(0), sizes)
             assert features.shape[0] == (v.image_size // (v.patch_size * v.merge)) ** 2
+        elif v.style == "llama4":  # the projector runs outside get_image_features (as the model's forward does it)
+            hidden = model.get_image_features(pixel_values=pixels, return_dict=True).last_hidden_state
+            features = model.multi_modal_projector(hidden.reshape(-1, hidden.shape[-1]))
+            assert features.shape[0] == images * v.tokens_per_image
         else:
             model.model.get_image_features(pixel_values=pixels)
     cost = vision_encoder_cost(v, images=images)

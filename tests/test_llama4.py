@@ -122,3 +122,15 @@ def test_kv_budget_and_load_simulator_on_new_layer_kinds():
     for name in (SCOUT, "Qwen3-Next-80B-A3B-Thinking"):
         with pytest.raises(LLMViewerError, match="load simulator does not model"):
             StepCost(name, "H100")
+
+
+def test_vision_tower_is_reported_per_tile():
+    v = llmviewer.load_model(SCOUT).vision
+    # 336-pixel tiles of 14-pixel patches: 24 x 24 = 576 patches, pixel shuffle 0.5 -> 144 tokens
+    assert (v.style, v.layers, v.patches, v.tokens_per_image, v.adapter_dim) == ("llama4", 34, 576, 144, 4096)
+    out = llmviewer.analyze(SCOUT, "H100").to_dict()["vision_encoder_per_image"]
+    assert out["tokens"] == 144
+    cfg = raw(SCOUT)
+    bad = {**cfg, "vision_config": {**cfg["vision_config"], "pixel_shuffle_ratio": 0.3}}
+    with pytest.raises(LLMViewerError, match="not a supported Llama-4 tower"):
+        llmviewer.load_model(bad)

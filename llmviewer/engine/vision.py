@@ -16,6 +16,12 @@ RMSNorms, a gated SiLU MLP without biases); the projector: an RMSNorm, the patch
 neighbouring patches concatenated and projected back to the vision width) and two matmuls to the
 text width with a GELU between. The text model receives the merged patches plus one
 ``[IMG_BREAK]``/``[IMG_END]`` token per row.
+
+Llama-4 (``style="llama4"``), per ``image_size`` tile: a patch embedding (a matmul without bias), a
+class token and learned positions, LayerNorms before and after ``layers`` blocks (q, k, v, o with
+biases, attention over the patches and the class token, two LayerNorms, fc1 -> GELU -> fc2 with
+biases); the adapter: pixel shuffle (``merge``² patches into one token), an MLP of two matmuls without
+bias to ``adapter_dim``; the projector: one matmul to the text width.
 """
 
 from __future__ import annotations
@@ -28,6 +34,11 @@ from ..specs.models import VisionEncoder
 def vision_parameters(v: VisionEncoder) -> int:
     """Parameters of the vision tower and its projector (elements)."""
     h, inter = v.hidden_size, v.intermediate_size
+    if v.style == "llama4":
+        a, n_in = v.adapter_dim, v.channels * v.patch_size**2
+        layer = 4 * (h * h + h) + (h * inter + inter) + (inter * h + h) + 4 * h
+        embed = n_in * h + h + (v.patches + 1) * h + 4 * h
+        return embed + v.layers * layer + v.merge**2 * h * a + a * a + a * v.text_hidden_size
     if v.style == "pixtral":
         th, m2 = v.text_hidden_size, v.merge**2
         layer = 4 * h * h + 3 * h * inter + 2 * h
@@ -44,7 +55,16 @@ def vision_encoder_cost(v: VisionEncoder, images: Any = 1, w_bit: int = 16, a_bi
     (bytes written by the blocks' matmuls, at ``a_bit``) and ``tokens`` (image tokens the text
     model receives)."""
     h, inter, n = v.hidden_size, v.intermediate_size, v.patches
-    if v.style == "pixtral":
+    if v.style == "llama4":
+        a, tokens, seq = v.adapter_dim, v.tokens_per_image, n + 1  # the class token joins the patches
+        per_layer = 2 * seq * (4 * h * h + 2 * h * inter) + 2 * 2 * seq * seq * h
+        ops = (
+            2 * n * v.channels * v.patch_size**2 * h
+            + v.layers * per_layer
+            + 2 * tokens * (v.merge**2 * h * a + a * a + a * v.text_hidden_size)
+        )
+        act = v.layers * seq * (4 * h + inter + h) * a_bit / 8
+    elif v.style == "pixtral":
         th, merged = v.text_hidden_size, n // v.merge**2
         per_layer = 2 * n * (4 * h * h + 3 * h * inter) + 2 * 2 * n * n * h
         ops = (

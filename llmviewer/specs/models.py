@@ -164,8 +164,9 @@ class VisionEncoder:
     tokens_per_image: int
     text_hidden_size: int
     channels: int = 3
-    style: str = "siglip"  # "siglip" (Gemma-3) or "pixtral" (Mistral-3.1; see llmviewer.engine.vision)
-    merge: int = 1  # spatial merge: merge x merge patches become one image token (pixtral: 2)
+    style: str = "siglip"  # "siglip" (Gemma-3), "pixtral" (Mistral-3.1), "llama4" (see llmviewer.engine.vision)
+    merge: int = 1  # spatial merge: merge x merge patches become one image token (pixtral: 2; llama4: 1/ratio)
+    adapter_dim: int = 0  # llama4: width of the vision adapter MLP and of the projector's input
 
     @property
     def patches(self) -> int:
@@ -1156,8 +1157,37 @@ def _gemma4(c: _Config) -> dict[str, Any]:
 
 
 def _llama4(c: _Config) -> dict[str, Any]:
-    """Llama-4 multimodal wrapper: its text model (:func:`_llama4_text`) is analysed."""
-    return _llama4_text(_text_of(c, "llama4"))
+    """Llama-4 multimodal wrapper: its text model (:func:`_llama4_text`) is analysed; the vision tower is
+    reported apart, per ``image_size`` tile (:class:`VisionEncoder`, style ``llama4``)."""
+    spec = _llama4_text(_text_of(c, "llama4"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict):
+        v = _Config(vision, c.origin + " (vision_config)")
+        patch, size = v.int("patch_size"), v.int("image_size")
+        ratio = v.fraction("pixel_shuffle_ratio", default=0.5)
+        merge = round(1 / ratio)
+        dims = {k: v.int(k) for k in ("projector_input_dim", "projector_output_dim", "vision_output_dim")}
+        if abs(merge * ratio - 1) > 1e-9 or size % (patch * merge) or len(set(dims.values())) != 1:
+            raise LLMViewerError(
+                f"{c.origin}: vision_config is not a supported Llama-4 tower (valid: pixel_shuffle_ratio 1/k with"
+                f" image_size a multiple of patch_size x k, and equal projector/vision output widths; got {dims})"
+            )
+        side = size // (patch * merge)
+        spec["vision"] = VisionEncoder(
+            layers=v.int("num_hidden_layers"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_attention_heads"),
+            patch_size=patch,
+            image_size=size,
+            tokens_per_image=side * side,
+            text_hidden_size=spec["hidden_size"],
+            channels=v.int("num_channels", default=3),
+            style="llama4",
+            merge=merge,
+            adapter_dim=dims["vision_output_dim"],
+        )
+    return spec
 
 
 NEMOTRON_H_BLOCKS = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
