@@ -87,3 +87,10 @@ def test_mistral3_vision_tower_is_a_pixtral_encoder():
     bad["vision_config"] = {**bad["vision_config"], "image_size": 1541}
     with pytest.raises(LLMViewerError, match="image_size .1541. is not a multiple"):
         llmviewer.load_model(bad)
+
+
+def test_qwen3_vl_vision_tower_at_its_position_grid():
+    v = llmviewer.load_model("Qwen3-VL-8B-Instruct").vision
+    # 2304 learned positions: a 48 x 48 patch grid (768 pixels at 16 per patch), 2 x 2 merge -> 576 tokens
+    assert (v.style, v.layers, v.patches, v.tokens_per_image, v.deepstack) == ("qwen3_vl", 27, 2304, 576, 3)
+    assert llmviewer.analyze("Qwen3-VL-8B-Instruct", "H100").to_dict()["vision_encoder_per_image"]["tokens"] == 576

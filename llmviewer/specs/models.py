@@ -167,6 +167,9 @@ class VisionEncoder:
     style: str = "siglip"  # "siglip" (Gemma-3), "pixtral" (Mistral-3.1), "llama4" (see llmviewer.engine.vision)
     merge: int = 1  # spatial merge: merge x merge patches become one image token (pixtral: 2; llama4: 1/ratio)
     adapter_dim: int = 0  # llama4: width of the vision adapter MLP and of the projector's input
+    temporal_patch: int = 1  # qwen3_vl: frames per patch (an image is repeated over them)
+    deepstack: int = 0  # qwen3_vl: extra mergers whose features join the first text layers
+    positions: int = 0  # qwen3_vl: rows of the learned position table (interpolated to the grid)
 
     @property
     def patches(self) -> int:
@@ -698,7 +701,39 @@ def _qwen3_vl(c: _Config) -> dict[str, Any]:
     if not isinstance(text, dict):
         raise LLMViewerError(f"{c.origin}: model_type 'qwen3_vl' needs a 'text_config' object, got {text!r}")
     tie = c.bool("tie_word_embeddings", default=False)
-    return _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
+    spec = _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict):
+        v = _Config(vision, c.origin + " (vision_config)")
+        positions, patch, merge = v.int("num_position_embeddings"), v.int("patch_size"), v.int("spatial_merge_size")
+        grid = int(round(positions**0.5))
+        if grid * grid != positions or grid % merge:
+            raise LLMViewerError(
+                f"{c.origin}: vision_config num_position_embeddings ({positions}) must be a square grid whose side"
+                f" is a multiple of spatial_merge_size ({merge})"
+            )
+        deepstack = v.get("deepstack_visual_indexes", default=[])
+        if not isinstance(deepstack, list):
+            raise LLMViewerError(
+                f"{c.origin}: vision_config deepstack_visual_indexes must be a list, got {deepstack!r:.60}"
+            )
+        spec["vision"] = VisionEncoder(
+            layers=v.int("depth"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_heads"),
+            patch_size=patch,
+            image_size=grid * patch,  # the reference image: the learned position grid, unresized
+            tokens_per_image=(grid // merge) ** 2,
+            text_hidden_size=v.int("out_hidden_size"),
+            channels=v.int("in_channels", default=3),
+            style="qwen3_vl",
+            merge=merge,
+            temporal_patch=v.int("temporal_patch_size", default=2),
+            deepstack=len(deepstack),
+            positions=positions,
+        )
+    return spec
 
 
 def _mistral3(c: _Config) -> dict[str, Any]:
