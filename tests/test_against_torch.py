@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -24,7 +25,10 @@ from .conftest import DENSE, SHIPPED, require_or_skip
 
 # hybrid stacks (gated DeltaNet or Mamba2 layers between attention layers) have their own test below
 HYBRID = [n for n in SHIPPED if llmviewer.load_model(n).linear_layers]
-MOE = [n for n in SHIPPED if n not in DENSE and n not in HYBRID]
+# Llama-4: transformers runs every routed expert on every token (its own test below)
+ALL_EXPERTS = [n for n in SHIPPED if llmviewer.load_model(n).model_type in ("llama4", "llama4_text")]
+MOE = [n for n in SHIPPED if n not in DENSE and n not in HYBRID and n not in ALL_EXPERTS]
+SLOW_MOE = {"gemma-4-26B-A4B"}  # its multimodal wrapper takes ~20 s on meta: run with -m slow
 DENSE = [n for n in DENSE if n not in HYBRID]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,7 +42,7 @@ BATCH, PROMPT = 2, 24
 # model_types transformers does not know but whose architecture it builds under another name
 # (an explicit conversion: the config is read as JSON and its model_type renamed, no remote code).
 ALIASES = {"kimi_k2": "deepseek_v3"}
-VISION_MODULES = ("vision_tower.", "multi_modal_projector.", "model.visual.")
+VISION_MODULES = ("vision_tower.", "multi_modal_projector.", "model.visual.", "model.embed_vision.", "vision_model.")
 IMAGE_TEXT_ONLY = {"qwen3_vl", "mistral3"}
 # transformers 5.23 ties lm_head for mistral3 (a top-level tie_word_embeddings default of True) although the
 # checkpoint ships its own lm_head (text_config: Mistral's default False); the engine counts the checkpoint's
@@ -64,9 +68,9 @@ def meta_model(name: str):
         return transformers.AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16, attn_implementation="eager")
 
 
-def engine_matmul_ops(name: str, new: int, past: int) -> tuple[float, float]:
-    """The engine's matmul OPs for the pass, and the part of them that is bias additions
-    (which FlopCounterMode does not count)."""
+def engine_matmul_ops(name, new: int, past: int) -> tuple[float, float]:
+    """The engine's matmul OPs for the pass (``name``: a shipped model or a spec), and the part of them
+    that is bias additions (which FlopCounterMode does not count)."""
     # eager attention computes the full score block through memory: the unfused, non-causal accounting
     p = make_pass(BATCH, new, past, 1, flash_attention=False, causal_attention=False, fusion="none")
     ops = [op for op in llmviewer.build_ops(llmviewer.load_model(name), flash_attention=False) if op.kind == "matmul"]
@@ -117,15 +121,17 @@ def test_matmul_ops_and_kv_cache_match_flop_counter(name):
 def run_prefill_and_decode(model):
     """FlopCounterMode over a prefill of PROMPT tokens and one decode step; returns (prefill, decode, cache)."""
     ids = torch.zeros(BATCH, PROMPT, dtype=torch.long, device="meta")
+    # Gemma-4's wrapper needs its cache made up front to run on meta (see research/configs-2026-11/REPORT.md)
+    cache = transformers.DynamicCache(config=model.config) if model.config.model_type == "gemma4" else None
     with FlopCounterMode(display=False) as prefill:
-        out = model(input_ids=ids, use_cache=True, logits_to_keep=1)
+        out = model(input_ids=ids, use_cache=True, logits_to_keep=1, past_key_values=cache)
     step = torch.zeros(BATCH, 1, dtype=torch.long, device="meta")
     with FlopCounterMode(display=False) as decode:
         out = model(input_ids=step, past_key_values=out.past_key_values, use_cache=True)
     return prefill, decode, out.past_key_values
 
 
-@pytest.mark.parametrize("name", MOE)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_MOE else n for n in MOE])
 def test_moe_matmul_ops_match_flop_counter_with_batched_experts(name):
     """MoE models: transformers' default ``grouped_mm`` experts count 0 FLOPs under FlopCounterMode
     (torch has no formula for ``aten._grouped_mm``), so the experts run as ``batched_mm``, which
@@ -149,7 +155,9 @@ def test_moe_matmul_ops_match_flop_counter_with_batched_experts(name):
     assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes
 
 
-@pytest.mark.parametrize("name", [n for n in SHIPPED if llmviewer.load_model(n).vision is not None])
+@pytest.mark.parametrize(
+    "name", [n for n in SHIPPED if (v := llmviewer.load_model(n).vision) is not None and v.style != "qwen3_vl"]
+)
 def test_vision_encoder_matches_transformers(name):
     """Multimodal wrappers: the vision tower (with its projector) is reported apart from the decoder;
     its parameters and the matmul OPs of encoding images (convolution, addmm, bmm, mm) are exact."""
@@ -159,10 +167,21 @@ def test_vision_encoder_matches_transformers(name):
     with torch.device("meta"):
         model = transformers.AutoModelForImageTextToText.from_config(cfg, dtype=torch.bfloat16)
     v = llmviewer.load_model(name).vision
-    pixels = torch.zeros(2, v.channels, v.image_size, v.image_size, dtype=torch.bfloat16, device="meta")
+    images = 1 if v.style == "pixtral" else 2  # pixtral concatenates images into one masked sequence: one
+    pixels = torch.zeros(images, v.channels, v.image_size, v.image_size, dtype=torch.bfloat16, device="meta")
     with FlopCounterMode(display=False) as counted:
-        model.model.get_image_features(pixel_values=pixels)
-    cost = vision_encoder_cost(v, images=2)
+        if v.style == "pixtral":  # get_image_features calls .tolist() on a meta tensor: its two steps, as it runs them
+            sizes = torch.tensor([[v.image_size, v.image_size]])
+            hidden = model.model.vision_tower(pixels, image_sizes=sizes, output_hidden_states=True).hidden_states[-1]
+            features = model.model.multi_modal_projector(hidden.squeeze(0), sizes)
+            assert features.shape[0] == (v.image_size // (v.patch_size * v.merge)) ** 2
+        elif v.style == "llama4":  # the projector runs outside get_image_features (as the model's forward does it)
+            hidden = model.get_image_features(pixel_values=pixels, return_dict=True).last_hidden_state
+            features = model.multi_modal_projector(hidden.reshape(-1, hidden.shape[-1]))
+            assert features.shape[0] == images * v.tokens_per_image
+        else:
+            model.model.get_image_features(pixel_values=pixels)
+    cost = vision_encoder_cost(v, images=images)
     assert cost["matmul_OPs"] == counted.get_total_flops()
     theirs = sum(p.numel() for n, p in model.named_parameters() if any(m in n for m in VISION_MODULES))
     assert cost["parameters"] == theirs
@@ -231,3 +250,54 @@ def test_hybrid_matmul_ops_and_state_bytes_match_transformers(name):
     per_token = BATCH * m.attention_layer_count * m.kv_cache_elements_per_token * 2
     grown = kv_cache_bytes(m, BATCH, PROMPT + 1 + 10**6, 16) - kv_cache_bytes(m, BATCH, PROMPT + 1, 16)
     assert m.state_bytes(16) > 0 and grown == 10**6 * per_token
+
+
+@pytest.mark.parametrize("name", ALL_EXPERTS)
+def test_llama4_both_expert_conventions_match_flop_counter(name):
+    """Llama-4 (text model of the multimodal config): transformers' ``Llama4TextMoe`` runs EVERY routed
+    expert on every token (a dense ``bmm`` over all experts, scaled by mostly-zero router scores), so
+    FlopCounterMode counts E experts where a routed kernel runs top-k. Both conventions are tested: the
+    engine with ``experts_per_token = num_experts`` equals FlopCounterMode exactly, and the engine's
+    routed top-k count equals FlopCounterMode with the experts' FLOPs scaled by k/E. Chunked attention
+    (8192-token blocks) does not change a 24-token pass; the KV cache holds every token so far."""
+    model = meta_model(name)
+    prefill, decode, cache = run_prefill_and_decode(model)
+    m = llmviewer.load_model(name)
+    dense_experts = replace(m, experts_per_token=m.num_experts)
+    root = type(model).__name__
+    experts = {f"{root}.{n}" for n, mod in model.named_modules() if type(mod).__name__ == "Llama4TextExperts"}
+    assert len(experts) == m.num_moe_layers
+    for new, past, counted in ((PROMPT, 0, prefill), (1, PROMPT, decode)):
+        total, bias = engine_matmul_ops(dense_experts, new, past)
+        assert total - bias == counted.get_total_flops()
+        expert_flops = sum(sum(counted.get_flop_counts().get(n, {}).values()) for n in experts)
+        routed, bias = engine_matmul_ops(m, new, past)
+        theirs = counted.get_total_flops() - expert_flops + expert_flops * m.experts_per_token // m.num_experts
+        assert routed - bias == theirs
+    cache_bytes = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values))
+    assert kv_cache_bytes(m, BATCH, PROMPT + 1, 16) == cache_bytes
+
+
+@pytest.mark.slow
+def test_qwen3_vl_vision_tower_matches_transformers():
+    """Qwen3-VL's tower cannot run on meta (its position interpolation mixes CPU and meta tensors), so it
+    is built on meta, given uninitialised CPU memory and run on a 4 x 4-patch image (eager attention):
+    parameters (whole tower, deepstack mergers included) and matmul OPs at that size are exact."""
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLVisionModel
+
+    from llmviewer.engine.vision import vision_encoder_cost
+
+    name = "Qwen3-VL-8B-Instruct"
+    cfg = transformers.AutoConfig.from_pretrained(shipped_models()[name].parent)
+    with torch.device("meta"):
+        tower = Qwen3VLVisionModel._from_config(cfg.vision_config, dtype=torch.bfloat16, attn_implementation="eager")
+    v = llmviewer.load_model(name).vision
+    assert vision_encoder_cost(v)["parameters"] == sum(p.numel() for p in tower.parameters())
+    tower = tower.to_empty(device="cpu")
+    grid = 4
+    pixels = torch.zeros(grid * grid, v.channels * v.temporal_patch * v.patch_size**2, dtype=torch.bfloat16)
+    with torch.no_grad(), FlopCounterMode(display=False) as counted:
+        out = tower(pixels, grid_thw=torch.tensor([[1, grid, grid]]))
+    small = replace(v, image_size=grid * v.patch_size, tokens_per_image=(grid // v.merge) ** 2)
+    assert out.pooler_output.shape[0] == small.tokens_per_image and len(out.deepstack_features) == v.deepstack
+    assert vision_encoder_cost(small)["matmul_OPs"] == counted.get_total_flops()

@@ -75,3 +75,22 @@ def test_inconsistent_configs_are_clear_errors(name, patch, words):
 def test_unknown_arch_lists_the_supported():
     with pytest.raises(LLMViewerError, match="unknown arch 'lama'.*llama"):
         llmviewer.load_model(raw("Llama-3.1-8B"), arch="lama")
+
+
+def test_mistral3_vision_tower_is_a_pixtral_encoder():
+    v = llmviewer.load_model("Mistral-Small-3.1-24B-Instruct-2503").vision
+    # 1540-pixel images, 14-pixel patches, 2x2 merge: 55 x 55 merged patches plus one break/end token per row
+    assert (v.style, v.layers, v.hidden_size, v.patches, v.tokens_per_image) == ("pixtral", 24, 1024, 110**2, 3080)
+    out = llmviewer.analyze("Mistral-Small-3.1-24B-Instruct-2503", "H100").to_dict()["vision_encoder_per_image"]
+    assert out["tokens"] == 3080 and out["parameters"] > 0
+    bad = {**raw("Mistral-Small-3.1-24B-Instruct-2503")}
+    bad["vision_config"] = {**bad["vision_config"], "image_size": 1541}
+    with pytest.raises(LLMViewerError, match="image_size .1541. is not a multiple"):
+        llmviewer.load_model(bad)
+
+
+def test_qwen3_vl_vision_tower_at_its_position_grid():
+    v = llmviewer.load_model("Qwen3-VL-8B-Instruct").vision
+    # 2304 learned positions: a 48 x 48 patch grid (768 pixels at 16 per patch), 2 x 2 merge -> 576 tokens
+    assert (v.style, v.layers, v.patches, v.tokens_per_image, v.deepstack) == ("qwen3_vl", 27, 2304, 576, 3)
+    assert llmviewer.analyze("Qwen3-VL-8B-Instruct", "H100").to_dict()["vision_encoder_per_image"]["tokens"] == 576

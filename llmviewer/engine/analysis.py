@@ -241,17 +241,27 @@ def _weight_bytes(model: ModelSpec, p: Pass) -> Any:
 
 def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tensor_parallel: int = 1) -> Any:
     """Bytes of the KV cache one device holds for ``tokens`` tokens of each of ``batch`` sequences
-    (sliding-window layers keep at most ``window`` tokens; MLA keeps the latent), plus the
+    (sliding-window layers keep at most ``window`` tokens, chunked layers one chunk; MLA keeps the latent), plus the
     fixed-size conv and recurrent state of linear-attention/SSM layers (constant in ``tokens``)."""
     model = shard(model, tensor_parallel)
-    full = model.attention_layer_count - model.sliding_layers
+    full = model.attention_layer_count - model.sliding_layers - model.chunked_layers
     per_token = model.kv_cache_elements_per_token * kv_bits / 8
     cached = full * tokens
     if model.sliding_layers:
         cached = cached + model.sliding_layers * minimum(tokens, model.sliding_window)
+    if model.chunked_layers:  # a chunked layer keeps at most one chunk of keys
+        cached = cached + model.chunked_layers * minimum(tokens, model.attention_chunk)
+    total = batch * cached * per_token
+    if model.full_attention_kind is not None:  # Gemma-4: the full layers have their own KV shape
+        per_full = model.full_attention_kind.kv_elements_per_token - model.kv_cache_elements_per_token
+        as_full = min(model.full_kind_layers, full)  # the rest were given a window (a KV budget)
+        cached_full = as_full * tokens
+        if model.full_kind_layers > as_full:
+            cached_full = cached_full + (model.full_kind_layers - as_full) * minimum(tokens, model.sliding_window)
+        total = total + batch * cached_full * per_full * kv_bits / 8
     if model.linear_layers:
-        return batch * cached * per_token + batch * model.state_bytes(kv_bits)
-    return batch * cached * per_token
+        total = total + batch * model.state_bytes(kv_bits)
+    return total
 
 
 def activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> Any:

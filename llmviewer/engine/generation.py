@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..arrays import clip, maximum, where
+from ..arrays import clip, maximum, minimum, where
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import ModelSpec, load_model
@@ -56,6 +56,26 @@ def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
     return base + positive
 
 
+def _chunked_decode_sum(op: Any, peak: Any, hw: Hardware, first: Pass, rows: Any, efficiency: Efficiency, steps: Any):
+    """Sum over ``steps`` decode steps of a chunked-attention operator's roofline time (overhead apart).
+    Step j attends ``r_j + 1`` keys, r_j = (past + j) mod chunk: a sawtooth, summed exactly as a first
+    partial block, whole blocks and a last partial block, each an affine maximum in r."""
+    chunk = op.chunk
+    at = [Pass(**{**first.__dict__, "past_tokens": r}) for r in (0, 1)]  # r = 0 and 1 keys before the query
+    t0, t1 = (op.traffic(p) for p in at)
+    a, c, _, _ = op_terms(op.kind, t0.OPs, t0.memory_access, t0.link_bytes, peak, hw, rows, efficiency)
+    b, d, _, _ = op_terms(op.kind, t1.OPs, t1.memory_access, t1.link_bytes, peak, hw, rows, efficiency)
+    b, d = b - a, d - c
+    r0 = first.past_tokens % chunk
+    head = minimum(steps, chunk - r0)
+    rest = maximum(steps - head, 0)
+    return (
+        _sum_affine_max(a + b * r0, b, c + d * r0, d, head)
+        + (rest // chunk) * _sum_affine_max(a, b, c, d, chunk)
+        + _sum_affine_max(a, b, c, d, rest % chunk)
+    )
+
+
 def _decode_ops(model: ModelSpec, hw: Hardware, first: Pass) -> list[tuple[Any, Any, Any, Any]]:
     """(operator, peak, traffic of the first step, traffic of the next) for every operator."""
     nxt = Pass(**{**first.__dict__, "past_tokens": first.past_tokens + 1})
@@ -86,6 +106,8 @@ def decode_steps_time(
         total = total + op.count * steps * overhead
         if op.kind == "communication":  # collectives do not depend on the cache: same every step
             total = total + op.count * steps * combine(a, c, link, 0.0)[0]
+        elif op.chunk != float("inf"):
+            total = total + op.count * _chunked_decode_sum(op, peak, hw, first, rows, efficiency, steps)
         elif op.window == float("inf"):
             total = total + op.count * _sum_affine_max(a, b, c, d, steps)
         else:  # keys grow until the window is full, then the step time stays at its value there

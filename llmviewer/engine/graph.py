@@ -94,7 +94,12 @@ def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, to
 
 def _moe_block(m: ModelSpec, count: int) -> list[Op]:
     h = m.hidden_size
-    ops: list[Op] = [Linear("router", "matmul", count, in_f=h, out_f=m.num_experts, bias=m.router_bias)]
+    ops: list[Op] = []
+    if m.router_scales:  # Gemma-4: a weightless RMSNorm (4 OPs/element) and a learned scale (1) before the router
+        ops.append(
+            Elementwise("router_scale", "elementwise", count, width=h, ops_per_element=5, weights=h + m.num_experts)
+        )
+    ops.append(Linear("router", "matmul", count, in_f=h, out_f=m.num_experts, bias=m.router_bias))
     ops += _mlp(m, "expert_", count, m.moe_intermediate_size, m.num_experts, m.experts_per_token)
     if m.shared_expert_intermediate_size:
         ops += _mlp(m, "shared_", count, m.shared_expert_intermediate_size)
@@ -109,44 +114,92 @@ def _moe_block(m: ModelSpec, count: int) -> list[Op]:
     return ops
 
 
-def _attention_core(name_suffix: str, count: int, shape: AttentionOperands, window: float, flash: bool) -> list[Op]:
+def _attention_core(
+    name_suffix: str, count: int, shape: AttentionOperands, window: float, flash: bool, chunk: float = INF
+) -> list[Op]:
     if flash:
         return [
             FusedAttention(
-                "fused_attention" + name_suffix, "fused", count, shape=shape, window=window, role="attention"
+                "fused_attention" + name_suffix,
+                "fused",
+                count,
+                shape=shape,
+                window=window,
+                chunk=chunk,
+                role="attention",
             )
         ]
     return [
         AttentionMatmul(
-            "qk_matmul" + name_suffix, "matmul", count, shape=shape, values=False, window=window, role="attention"
+            "qk_matmul" + name_suffix,
+            "matmul",
+            count,
+            shape=shape,
+            values=False,
+            window=window,
+            chunk=chunk,
+            role="attention",
         ),
-        Softmax("softmax" + name_suffix, "elementwise", count, heads=shape.heads, window=window, role="attention"),
+        Softmax(
+            "softmax" + name_suffix,
+            "elementwise",
+            count,
+            heads=shape.heads,
+            window=window,
+            chunk=chunk,
+            role="attention",
+        ),
         AttentionMatmul(
-            "sv_matmul" + name_suffix, "matmul", count, shape=shape, values=True, window=window, role="attention"
+            "sv_matmul" + name_suffix,
+            "matmul",
+            count,
+            shape=shape,
+            values=True,
+            window=window,
+            chunk=chunk,
+            role="attention",
         ),
     ]
 
 
-def _layer_groups(m: ModelSpec) -> list[tuple[str, int, float]]:
-    """(name suffix, layer count, window) of each distinct attention kind in the stack (full first)."""
+def _layer_groups(m: ModelSpec) -> list[tuple[str, int, Attention]]:
+    """(name suffix, layer count, kind) of each distinct attention kind in the stack (full first)."""
     mixers = [(k, n) for k, n in layer_mix(m).mixers if isinstance(k, Attention)]
     several = len(mixers) > 1
-    return [
-        ("_sliding" if k.window is not None and several else "", n, INF if k.window is None else float(k.window))
-        for k, n in mixers
-    ]
+
+    def suffix(k: Attention) -> str:
+        if not several or (k.window is None and k.chunk is None):
+            return ""
+        return "_chunked" if k.chunk is not None else "_sliding"
+
+    return [(suffix(k), n, k) for k, n in mixers]
 
 
 def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
-    L, h, nh, nkv, d = m.attention_layer_count, m.hidden_size, m.num_heads, m.num_kv_heads, m.head_dim
+    L, h = m.attention_layer_count, m.hidden_size
     gate = 2 if m.attn_output_gate else 1  # gated output: q_proj also yields the gate's logits
     ops: list[Op] = []
-    for suffix, count, window in _layer_groups(m):
+    o_proj: list[Op] = []
+    several_shapes = m.full_attention_kind is not None
+    for suffix, count, kind in _layer_groups(m):
+        window = INF if kind.window is None else float(kind.window)
+        chunk = INF if kind.chunk is None else float(kind.chunk)
+        nh, nkv, d = kind.heads, kind.kv_heads, kind.head_dim  # per kind (Gemma-4's full layers differ)
+        rotary_dim = m.rotary_dim if kind.rotary_dim is None else kind.rotary_dim
+        if several_shapes and not suffix:
+            suffix = "_full"
         ops += [
             Linear("q_proj" + suffix, "matmul", count, in_f=h, out_f=gate * nh * d, bias=m.qkv_bias),
             Linear("k_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
-            Linear("v_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True),
         ]
+        if not kind.k_eq_v:  # V = K (Gemma-4 global layers): no v_proj; V's cache write is not counted apart
+            ops.append(
+                Linear("v_proj" + suffix, "matmul", count, in_f=h, out_f=nkv * d, bias=m.qkv_bias, to_kv_cache=True)
+            )
+        if m.v_norm:  # weightless RMSNorm of v (Gemma-4)
+            ops.append(Elementwise("v_norm" + suffix, "elementwise", count, width=nkv * d, ops_per_element=4))
+        if m.qk_l2_norm and not kind.nope:  # weightless L2 norm of q and k (Llama-4, rotary layers only)
+            ops.append(Elementwise("qk_norm" + suffix, "elementwise", count, width=(nh + nkv) * d, ops_per_element=4))
         if m.qk_norm:
             ops.append(
                 Elementwise(
@@ -158,19 +211,25 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
                     weights=2 * d if m.qk_norm_per_head else (nh + nkv) * d,
                 )
             )
-        if m.rotary_dim:
+        if rotary_dim and not kind.nope:
             ops.append(
-                Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * m.rotary_dim, ops_per_element=3)
+                Elementwise("rotary" + suffix, "elementwise", count, width=(nh + nkv) * rotary_dim, ops_per_element=3)
             )
+        if kind.nope:
+            # attention-temperature tuning on NoPE layers: q scaled by a per-position factor (1 OP per element)
+            ops.append(Elementwise("attn_temperature" + suffix, "elementwise", count, width=nh * d, ops_per_element=1))
         if m.attention_sinks:
             # one learned logit per head joins every softmax: weights nh, ~2 OPs (exp, add) per head and query
             ops.append(
                 Elementwise("attention_sinks" + suffix, "elementwise", count, width=nh, ops_per_element=2, weights=nh)
             )
-        ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash)
+        ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash, chunk)
+        if several_shapes:
+            o_proj.append(Linear("o_proj" + suffix, "matmul", count, in_f=nh * d, out_f=h, bias=m.o_bias))
+    nh, d = m.num_heads, m.head_dim
     if m.attn_output_gate:  # output * sigmoid(gate): sigmoid ~4 OPs, multiply 1
         ops.append(Elementwise("attn_output_gate", "elementwise", L, width=nh * d, ops_per_element=5, inputs=2))
-    ops.append(Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias))
+    ops += o_proj or [Linear("o_proj", "matmul", L, in_f=nh * d, out_f=h, bias=m.o_bias)]
     return ops
 
 
@@ -308,12 +367,18 @@ def shard(m: ModelSpec, devices: int) -> ModelSpec:
     elif isinstance(mx, Mamba2) and m.linear_layers:
         splits |= {"mamba_num_heads": mx.heads, "n_groups": mx.groups}
         mx = replace(mx, heads=mx.heads // devices, groups=mx.groups // devices)
+    full_kind = m.full_attention_kind
+    if full_kind is not None:
+        full_kind = replace(full_kind, heads=full_kind.heads // devices, kv_heads=max(full_kind.kv_heads // devices, 1))
+        if m.full_attention_kind.kv_heads >= devices:
+            splits["num_global_key_value_heads"] = m.full_attention_kind.kv_heads
     uneven = [f"{k} ({v})" for k, v in splits.items() if v % devices]
     if uneven:
         raise LLMViewerError(f"{m.name}: tensor_parallel={devices} does not divide {', '.join(uneven)}")
     return replace(
         m,
         linear_mixer=mx,
+        full_attention_kind=full_kind,
         num_heads=m.num_heads // devices,
         num_kv_heads=max(m.num_kv_heads // devices, 1),
         intermediate_size=m.intermediate_size // devices,

@@ -26,7 +26,9 @@ Counting conventions (one place for every formula):
   (:attr:`Traffic.rows`).
 * A tensor-parallel all-reduce moves its tensor at the activation width but at least 16 bits
   (engines reduce FP8/INT8 partial sums in 16 bits).
-* Sliding-window layers attend to (and cache) at most ``window`` keys.
+* Sliding-window layers attend to (and cache) at most ``window`` keys. Chunked-attention layers
+  (Llama-4) split the sequence into blocks of ``chunk`` tokens: query ``q`` attends the
+  ``(q mod chunk) + 1`` keys of its own block, and the cache holds at most one block.
 * MoE expert weights are read once per distinct expert the batch touches (expected value
   under uniform routing), while OPs follow the ``top_k`` experts each token uses.
 * Linear-attention and state-space layers (gated DeltaNet, Mamba2) keep a fixed-size state per
@@ -108,6 +110,7 @@ class Op:
 
     window: float = INF  # keys attended at most (sliding-window attention)
     role: str = "block"  # see ROLES
+    chunk: float = INF  # chunked attention: a query attends only the keys of its own block of ``chunk`` tokens
 
 
 # --------------------------------------------------------------------------- matmuls
@@ -213,15 +216,26 @@ class ExpertLinear(Linear):
 # --------------------------------------------------------------------------- attention
 
 
-def _keys(p: Pass, window: float) -> Any:
-    """Keys held per sequence once the pass's tokens are cached (capped by the window)."""
+def _keys(p: Pass, window: float, chunk: float = INF) -> Any:
+    """Keys held per sequence once the pass's tokens are cached (capped by the window). Chunked
+    attention: the keys the pass's queries attend, from the start of the first query's chunk."""
+    if chunk != INF:
+        return p.past_tokens % chunk + p.new_tokens
     return minimum(p.past_tokens + p.new_tokens, window)
 
 
-def _scores_per_head(p: Pass, window: float) -> Any:
+def _chunked_pairs(n: Any, chunk: float) -> Any:
+    """Causal query-key pairs of positions 0..n-1 under chunked attention: query q sees (q mod chunk) + 1 keys."""
+    full, rest = n // chunk, n % chunk
+    return full * chunk * (chunk + 1) / 2 + rest * (rest + 1) / 2
+
+
+def _scores_per_head(p: Pass, window: float, chunk: float = INF) -> Any:
     """Query-key pairs one head of one sequence computes in the pass."""
     if not p.causal_attention:
-        return p.new_tokens * _keys(p, window)
+        return p.new_tokens * _keys(p, window, chunk)
+    if chunk != INF:
+        return _chunked_pairs(p.past_tokens + p.new_tokens, chunk) - _chunked_pairs(p.past_tokens, chunk)
     # query i (0-based) sees min(past + i + 1, window) keys
     uncapped = clip(window - p.past_tokens, 0, p.new_tokens)
     return (
@@ -247,8 +261,8 @@ class AttentionOperands:
     kv_in_cache: bool = True
     values_in_keys: bool = False
 
-    def kv_read(self, p: Pass, dim: int, window: float) -> dict[str, Any]:
-        elems = p.batch * self.kv_heads * _keys(p, window) * dim
+    def kv_read(self, p: Pass, dim: int, window: float, chunk: float = INF) -> dict[str, Any]:
+        elems = p.batch * self.kv_heads * _keys(p, window, chunk) * dim
         return {"load_kv_cache": elems * p.kv_bytes} if self.kv_in_cache else {"load_act": elems * p.a_bytes}
 
     def compute_bits(self, p: Pass) -> Any:
@@ -265,9 +279,9 @@ class AttentionMatmul(Op):
 
     def traffic(self, p: Pass) -> Traffic:
         s = self.shape
-        scores = p.batch * s.heads * _scores_per_head(p, self.window)
+        scores = p.batch * s.heads * _scores_per_head(p, self.window, self.chunk)
         dim = s.v_dim if self.values else s.qk_dim
-        kv = s.kv_read(p, dim, self.window)
+        kv = s.kv_read(p, dim, self.window, self.chunk)
         q_or_out = p.batch * p.new_tokens * s.heads * dim * p.a_bytes
         if self.values:  # read probabilities (and V), write the output
             return Traffic(OPs=2 * scores * dim, store_act=q_or_out, **_add(kv, "load_act", scores * p.a_bytes))
@@ -291,7 +305,7 @@ class Softmax(Op):
     window: float = INF
 
     def traffic(self, p: Pass) -> Traffic:
-        scores = p.batch * self.heads * _scores_per_head(p, self.window)
+        scores = p.batch * self.heads * _scores_per_head(p, self.window, self.chunk)
         return Traffic(OPs=5 * scores, load_act=scores * p.a_bytes, store_act=scores * p.a_bytes)
 
 
@@ -308,9 +322,9 @@ class FusedAttention(Op):
 
     def traffic(self, p: Pass) -> Traffic:
         s = self.shape
-        scores = p.batch * s.heads * _scores_per_head(p, self.window)
+        scores = p.batch * s.heads * _scores_per_head(p, self.window, self.chunk)
         q_elems = p.batch * p.new_tokens * s.heads
-        kv = s.kv_read(p, s.qk_dim if s.values_in_keys else s.qk_dim + s.v_dim, self.window)
+        kv = s.kv_read(p, s.qk_dim if s.values_in_keys else s.qk_dim + s.v_dim, self.window, self.chunk)
         return Traffic(
             OPs=2 * scores * (s.qk_dim + s.v_dim) + 5 * scores,
             store_act=q_elems * s.v_dim * p.a_bytes,

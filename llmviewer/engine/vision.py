@@ -8,6 +8,27 @@ LayerNorms, a plain fc1 -> GELU -> fc2 MLP with biases), a final LayerNorm, then
 ``tokens_per_image`` tokens and projected to the text model's width (an RMSNorm and a matmul
 without bias). A multiply-accumulate is 2 OPs; elementwise work (norms, GELU, softmax) is left
 out of ``matmul_OPs``.
+
+Pixtral (Mistral-3.1, ``style="pixtral"``), for one square image of ``image_size`` pixels (the
+largest the config allows): a patch convolution without bias, an RMSNorm, ``layers`` pre-norm
+blocks (q, k, v, o without biases, 2-D rotary positions, attention over the image's patches, two
+RMSNorms, a gated SiLU MLP without biases); the projector: an RMSNorm, the patch merger (``merge``²
+neighbouring patches concatenated and projected back to the vision width) and two matmuls to the
+text width with a GELU between. The text model receives the merged patches plus one
+``[IMG_BREAK]``/``[IMG_END]`` token per row.
+
+Llama-4 (``style="llama4"``), per ``image_size`` tile: a patch embedding (a matmul without bias), a
+class token and learned positions, LayerNorms before and after ``layers`` blocks (q, k, v, o with
+biases, attention over the patches and the class token, two LayerNorms, fc1 -> GELU -> fc2 with
+biases); the adapter: pixel shuffle (``merge``² patches into one token), an MLP of two matmuls without
+bias to ``adapter_dim``; the projector: one matmul to the text width.
+
+Qwen3-VL (``style="qwen3_vl"``), for the reference image whose patch grid is the learned position
+table (``sqrt(positions)`` patches a side; other sizes interpolate it): a 3-D patch convolution with
+bias over ``temporal_patch`` copies of the image, ``layers`` blocks (LayerNorms, fused qkv and proj with
+biases, attention over the image's patches, fc1 -> GELU -> fc2 with biases), then the merger (LayerNorm,
+``merge``² patches concatenated, two matmuls with biases to the text width) and ``deepstack`` more
+mergers of the same shape (their features are added into the first text layers).
 """
 
 from __future__ import annotations
@@ -24,6 +45,21 @@ from .roofline import peak_for_bits, roofline_time
 def vision_parameters(v: VisionEncoder) -> int:
     """Parameters of the vision tower and its projector (elements)."""
     h, inter = v.hidden_size, v.intermediate_size
+    if v.style == "qwen3_vl":
+        wide, out = v.merge**2 * h, v.text_hidden_size
+        layer = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (h * inter + inter) + (inter * h + h)
+        embed = v.channels * v.temporal_patch * v.patch_size**2 * h + h + v.positions * h
+        merger = (wide * wide + wide) + (wide * out + out)
+        return embed + v.layers * layer + (2 * h + merger) + v.deepstack * (2 * wide + merger)
+    if v.style == "llama4":
+        a, n_in = v.adapter_dim, v.channels * v.patch_size**2
+        layer = 4 * (h * h + h) + (h * inter + inter) + (inter * h + h) + 4 * h
+        embed = n_in * h + h + (v.patches + 1) * h + 4 * h
+        return embed + v.layers * layer + v.merge**2 * h * a + a * a + a * v.text_hidden_size
+    if v.style == "pixtral":
+        th, m2 = v.text_hidden_size, v.merge**2
+        layer = 4 * h * h + 3 * h * inter + 2 * h
+        return v.channels * v.patch_size**2 * h + h + v.layers * layer + h + m2 * h * h + h * th + th * th
     layer = 4 * (h * h + h) + 4 * h + (h * inter + inter) + (inter * h + h)
     embed = v.channels * v.patch_size**2 * h + h + v.patches * h
     return v.layers * layer + embed + 2 * h + h * v.text_hidden_size + h
@@ -36,13 +72,41 @@ def vision_encoder_cost(v: VisionEncoder, images: Any = 1, w_bit: int = 16, a_bi
     (bytes written by the blocks' matmuls, at ``a_bit``) and ``tokens`` (image tokens the text
     model receives)."""
     h, inter, n = v.hidden_size, v.intermediate_size, v.patches
-    per_layer = 2 * n * (4 * h * h + 2 * h * inter) + 2 * 2 * n * n * h
-    ops = (
-        2 * n * v.channels * v.patch_size**2 * h
-        + v.layers * per_layer
-        + 2 * v.tokens_per_image * h * v.text_hidden_size
-    )
-    act = v.layers * n * (4 * h + inter + h) * a_bit / 8
+    if v.style == "qwen3_vl":
+        wide, merged = v.merge**2 * h, n // v.merge**2
+        per_layer = 2 * n * (4 * h * h + 2 * h * inter) + 2 * 2 * n * n * h
+        ops = (
+            2 * n * v.channels * v.temporal_patch * v.patch_size**2 * h
+            + v.layers * per_layer
+            + (1 + v.deepstack) * 2 * merged * (wide * wide + wide * v.text_hidden_size)
+        )
+        act = v.layers * n * (4 * h + inter + h) * a_bit / 8
+    elif v.style == "llama4":
+        a, tokens, seq = v.adapter_dim, v.tokens_per_image, n + 1  # the class token joins the patches
+        per_layer = 2 * seq * (4 * h * h + 2 * h * inter) + 2 * 2 * seq * seq * h
+        ops = (
+            2 * n * v.channels * v.patch_size**2 * h
+            + v.layers * per_layer
+            + 2 * tokens * (v.merge**2 * h * a + a * a + a * v.text_hidden_size)
+        )
+        act = v.layers * seq * (4 * h + inter + h) * a_bit / 8
+    elif v.style == "pixtral":
+        th, merged = v.text_hidden_size, n // v.merge**2
+        per_layer = 2 * n * (4 * h * h + 3 * h * inter) + 2 * 2 * n * n * h
+        ops = (
+            2 * n * v.channels * v.patch_size**2 * h
+            + v.layers * per_layer
+            + 2 * merged * (v.merge**2 * h * h + h * th + th * th)
+        )
+        act = v.layers * n * (4 * h + 2 * inter + h) * a_bit / 8
+    else:
+        per_layer = 2 * n * (4 * h * h + 2 * h * inter) + 2 * 2 * n * n * h
+        ops = (
+            2 * n * v.channels * v.patch_size**2 * h
+            + v.layers * per_layer
+            + 2 * v.tokens_per_image * h * v.text_hidden_size
+        )
+        act = v.layers * n * (4 * h + inter + h) * a_bit / 8
     return {
         "matmul_OPs": images * ops,
         "parameters": vision_parameters(v),

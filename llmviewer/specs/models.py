@@ -77,6 +77,20 @@ class ModelSpec:
     attention_layers: int | None = None
     mlp_layers: int | None = None
     attn_output_gate: bool = False  # q_proj also yields a sigmoid gate on the attention output (Qwen3-Next)
+    # chunked attention (Llama-4): ``chunked_layers`` layers attend within blocks of ``attention_chunk`` tokens;
+    # the other attention layers are full and without rotary embedding (NoPE) when ``nope_full_layers``
+    attention_chunk: int | None = None
+    chunked_layers: int = 0
+    nope_full_layers: bool = False
+    qk_l2_norm: bool = False  # weightless L2 q/k norm on the rotary layers (Llama-4 Scout's use_qk_norm)
+    # Gemma-4: the full-attention layers' own shape (heads, KV heads, head size, V = K) when it differs from
+    # the sliding layers'; a weightless RMSNorm of v; a dense MLP beside the MoE block in every MoE layer;
+    # a router with a learned input scale (hidden) and per-expert scale
+    full_attention_kind: Attention | None = None
+    full_kind_layers: int = 0  # layers with ``full_attention_kind``'s shape (they stay so if a window is imposed)
+    v_norm: bool = False
+    moe_with_dense: bool = False
+    router_scales: bool = False
     residuals_per_layer: int = 2
     source: str = field(default="", compare=False)
     vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
@@ -150,6 +164,12 @@ class VisionEncoder:
     tokens_per_image: int
     text_hidden_size: int
     channels: int = 3
+    style: str = "siglip"  # "siglip" (Gemma-3), "pixtral" (Mistral-3.1), "llama4" (see llmviewer.engine.vision)
+    merge: int = 1  # spatial merge: merge x merge patches become one image token (pixtral: 2; llama4: 1/ratio)
+    adapter_dim: int = 0  # llama4: width of the vision adapter MLP and of the projector's input
+    temporal_patch: int = 1  # qwen3_vl: frames per patch (an image is repeated over them)
+    deepstack: int = 0  # qwen3_vl: extra mergers whose features join the first text layers
+    positions: int = 0  # qwen3_vl: rows of the learned position table (interpolated to the grid)
 
     @property
     def patches(self) -> int:
@@ -167,16 +187,32 @@ class Attention:
     head_dim: int
     window: int | None = None
     sinks: bool = False
+    chunk: int | None = None  # chunked attention (Llama-4): each query sees only its own chunk of keys
+    nope: bool = False  # no rotary embedding on these layers (Llama-4's full-attention layers)
+    k_eq_v: bool = False  # no v_proj: values come from the key projection (Gemma-4's global layers)
+    rotary_dim: int | None = None  # rotated elements per head when they differ from the model's (Gemma-4)
+
+    @property
+    def kv_elements_per_token(self) -> int:
+        """Elements one token adds to this layer's KV cache (K and V; V is cached even when V = K)."""
+        return self.kv_heads * 2 * self.head_dim
 
     @property
     def kind(self) -> str:
-        """ "full_attention" or "sliding_attention"."""
+        """ "full_attention", "sliding_attention" or "chunked_attention"."""
+        if self.chunk is not None:
+            return "chunked_attention"
         return "full_attention" if self.window is None else "sliding_attention"
 
     def describe(self) -> str:
         """Short label, e.g. ``sliding(512)``."""
-        label = "full" if self.window is None else f"sliding({self.window})"
-        return label + ("+sinks" if self.sinks else "")
+        if self.chunk is not None:
+            label = f"chunked({self.chunk})"
+        else:
+            label = "full" if self.window is None else f"sliding({self.window})"
+        if self.k_eq_v:
+            label += f"[{self.heads}/{self.kv_heads}x{self.head_dim},K=V]"
+        return label + ("+sinks" if self.sinks else "") + ("+NoPE" if self.nope else "")
 
 
 @dataclass(frozen=True)
@@ -350,10 +386,16 @@ def layer_mix(m: ModelSpec) -> LayerMix:
         )
         mixers: tuple[tuple[Mixer, int], ...] = ((mla, m.num_layers),)
     else:
-        full = m.attention_layer_count - m.sliding_layers
+        full = m.attention_layer_count - m.sliding_layers - m.chunked_layers
         groups: list[tuple[Mixer, int]] = []
         if full:
-            groups.append((Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks), full))
+            kind = m.full_attention_kind or Attention(
+                m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, nope=m.nope_full_layers
+            )
+            groups.append((kind, full))
+        if m.chunked_layers:
+            chunk = Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, chunk=m.attention_chunk)
+            groups.append((chunk, m.chunked_layers))
         if m.sliding_layers:
             window = int(m.sliding_window or 0)
             groups.append(
@@ -363,7 +405,7 @@ def layer_mix(m: ModelSpec) -> LayerMix:
             groups.append((m.linear_mixer, m.linear_layers))
         mixers = tuple(groups)
     mlps: list[tuple[MLP, int]] = []
-    dense = m.mlp_layer_count - m.num_moe_layers
+    dense = m.mlp_layer_count - (0 if m.moe_with_dense else m.num_moe_layers)
     if dense:
         mlps.append((DenseMLP(m.intermediate_size, m.mlp_gated), dense))
     if m.num_moe_layers:
@@ -385,6 +427,8 @@ FAMILIES = {
     "qwen3_next": "Qwen (hybrid: gated DeltaNet + attention)",
     "qwen3_5": "Qwen (hybrid; multimodal; text model)", "qwen3_5_moe": "Qwen (hybrid; multimodal; text model)",
     "nemotron_h": "Nemotron-H (hybrid: Mamba2 + attention)",
+    "llama4": "Llama-4 (multimodal; text model)", "llama4_text": "Llama-4",
+    "gemma4": "Gemma (multimodal; text model)", "gemma4_text": "Gemma",
 }  # fmt: skip
 """Model family of each supported ``model_type``."""
 
@@ -657,7 +701,39 @@ def _qwen3_vl(c: _Config) -> dict[str, Any]:
     if not isinstance(text, dict):
         raise LLMViewerError(f"{c.origin}: model_type 'qwen3_vl' needs a 'text_config' object, got {text!r}")
     tie = c.bool("tie_word_embeddings", default=False)
-    return _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
+    spec = _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict):
+        v = _Config(vision, c.origin + " (vision_config)")
+        positions, patch, merge = v.int("num_position_embeddings"), v.int("patch_size"), v.int("spatial_merge_size")
+        grid = int(round(positions**0.5))
+        if grid * grid != positions or grid % merge:
+            raise LLMViewerError(
+                f"{c.origin}: vision_config num_position_embeddings ({positions}) must be a square grid whose side"
+                f" is a multiple of spatial_merge_size ({merge})"
+            )
+        deepstack = v.get("deepstack_visual_indexes", default=[])
+        if not isinstance(deepstack, list):
+            raise LLMViewerError(
+                f"{c.origin}: vision_config deepstack_visual_indexes must be a list, got {deepstack!r:.60}"
+            )
+        spec["vision"] = VisionEncoder(
+            layers=v.int("depth"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_heads"),
+            patch_size=patch,
+            image_size=grid * patch,  # the reference image: the learned position grid, unresized
+            tokens_per_image=(grid // merge) ** 2,
+            text_hidden_size=v.int("out_hidden_size"),
+            channels=v.int("in_channels", default=3),
+            style="qwen3_vl",
+            merge=merge,
+            temporal_patch=v.int("temporal_patch_size", default=2),
+            deepstack=len(deepstack),
+            positions=positions,
+        )
+    return spec
 
 
 def _mistral3(c: _Config) -> dict[str, Any]:
@@ -667,7 +743,31 @@ def _mistral3(c: _Config) -> dict[str, Any]:
     text = c.get("text_config")
     if not isinstance(text, dict):
         raise LLMViewerError(f"{c.origin}: model_type 'mistral3' needs a 'text_config' object, got {text!r}")
-    return _mistral(_Config(text, c.origin + " (text_config)"))
+    spec = _mistral(_Config(text, c.origin + " (text_config)"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict) and vision.get("model_type", "pixtral") == "pixtral":
+        v = _Config(vision, c.origin + " (vision_config)")
+        patch, size, merge = v.int("patch_size"), v.int("image_size"), c.int("spatial_merge_size", default=2)
+        if size % (patch * merge):
+            raise LLMViewerError(
+                f"{c.origin}: vision_config image_size ({size}) is not a multiple of patch_size x spatial_merge_size"
+                f" ({patch} x {merge})"
+            )
+        side = size // (patch * merge)  # image tokens per row after merging
+        spec["vision"] = VisionEncoder(
+            layers=v.int("num_hidden_layers"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_attention_heads"),
+            patch_size=patch,
+            image_size=size,
+            tokens_per_image=side * side + side,  # merged patches, plus one [IMG_BREAK]/[IMG_END] per row
+            text_hidden_size=spec["hidden_size"],
+            channels=v.int("num_channels", default=3),
+            style="pixtral",
+            merge=merge,
+        )
+    return spec
 
 
 def _olmo2(c: _Config) -> dict[str, Any]:
@@ -954,6 +1054,177 @@ def _qwen3_5(c: _Config) -> dict[str, Any]:
     return _qwen3_next(_text_of(c, str(c.raw.get("model_type"))))
 
 
+def _llama4_text(c: _Config) -> dict[str, Any]:
+    """Llama-4 text model: attention layers typed by ``layer_types``, else as transformers derives them
+    from ``no_rope_layers`` (or one NoPE layer every ``no_rope_layer_interval``): rotary layers are
+    ``chunked_attention`` over blocks of ``attention_chunk_size`` tokens, NoPE layers full attention
+    (with attention-temperature scaling). MoE (``num_local_experts``, top ``num_experts_per_tok``, plus a
+    shared expert of ``intermediate_size``) on ``moe_layers``, else every ``interleave_moe_layer_step``-th
+    layer; the other layers dense with ``intermediate_size_mlp``. ``use_qk_norm``: weightless L2 norm of
+    q and k on the rotary layers. transformers runs every expert on every token (see the torch test)."""
+    spec = _llama_like(c)
+    num_layers = spec["num_layers"]
+    no_rope = c.get("no_rope_layers")
+    if not no_rope:  # transformers: an empty list means the default
+        interval = c.int("no_rope_layer_interval", default=4)
+        no_rope = [int((i + 1) % interval != 0) for i in range(num_layers)]
+    if not isinstance(no_rope, list) or len(no_rope) != num_layers or any(x not in (0, 1) for x in no_rope):
+        got = f"{len(no_rope)} entries" if isinstance(no_rope, list) else repr(no_rope)
+        raise LLMViewerError(
+            f"{c.origin}: field 'no_rope_layers' has {got:.60} for {num_layers} layers (valid: one 0 or 1 per layer)"
+        )
+    layer_types = c.get("layer_types")
+    if layer_types is None:
+        layer_types = ["chunked_attention" if r else "full_attention" for r in no_rope]
+    if not isinstance(layer_types, list) or len(layer_types) != num_layers:
+        got = len(layer_types) if isinstance(layer_types, list) else repr(layer_types)
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+        )
+    if any(t not in ("chunked_attention", "full_attention") for t in layer_types):
+        raise LLMViewerError(f"{c.origin}: field 'layer_types' may hold only chunked_attention and full_attention")
+    if any((t == "chunked_attention") != bool(r) for t, r in zip(layer_types, no_rope, strict=True)):
+        raise LLMViewerError(
+            f"{c.origin}: fields 'layer_types' and 'no_rope_layers' disagree; supported: chunked attention exactly"
+            " on the rotary layers and full attention on the NoPE layers (as transformers derives them)"
+        )
+    chunked = sum(1 for t in layer_types if t == "chunked_attention")
+    if chunked:
+        spec.update(attention_chunk=c.int("attention_chunk_size", default=8192), chunked_layers=chunked)
+    spec.update(
+        nope_full_layers=chunked < num_layers,
+        qk_l2_norm=c.bool("use_qk_norm", default=True),
+        rotary_dim=spec["head_dim"],
+    )
+    moe_layers = c.get("moe_layers")
+    if moe_layers is None:
+        step = c.int("interleave_moe_layer_step", default=1)
+        count = len(range(step - 1, num_layers, step))
+    else:
+        if not isinstance(moe_layers, list) or any(
+            isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < num_layers for i in moe_layers
+        ):
+            raise LLMViewerError(
+                f"{c.origin}: field 'moe_layers' must list layer indices in 0..{num_layers - 1}, got {moe_layers!r:.60}"
+            )
+        count = len(set(moe_layers))
+    inter = spec["intermediate_size"]
+    spec.update(
+        num_experts=c.int("num_local_experts"),
+        experts_per_token=c.int("num_experts_per_tok"),
+        moe_intermediate_size=inter,
+        shared_expert_intermediate_size=inter,
+        num_moe_layers=count,
+    )
+    if count < num_layers:
+        spec["intermediate_size"] = c.int("intermediate_size_mlp")
+    return spec
+
+
+def _gemma4_text(c: _Config) -> dict[str, Any]:
+    """Gemma-4 text model: sliding and full attention layers from ``layer_types``; full layers with their
+    own ``global_head_dim`` and ``num_global_key_value_heads`` and, with ``attention_k_eq_v``, no v_proj
+    (V from the key projection); q/k RMSNorms and a weightless v norm; rotary per layer type
+    (``rope_parameters``: full layers rotate ``partial_rotary_factor`` of their head); seven RMSNorms per
+    layer; with ``enable_moe_block`` a dense MLP AND an MoE block (``num_experts``, ``top_k_experts``,
+    ``moe_intermediate_size``; router with learned scales) in every layer. The final logit soft-capping
+    (a tanh over the logits) is not counted. Per-layer inputs and KV sharing (small Gemma-4) are refused."""
+    for key in ("hidden_size_per_layer_input", "num_kv_shared_layers"):
+        if c.count(key, default=0):
+            raise LLMViewerError(
+                f"{c.origin}: field {key!r} is {c.get(key)}; only 0 is supported (per-layer inputs and KV sharing"
+                " of the small Gemma-4 models are not modelled yet)"
+            )
+    spec = _gemma(c)
+    num_layers = spec["num_layers"]
+    spec.update(norms_per_layer=7, qk_norm=True, v_norm=True)
+    types = c.get("layer_types")
+    if not isinstance(types, list) or len(types) != num_layers:
+        got = len(types) if isinstance(types, list) else repr(types)
+        raise LLMViewerError(
+            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+        )
+    if any(t not in ("sliding_attention", "full_attention") for t in types):
+        raise LLMViewerError(f"{c.origin}: field 'layer_types' may hold only sliding_attention and full_attention")
+    sliding = sum(1 for t in types if t == "sliding_attention")
+    if sliding:
+        spec.update(sliding_window=c.int("sliding_window"), sliding_layers=sliding)
+    rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
+
+    def rotary(kind: str, head_dim: int) -> int:
+        params = rope.get(kind) if isinstance(rope.get(kind), dict) else {}
+        factor = _Config(params, c.origin + f" (rope_parameters.{kind})").fraction("partial_rotary_factor", default=1.0)
+        return int(head_dim * factor)
+
+    spec["rotary_dim"] = rotary("sliding_attention", spec["head_dim"])
+    if sliding < num_layers:
+        head_dim = c.int("global_head_dim", default=spec["head_dim"])
+        kv_heads = c.int("num_global_key_value_heads", default=spec["num_kv_heads"])
+        if spec["num_heads"] % kv_heads:
+            raise LLMViewerError(
+                f"{c.origin}: num_attention_heads ({spec['num_heads']}) is not a multiple of"
+                f" num_global_key_value_heads ({kv_heads})"
+            )
+        spec["full_kind_layers"] = num_layers - sliding
+        spec["full_attention_kind"] = Attention(
+            spec["num_heads"],
+            kv_heads,
+            head_dim,
+            k_eq_v=c.bool("attention_k_eq_v", default=False),
+            rotary_dim=rotary("full_attention", head_dim),
+        )
+    if c.bool("enable_moe_block", default=False):
+        spec.update(
+            num_experts=c.int("num_experts"),
+            experts_per_token=c.int("top_k_experts", "num_experts_per_tok"),
+            moe_intermediate_size=c.int("moe_intermediate_size"),
+            num_moe_layers=num_layers,
+            moe_with_dense=True,
+            router_scales=True,
+        )
+    return spec
+
+
+def _gemma4(c: _Config) -> dict[str, Any]:
+    """Gemma-4 multimodal wrapper: its text model (:func:`_gemma4_text`) is analysed; the vision tower is
+    set aside (not part of the decoder's counts)."""
+    return _gemma4_text(_text_of(c, "gemma4"))
+
+
+def _llama4(c: _Config) -> dict[str, Any]:
+    """Llama-4 multimodal wrapper: its text model (:func:`_llama4_text`) is analysed; the vision tower is
+    reported apart, per ``image_size`` tile (:class:`VisionEncoder`, style ``llama4``)."""
+    spec = _llama4_text(_text_of(c, "llama4"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict):
+        v = _Config(vision, c.origin + " (vision_config)")
+        patch, size = v.int("patch_size"), v.int("image_size")
+        ratio = v.fraction("pixel_shuffle_ratio", default=0.5)
+        merge = round(1 / ratio)
+        dims = {k: v.int(k) for k in ("projector_input_dim", "projector_output_dim", "vision_output_dim")}
+        if abs(merge * ratio - 1) > 1e-9 or size % (patch * merge) or len(set(dims.values())) != 1:
+            raise LLMViewerError(
+                f"{c.origin}: vision_config is not a supported Llama-4 tower (valid: pixel_shuffle_ratio 1/k with"
+                f" image_size a multiple of patch_size x k, and equal projector/vision output widths; got {dims})"
+            )
+        side = size // (patch * merge)
+        spec["vision"] = VisionEncoder(
+            layers=v.int("num_hidden_layers"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=v.int("num_attention_heads"),
+            patch_size=patch,
+            image_size=size,
+            tokens_per_image=side * side,
+            text_hidden_size=spec["hidden_size"],
+            channels=v.int("num_channels", default=3),
+            style="llama4",
+            merge=merge,
+            adapter_dim=dims["vision_output_dim"],
+        )
+    return spec
+
+
 NEMOTRON_H_BLOCKS = {"M": "mamba", "*": "attention", "-": "mlp", "E": "moe"}
 """Characters of Nemotron-H's ``hybrid_override_pattern``: one block each."""
 
@@ -1049,6 +1320,10 @@ ADAPTERS = {
     "qwen3_5": _qwen3_5,  # multimodal wrapper: its text model (a Qwen3-Next stack)
     "qwen3_5_moe": _qwen3_5,
     "nemotron_h": _nemotron_h,
+    "llama4": _llama4,  # multimodal wrapper: its text model
+    "gemma4": _gemma4,  # multimodal wrapper: its text model
+    "gemma4_text": _gemma4_text,
+    "llama4_text": _llama4_text,
     "granite": _llama,  # Llama shapes; its muP multipliers scale values, not shapes or OPs
 }
 """Supported ``model_type`` values and the adapter that reads each."""
@@ -1065,7 +1340,7 @@ def _check_consistent(spec: dict[str, Any], origin: str) -> None:
     window = spec.get("sliding_window")
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
         raise LLMViewerError(f"{origin}: field 'sliding_window' is {window!r}; valid: a positive integer or null")
-    for key in ("sliding_layers", "num_moe_layers", "linear_layers"):
+    for key in ("sliding_layers", "num_moe_layers", "linear_layers", "chunked_layers"):
         if not 0 <= spec.get(key, 0) <= layers:
             raise LLMViewerError(
                 f"{origin}: the config gives {spec[key]} {key}; valid: 0..{layers} (num_hidden_layers)"

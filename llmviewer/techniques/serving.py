@@ -86,11 +86,19 @@ def kv_budget_model(model: str | ModelSpec, budget: int) -> ModelSpec:
     The roofline only sees how many tokens are kept, not which ones."""
     m = load_model(model)
     budget = check_sizes("budget", budget)
-    if m.uses_mla:
-        raise LLMViewerError(f"{m.name}: a KV budget is modelled for ordinary (GQA/MHA) attention only")
+    if m.uses_mla or m.full_attention_kind is not None:
+        raise LLMViewerError(
+            f"{m.name}: a KV budget is modelled for ordinary (GQA/MHA) attention of one shape only"
+            " (not MLA, not Gemma-4's two attention shapes)"
+        )
     window = budget if m.sliding_window is None else min(budget, m.sliding_window)
     return dataclasses.replace(
-        m, name=f"{m.name} (KV budget {budget})", sliding_window=window, sliding_layers=m.attention_layer_count
+        m,
+        name=f"{m.name} (KV budget {budget})",
+        sliding_window=window if m.attention_chunk is None else min(window, m.attention_chunk),
+        sliding_layers=m.attention_layer_count,
+        chunked_layers=0,  # chunked layers (Llama-4) keep at most one chunk: the budget caps them too
+        attention_chunk=None,
     )
 
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from llmviewer.engine.analysis import count_pass
 from llmviewer.engine.efficiency import PURE, Efficiency
+from llmviewer.engine.operators import StateUpdate
 from llmviewer.engine.roofline import link_bandwidth, op_terms, peak_for_bits
 from llmviewer.errors import LLMViewerError
 from llmviewer.specs.hardware import Hardware, load_hardware
@@ -118,6 +119,12 @@ class StepCost:
                 * self.model.hidden_size
                 * probe.a_bytes
                 / (link_bandwidth(self.hardware) * efficiency.link)
+            )
+        if any(op.chunk != INF or isinstance(op, StateUpdate) for op in self.ops):
+            # per-sequence recurrent state and chunked attention are not among this decomposition's features
+            raise LLMViewerError(
+                f"{self.model.name}: the load simulator does not model chunked attention (Llama-4) or"
+                " linear-attention/SSM layers (Qwen3-Next, Qwen3.5, Nemotron-H) yet; use generate() or analyze()"
             )
         windows = sorted({float(op.window) for op in self.ops})
         if min(windows) < 4:
