@@ -126,7 +126,7 @@ def test_compress_formats_are_the_engines():
 
 
 def test_listing_models_does_not_load_numpy_or_pandas():
-    code = "import sys; from llmviewer.cli import run; run(['models']); "
+    code = "import sys; from llmviewer.cli import run; run(['models', '--no-params']); "
     code += "print(sorted({'numpy', 'pandas'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
@@ -152,3 +152,15 @@ def test_help_names_each_default_once():
             assert chunk.count("(default") <= 1, (name, chunk)
     # a value default the help does not mention is still shown
     assert "(default: 1024)" in re.sub(r"\s+", " ", commands["analyze"].format_help())
+
+
+def test_listing_models_shows_total_and_active_parameters_without_pandas():
+    code = "import sys; from llmviewer.cli import run; run(['models']); print(sorted({'pandas'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[-1] == "[]"
+    assert out[0].split()[:4] == ["name", "family", "total", "active"]
+    # Llama-2-7B: 6.74 G parameters, all active; Mixtral-8x7B: 46.7 G total, 12.9 G active (top-2 of 8)
+    llama = next(r for r in out if r.startswith("Llama-2-7b-hf "))
+    mixtral = next(r for r in out if r.startswith("Mixtral-8x7B-v0.1 "))
+    assert "6.74 G   6.74 G" in llama
+    assert "46.7 G   12.9 G" in mixtral

@@ -1,4 +1,4 @@
-"""The shipped model library as a table: what ``llmviewer models --params`` prints, for notebooks."""
+"""The shipped model library as a table: what ``llmviewer models`` prints, for notebooks."""
 
 from __future__ import annotations
 

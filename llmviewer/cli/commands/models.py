@@ -11,17 +11,20 @@ PARENTS = (options.output,)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """``--params``: add total and active parameters to the table (loads the engine)."""
+    """``--no-params``: leave out total and active parameters (reads the configs only)."""
     parser.add_argument(
-        "--params", action="store_true", help="add total and active parameters (routed experts at top_k/experts)"
+        "--no-params",
+        dest="params",
+        action="store_false",
+        help="leave out total and active parameters: read the configs only, without loading the engine",
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print a table (or with ``--json`` one object per model): name, family, layer mix (distinct
-    token mixers and MLPs with their layer counts) and, with ``--params`` or ``--json``, total and
-    active parameters (routed experts counted at top_k / experts). The plain listing reads the
-    configs only (no numpy, no pandas), so it stays instant."""
+    token mixers and MLPs with their layer counts) and total and active parameters (routed experts
+    counted at top_k / experts). With ``--no-params`` (table only) the listing reads the configs
+    only (no numpy, no pandas). Never pandas: a 45-row table is not worth its import time."""
     from ...specs.models import FAMILIES, layer_mix, load_model, shipped_models
 
     rows = []
@@ -30,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append({"name": m.name, "family": FAMILIES.get(m.model_type, m.model_type), "model_type": m.model_type,
                      "num_layers": m.num_layers, "hidden_size": m.hidden_size, "moe": m.is_moe,
                      "layer_mix": layer_mix(m).describe()})  # fmt: skip
-    if args.json or args.params:
+    if args.params or args.json:
         from ...engine.graph import parameter_count
         from ...techniques.moe import active_parameters
 
