@@ -17,8 +17,8 @@ step "wheel smoke test"
 PYTHON=.venv/bin/python bash scripts/smoke_wheel.sh
 step "book build"
 bash scripts/build_book.sh
-step "pytest, nbval, browser"
-python -m pytest -q tests chapters "${NBVAL[@]}"
+step "pytest (slow tests included), nbval, browser"
+python -m pytest -q -m "slow or not slow" tests chapters "${NBVAL[@]}"
 step "nbval and calibration refit with numpy's SIMD dispatch restricted to SSE4.2 (X86_V2)"
 NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR" \
   python -m pytest -q chapters tests/test_calibration.py "${NBVAL[@]}"
