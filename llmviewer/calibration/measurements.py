@@ -45,7 +45,23 @@ PRECISIONS = {
     "Q4_0": (4, 16, 16, 32, 16),  # llama.cpp: FP16 scale per 32 weights (4.5 bits/weight)
     "Q4_K_M": (4, 16, 16, 32, 16),  # ~4.5 bits/weight for Q4_K; the _M mix keeps some tensors at 6 bits
     "Q8_0": (8, 16, 16, 32, 16),
+    # MLC LLM q4f16_1: 4-bit weights, one FP16 scale per 32 (mlc-llm's quantization schemes)
+    "W4A16-q4f16_1": (4, 16, 16, 32, 16),
+    # GPTQ (AutoGPTQ/ExLlamaV2 checkpoints): FP16 scale + 4-bit zero per group of 128, as AWQ;
+    # sources that do not print the group size used TheBloke's / the model card's default, 128
+    "W4A16-GPTQ-g128": (4, 16, 16, 128, 20),
+    "W4A16-GPTQ": (4, 16, 16, 128, 20),
+    # TensorRT-LLM --weight_only_precision int4: one FP16 scale per output channel (negligible)
+    "W4A16-INT4-perchannel": (4, 16, 16, None, 16),
+    # ExLlamaV2 EXL2 "N bpw" is the *average* bits per weight, scales included: an integer part
+    # plus, for the fractional part, 16 metadata bits per group sized to give exactly N
+    "EXL2-2.5bpw": (2, 16, 16, 32, 16),  # 2 + 16/32 = 2.5 bits per weight
+    "EXL2-3.0bpw": (3, 16, 16, None, 16),
+    "EXL2-4.0bpw": (4, 16, 16, None, 16),
+    "EXL2-5.0bpw": (5, 16, 16, None, 16),
 }
+"""Precision label of the sources -> the engine's bit widths, one documented rule per label
+(the table in ``data/measurements/README.md``, "Precision labels")."""
 
 ENGINE_CLASSES = {
     "llama.cpp": "llama.cpp",
