@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.efficiency import PURE, Efficiency
+from ..engine.efficiency import PURE, Efficiency, device_family
 from ..engine.generation import PreparedTask, prepare_task
 from ..paths import data_dir
 from ..studies.compare import max_batch_size
@@ -62,6 +62,20 @@ PRECISIONS = {
 }
 """Precision label of the sources -> the engine's bit widths, one documented rule per label
 (the table in ``data/measurements/README.md``, "Precision labels")."""
+
+
+def precision_table() -> pd.DataFrame:
+    """The precision labels of the sources and the engine's bit widths for each (:data:`PRECISIONS`):
+    weight, activation and KV-cache bits, group size and metadata bits per group (None where
+    not grouped), and the resulting bits per weight."""
+    rows = []
+    for label, (w, a, kv, group, meta) in PRECISIONS.items():
+        bpw = w + (meta / group if group else 0)
+        rows.append((label, w, a, kv, group, meta if group else None, bpw))
+    columns = ["label", "weight bits", "activation bits", "KV bits", "weights per group",
+               "metadata bits per group", "bits per weight"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
 
 ENGINE_CLASSES = {
     "llama.cpp": "llama.cpp",
@@ -126,6 +140,8 @@ def workloads(table: pd.DataFrame) -> pd.DataFrame:
     out["skip"] = [_skip_reason(r, devices) for _, r in table.iterrows()]
     ok = out["skip"].isna()
     out["hw"] = out["device"].map(lambda d: DEVICE_ALIASES.get(d, d))
+    library = hardware_library()
+    out["family"] = out["hw"].map(lambda d: device_family(library[d]) if d in library else "")
     bits = out["precision"].map(lambda p: PRECISIONS.get(p, (np.nan,) * 5))
     for i, name in enumerate(("m_w_bit", "m_a_bit", "m_kv_bit", "m_group_size", "m_group_bits")):
         out[name] = bits.map(lambda b, i=i: b[i])

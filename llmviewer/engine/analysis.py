@@ -101,6 +101,7 @@ def evaluate_pass(
     (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
     for ``p``, if already at hand."""
     counted = count_pass(model, p) if counted is None else counted
+    efficiency = efficiency.for_pass(p)  # dequantising matrix products, where calibrated
     rows = [layer_row(op, t, bits, hardware, p.tokens, efficiency) for op, t, bits in counted]
     return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
 
