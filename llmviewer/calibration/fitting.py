@@ -396,7 +396,7 @@ def error_breakdown(evaluated: pd.DataFrame, split: str = "held-out") -> pd.Data
         ("precision", "precision"),
         ("metric", "metric"),
     ):
-        errors = 100 * rows.groupby(column)["calibrated_error"]
+        errors = (100 * rows["calibrated_error"]).groupby(rows[column])
         part = pd.DataFrame(
             {
                 "rows": errors.size(),
