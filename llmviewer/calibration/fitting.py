@@ -114,7 +114,7 @@ PRIOR = {
 """Physically sensible values, set before fitting: 70% of the memory bandwidth, 60% of peak for
 matrix products and 50% for fused attention (FlashAttention-2 reaches 50-73% of an A100's peak,
 its paper's own figure), tiles of 16 rows (the row dimension of a tensor-core MMA), dequantising
-kernels as fast as the others (factors 1), 5 us per
+kernels as fast as the others (factors 1, their upper bound), 5 us per
 kernel (a launch), the documented all-reduce latency. Every fit starts here and is drawn weakly
 toward them (:data:`PRIOR_WEIGHT`); device families' fractions have the class's prior."""
 PRIOR_WEIGHT = 0.01
@@ -126,12 +126,16 @@ BOUNDS = {
     "compute": (0.01, 1.0),
     "attention_compute": (0.01, 1.0),
     "tile_rows": (1.0, 256.0),
-    "dequant_bandwidth": (0.2, 2.0),
-    "dequant_compute": (0.1, 2.0),
+    "dequant_bandwidth": (0.2, 1.0),
+    "dequant_compute": (0.1, 1.0),
     "kernel_overhead": (1e-7, 1e-3),
     "collective_latency": (1e-6, 2e-4),
 }
-"""Physical limits of each fitted parameter (seconds for overheads and latencies, rows for tiles)."""
+"""Physical limits of each fitted parameter (seconds for overheads and latencies, rows for tiles).
+A dequantising kernel is at most as fast as the class's other kernels (factors up to 1): above
+1 the fit would trade its factor against the class's bandwidth up to the cap
+:data:`~llmviewer.engine.efficiency.MAX_BANDWIDTH_FRACTION`, where the cost is flat and the
+optimum not unique (llama.cpp on Metal did)."""
 FIXED = {
     "llama.cpp-cuda": {"tile_rows": 1.0, "collective_latency": COLLECTIVE_LATENCY},
     "llama.cpp-metal": {"tile_rows": 1.0, "collective_latency": COLLECTIVE_LATENCY},
