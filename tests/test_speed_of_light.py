@@ -168,3 +168,34 @@ def test_defaults_are_the_speed_of_light_and_the_unfused_accounting_stays_availa
     assert a.prefill.time < u.prefill.time and a.decode.time <= u.decode.time
     with pytest.raises(llmviewer.LLMViewerError, match="unknown fusion"):
         llmviewer.analyze("Llama-2-7b-hf", "A100-SXM4-80GB", fusion="some")
+
+
+def test_matrix_products_pad_their_rows_to_a_tile():
+    """tile_rows: a product of T rows costs the OPs of max(T, tile_rows) rows (lm_head: 1 row)."""
+    eff = Efficiency(compute=0.5, tile_rows=16)
+    r = llmviewer.analyze(GQA, DEVICE, batch_size=1, seqlen=512, calibration=eff).prefill.layer("lm_head")
+    compute = 2 * 256 * 1000 * 16 / (1e13 * 0.5)
+    assert r["inference_time"] == pytest.approx(max(compute, (256 * 1000 + 256 + 1000) * 2 / BW))
+    big = llmviewer.analyze(GQA, DEVICE, batch_size=64, seqlen=512, calibration=eff).prefill.layer("lm_head")
+    assert big["inference_time"] == pytest.approx(
+        max(2 * 64 * 256 * 1000 / (1e13 * 0.5), (256 * 1000 + 64 * 256 + 64 * 1000) * 2 / BW)
+    )
+
+
+def test_device_families_and_dequantising_kernels_have_their_own_fractions():
+    from llmviewer.specs.hardware import load_hardware
+
+    eff = Efficiency(bandwidth=0.5, compute=0.5, families=(("nvidia-gddr", 0.9, 0.4),))
+    assert eff.on(load_hardware("RTX-4090")).bandwidth == 0.9 and eff.on(load_hardware("RTX-4090")).compute == 0.4
+    assert eff.on(load_hardware("H100")).bandwidth == 0.5
+    # a weight-only pass: matrix products at 0.8 x the bandwidth fraction; 16-bit weights: not
+    plain, dequant = Efficiency(bandwidth=0.5), Efficiency(bandwidth=0.5, dequant_bandwidth=0.8)
+
+    def q_proj(e, w_bit):
+        a = llmviewer.analyze(GQA, DEVICE, batch_size=1, seqlen=64, stages=("decode",), calibration=e, w_bit=w_bit)
+        return a.decode.layer("q_proj")["inference_time"]
+
+    assert q_proj(dequant, 4) == pytest.approx(q_proj(plain, 4) / 0.8)
+    assert q_proj(dequant, 16) == q_proj(plain, 16)
+    with pytest.raises(llmviewer.LLMViewerError, match="efficiency families"):
+        Efficiency(families=(("nvidia-xyz", 0.5, 0.5),))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..engine.efficiency import PURE, Efficiency
+from ..engine.efficiency import PURE, Efficiency, device_family
 from ..engine.generation import PreparedTask, prepare_task
 from ..paths import data_dir
 from ..studies.compare import max_batch_size
@@ -45,7 +45,37 @@ PRECISIONS = {
     "Q4_0": (4, 16, 16, 32, 16),  # llama.cpp: FP16 scale per 32 weights (4.5 bits/weight)
     "Q4_K_M": (4, 16, 16, 32, 16),  # ~4.5 bits/weight for Q4_K; the _M mix keeps some tensors at 6 bits
     "Q8_0": (8, 16, 16, 32, 16),
+    # MLC LLM q4f16_1: 4-bit weights, one FP16 scale per 32 (mlc-llm's quantization schemes)
+    "W4A16-q4f16_1": (4, 16, 16, 32, 16),
+    # GPTQ (AutoGPTQ/ExLlamaV2 checkpoints): FP16 scale + 4-bit zero per group of 128, as AWQ;
+    # sources that do not print the group size used TheBloke's / the model card's default, 128
+    "W4A16-GPTQ-g128": (4, 16, 16, 128, 20),
+    "W4A16-GPTQ": (4, 16, 16, 128, 20),
+    # TensorRT-LLM --weight_only_precision int4: one FP16 scale per output channel (negligible)
+    "W4A16-INT4-perchannel": (4, 16, 16, None, 16),
+    # ExLlamaV2 EXL2 "N bpw" is the *average* bits per weight, scales included: an integer part
+    # plus, for the fractional part, 16 metadata bits per group sized to give exactly N
+    "EXL2-2.5bpw": (2, 16, 16, 32, 16),  # 2 + 16/32 = 2.5 bits per weight
+    "EXL2-3.0bpw": (3, 16, 16, None, 16),
+    "EXL2-4.0bpw": (4, 16, 16, None, 16),
+    "EXL2-5.0bpw": (5, 16, 16, None, 16),
 }
+"""Precision label of the sources -> the engine's bit widths, one documented rule per label
+(the table in ``data/measurements/README.md``, "Precision labels")."""
+
+
+def precision_table() -> pd.DataFrame:
+    """The precision labels of the sources and the engine's bit widths for each (:data:`PRECISIONS`):
+    weight, activation and KV-cache bits, group size and metadata bits per group (None where
+    not grouped), and the resulting bits per weight."""
+    rows = []
+    for label, (w, a, kv, group, meta) in PRECISIONS.items():
+        bpw = w + (meta / group if group else 0)
+        rows.append((label, w, a, kv, group, meta if group else None, bpw))
+    columns = ["label", "weight bits", "activation bits", "KV bits", "weights per group",
+               "metadata bits per group", "bits per weight"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
 
 ENGINE_CLASSES = {
     "llama.cpp": "llama.cpp",
@@ -110,6 +140,8 @@ def workloads(table: pd.DataFrame) -> pd.DataFrame:
     out["skip"] = [_skip_reason(r, devices) for _, r in table.iterrows()]
     ok = out["skip"].isna()
     out["hw"] = out["device"].map(lambda d: DEVICE_ALIASES.get(d, d))
+    library = hardware_library()
+    out["family"] = out["hw"].map(lambda d: device_family(library[d]) if d in library else "")
     bits = out["precision"].map(lambda p: PRECISIONS.get(p, (np.nan,) * 5))
     for i, name in enumerate(("m_w_bit", "m_a_bit", "m_kv_bit", "m_group_size", "m_group_bits")):
         out[name] = bits.map(lambda b, i=i: b[i])

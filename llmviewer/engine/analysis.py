@@ -130,6 +130,7 @@ def evaluate_pass(
     (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
     for ``p``, if already at hand."""
     counted = count_pass(model, p) if counted is None else counted
+    efficiency = efficiency.for_pass(p)  # dequantising matrix products, where calibrated
     units: dict[Any, tuple[Any, Any]] = {}  # compute bits -> (peak OPs/s, dtype), looked up once per pass
     rows, tokens = [], p.tokens
     for op, t, bits in counted:

@@ -7,30 +7,77 @@ Reading the stored values needs neither pandas nor scipy: the fit that writes th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..arrays import maximum
 from ..errors import LLMViewerError
 from ..paths import data_dir, read_json
 
 CALIBRATION_FILE = "calibration.json"
+MAX_BANDWIDTH_FRACTION = 0.95
+"""No kernel streams memory faster than this fraction of the datasheet bandwidth (our own H100
+runs reach 0.90-0.92, ``data/measurements/h100_kernels/bandwidth.csv``)."""
+
+DEVICE_FAMILIES = (
+    "nvidia-hbm",
+    "nvidia-gddr",
+    "nvidia-edge",
+    "amd-instinct",
+    "intel-gaudi",
+    "apple",
+    "google-tpu",
+    "cpu",
+)
+"""Device families whose achievable fractions of bandwidth and peak a calibration may set apart
+(:func:`device_family`): memory technology and kernel libraries differ between them."""
+
+_GDDR_PREFIXES = ("RTX", "L4-", "L40", "A10-", "A40-")
+
+
+def device_family(hw: Any) -> str:
+    """The family of a device (one of :data:`DEVICE_FAMILIES`), from its vendor, kind and name:
+    NVIDIA data-centre parts with HBM, NVIDIA GDDR cards (GeForce, RTX workstation, L4/L40/A10/A40),
+    NVIDIA Jetson modules, AMD Instinct, Intel Gaudi, Apple silicon, Google TPUs, CPUs."""
+    vendor, kind, name = hw.vendor, hw.kind, hw.name
+    if kind == "cpu":
+        return "cpu"
+    if vendor == "NVIDIA":
+        if kind == "soc":
+            return "nvidia-edge"
+        return "nvidia-gddr" if name.startswith(_GDDR_PREFIXES) else "nvidia-hbm"
+    return {"AMD": "amd-instinct", "Intel": "intel-gaudi", "Apple": "apple", "Google": "google-tpu"}.get(vendor, "")
 
 
 @dataclass(frozen=True)
 class Efficiency:
-    """What a real engine achieves of the roofline (1.0 and 0 overhead = the pure roofline).
+    """What a real engine achieves of the roofline (1.0 and 0 overhead = the pure roofline), per
+    kind of kernel.
 
-    ``bandwidth``: fraction of memory bandwidth reached; ``compute``: fraction of peak reached
-    by large matrix products, reduced for small ones as ``compute * T / (T + compute_half_tokens)``
-    with ``T`` the tokens in the pass; ``link``: fraction of link bandwidth; ``kernel_overhead``:
-    seconds added per operator instance (launch and synchronisation); ``collective_latency``:
-    seconds added per tensor-parallel all-reduce (its fixed latency, whatever its size; see
-    :data:`COLLECTIVE_LATENCY`); ``fuse_elementwise``: element-wise operators are fused into
-    their neighbours' kernels and cost nothing at all (not even their OPs), as serving engines do.
-    ``compute_half_tokens`` applies to an operator's own rows where it has them (``lm_head``:
-    the positions it computes logits for).
+    ``bandwidth``: fraction of memory bandwidth reached (matrix-vector products, attention over the
+    cache, every memory-bound kernel); ``compute``: fraction of peak reached by large matrix
+    products; ``attention_compute``: fraction of peak reached by fused attention kernels (None: as
+    ``compute``); ``tile_rows``: matrix products are computed in tiles of this many rows, so a
+    product of ``T`` rows costs the OPs of ``max(T, tile_rows)`` rows (tile quantisation; 0: none);
+    ``compute_half_tokens``: an older, smooth derating ``compute * T / (T + compute_half_tokens)``
+    of matrix products and attention (0: none); ``link``: fraction of link bandwidth;
+    ``kernel_overhead``: seconds added per operator instance (launch and synchronisation);
+    ``collective_latency``: seconds added per tensor-parallel all-reduce (its fixed latency,
+    whatever its size; see :data:`COLLECTIVE_LATENCY`); ``fuse_elementwise``: element-wise
+    operators are fused into their neighbours' kernels and cost nothing at all (not even their
+    OPs), as serving engines do; ``dequant_bandwidth`` and ``dequant_compute``: factors on the
+    bandwidth and compute reached by matrix products that dequantise narrower weights than their
+    activations (weight-only formats: AWQ, GPTQ, llama.cpp's Q4), applied where ``weight_only``
+    (set per pass by :meth:`for_pass`; the attained bandwidth stays within
+    :data:`MAX_BANDWIDTH_FRACTION` of the datasheet's);
+    ``families``: ``(family, bandwidth, compute)`` triples that replace
+    ``bandwidth`` and ``compute`` on devices of that :func:`device_family` (achievable bandwidth is
+    a property of the memory system). Row counts ``T`` are an operator's own rows where it has
+    them (``lm_head``: the positions it computes logits for), else the pass's tokens.
 
     Element-wise *bytes* are set by the workload's ``fusion`` option, not here: the pure roofline
     runs with ideal fusion by default (:data:`llmviewer.specs.workload.FUSIONS`).
@@ -43,17 +90,76 @@ class Efficiency:
     kernel_overhead: float = 0.0
     fuse_elementwise: bool = False
     collective_latency: float = 0.0
+    attention_compute: float | None = None
+    tile_rows: float = 0.0
+    families: tuple[tuple[str, float, float], ...] = ()
+    dequant_bandwidth: float = 1.0
+    dequant_compute: float = 1.0
+    weight_only: bool = False
 
     def __post_init__(self) -> None:
         """Reject efficiencies that would give non-finite or negative times (one clear line)."""
-        for name in ("bandwidth", "compute", "link"):
-            v = getattr(self, name)
+        fractions = [(name, getattr(self, name)) for name in ("bandwidth", "compute", "link")]
+        if self.attention_compute is not None:
+            fractions.append(("attention_compute", self.attention_compute))
+        for family in self.families:
+            if not (isinstance(family, tuple) and len(family) == 3 and family[0] in DEVICE_FAMILIES):
+                raise LLMViewerError(
+                    f"efficiency families must be (family, bandwidth, compute) with a family in "
+                    f"{', '.join(DEVICE_FAMILIES)}, got {family!r}"
+                )
+            fractions += [(f"bandwidth of {family[0]}", family[1]), (f"compute of {family[0]}", family[2])]
+        fractions += [(name, getattr(self, name)) for name in ("dequant_bandwidth", "dequant_compute")]
+        for name, v in fractions:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
                 raise LLMViewerError(f"efficiency {name} must be a fraction > 0 (1: the roof), got {v!r}")
-        for name in ("compute_half_tokens", "kernel_overhead"):
+        for name in ("compute_half_tokens", "kernel_overhead", "collective_latency", "tile_rows"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
                 raise LLMViewerError(f"efficiency {name} must be a finite number >= 0, got {v!r}")
+
+    def on(self, hw: Any) -> Efficiency:
+        """These efficiencies on device ``hw``: ``bandwidth`` and ``compute`` of its family where
+        :attr:`families` lists it."""
+        if not self.families:
+            return self
+        return _on_family(self, device_family(hw))
+
+    def for_pass(self, p: Any) -> Efficiency:
+        """These efficiencies for the pass ``p``: its matrix products dequantise (``weight_only``)
+        when every weight width of ``p`` is below its activation width."""
+        if self.dequant_bandwidth == 1 and self.dequant_compute == 1:
+            return self
+        weight_only = bool(np.all(np.asarray(p.w_bits) < np.asarray(p.a_bits)))
+        return self if weight_only == self.weight_only else replace(self, weight_only=weight_only)
+
+    def attained_bandwidth(self, kind: str, hw: Any) -> float:
+        """Bytes/s that an operator of ``kind`` reaches of ``hw``'s memory bandwidth."""
+        fraction = self.bandwidth
+        if self.weight_only and kind == "matmul":
+            fraction = min(fraction * self.dequant_bandwidth, MAX_BANDWIDTH_FRACTION)
+        return hw.memory_bandwidth * fraction
+
+    def attained_peak(self, kind: str, peak: Any, rows: Any) -> Any:
+        """OPs/s that an operator of ``kind`` reaches of ``peak`` OPs/s with ``rows`` rows (the
+        compute roof of the calibrated estimate; ``peak`` itself for :data:`PURE`)."""
+        fraction = self.attention_compute if kind == "fused" and self.attention_compute is not None else self.compute
+        if self.weight_only and kind == "matmul":
+            fraction = min(fraction * self.dequant_compute, 1.0)
+        attained = peak * fraction
+        if self.compute_half_tokens and kind in ("matmul", "fused"):
+            attained = attained * rows / (rows + self.compute_half_tokens)
+        if self.tile_rows and kind == "matmul":
+            attained = attained * rows / maximum(rows, self.tile_rows)
+        return attained
+
+
+@lru_cache(maxsize=256)
+def _on_family(eff: Efficiency, family: str) -> Efficiency:
+    for name, bandwidth, compute in eff.families:
+        if name == family:
+            return replace(eff, bandwidth=bandwidth, compute=compute, families=())
+    return replace(eff, families=())
 
 
 PURE = Efficiency()
@@ -96,18 +202,29 @@ def load_calibration(engine_class: str = "serving") -> Efficiency:
         raise LLMViewerError(f"no calibration for engine class {engine_class!r}; fitted: {', '.join(sorted(classes))}")
     entry = classes[engine_class]
     try:
-        return Efficiency(
-            bandwidth=entry["bandwidth"],
-            compute=entry["compute"],
-            compute_half_tokens=entry["compute_half_tokens"],
-            link=entry.get("link", entry["bandwidth"]),
-            kernel_overhead=entry["kernel_overhead"],
-            fuse_elementwise=bool(entry.get("fuse_elementwise", False)),
-            collective_latency=entry.get("collective_latency", COLLECTIVE_LATENCY),
-        )
-    except (KeyError, TypeError, AttributeError, LLMViewerError) as e:
+        return efficiency_from_entry(entry)
+    except (KeyError, TypeError, AttributeError, ValueError, LLMViewerError) as e:
         problem = f"missing field {e}" if isinstance(e, KeyError) else str(e)
         raise LLMViewerError(f"{CALIBRATION_FILE}: engine class {engine_class!r}: {problem}") from None
+
+
+def efficiency_from_entry(entry: dict[str, Any]) -> Efficiency:
+    """The :class:`Efficiency` of one class's entry in ``data/calibration.json`` (fractions,
+    seconds, rows; ``families``: family -> ``{"bandwidth", "compute"}``)."""
+    return Efficiency(
+        bandwidth=entry["bandwidth"],
+        compute=entry["compute"],
+        compute_half_tokens=entry.get("compute_half_tokens", 0.0),
+        link=entry.get("link", entry["bandwidth"]),
+        kernel_overhead=entry["kernel_overhead"],
+        fuse_elementwise=bool(entry.get("fuse_elementwise", False)),
+        collective_latency=entry.get("collective_latency", COLLECTIVE_LATENCY),
+        attention_compute=entry.get("attention_compute"),
+        tile_rows=entry.get("tile_rows", 0.0),
+        families=tuple((f, v["bandwidth"], v["compute"]) for f, v in sorted(entry.get("families", {}).items())),
+        dequant_bandwidth=entry.get("dequant_bandwidth", 1.0),
+        dequant_compute=entry.get("dequant_compute", 1.0),
+    )
 
 
 def stored_efficiencies() -> dict[str, Efficiency]:

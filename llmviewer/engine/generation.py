@@ -133,6 +133,7 @@ class PreparedTask:
 
     def times(self, efficiency: Efficiency = PURE) -> tuple[Any, Any]:
         """(time to first token, time of all decode steps) in seconds."""
+        efficiency = efficiency.for_pass(self.prefill)  # dequantising matrix products, where calibrated
         ttft = pass_time(self.prefill_counted, self.hardware, self.prefill.tokens, efficiency)
         decode = decode_steps_time(
             self.model, self.hardware, self.first_decode, self.steps, efficiency, self.decode_counted

@@ -76,11 +76,9 @@ def op_terms(
         return ops / peak, memory_bytes / hw.memory_bandwidth, 0, 0.0
     if eff.fuse_elementwise and kind == "elementwise":
         return 0 * ops, 0 * memory_bytes, 0, 0.0
-    attained = peak * eff.compute
-    if eff.compute_half_tokens and kind in ("matmul", "fused"):
-        attained = attained * tokens / (tokens + eff.compute_half_tokens)
-    compute = ops / attained
-    memory = memory_bytes / (hw.memory_bandwidth * eff.bandwidth)
+    eff = eff.on(hw)  # the device family's fractions, where the calibration has them
+    compute = ops / eff.attained_peak(kind, peak, tokens)
+    memory = memory_bytes / eff.attained_bandwidth(kind, hw)
     link = link_bytes / (link_bandwidth(hw) * eff.link) if kind == "communication" else 0
     overhead = eff.kernel_overhead + (eff.collective_latency if kind == "communication" else 0.0)
     return compute, memory, link, overhead

@@ -99,6 +99,7 @@ class StepCost:
         self._kw = dict(pass_kwargs(options), tensor_parallel=tensor_parallel, absorb_mla=self.model.uses_mla)
         self.causal = self._kw["causal_attention"]
         probe = make_pass(1, 1, 0, 1, **self._kw)
+        self.efficiency = efficiency.for_pass(probe)  # dequantising matrix products, where calibrated
         counted = count_pass(self.model, probe)
         self.ops = [op for op, _, _ in counted]
         n = len(self.ops)
