@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 
@@ -35,20 +37,32 @@ def median_times(fn: Callable[[], object], repeat: int, warmup: int = 1) -> tupl
     return statistics.median(wall), statistics.median(cpu)
 
 
+def user_env() -> dict[str, str]:
+    """The environment a user's shell gives a command: compiled bytecode is written and reused
+    (an installed wheel has it), even where this machine sets PYTHONDONTWRITEBYTECODE, which
+    would add every module's compilation to each start-up. The bytecode goes to a folder outside
+    the tree (PYTHONPYCACHEPREFIX)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.setdefault("PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "llmviewer-bench-pycache"))
+    return env
+
+
 def command_time(argv: Sequence[str], repeat: int) -> float:
     """Median wall time of running the command ``argv`` to completion (seconds), after one warm-up."""
-    return median_time(lambda: subprocess.run(argv, check=True, capture_output=True), repeat)
+    env = user_env()
+    return median_time(lambda: subprocess.run(argv, check=True, capture_output=True, env=env), repeat)
 
 
 def interleaved(commands: dict[str, Sequence[str]], repeat: int) -> dict[str, float]:
     """Median wall time of each command, the commands run in turn ``repeat`` times, so that every
-    one sees the same machine load (seconds)."""
+    one sees the same machine load (seconds). Run as a user's shell runs them (:func:`user_env`)."""
+    env = user_env()
     for argv in commands.values():
-        subprocess.run(argv, check=True, capture_output=True)
+        subprocess.run(argv, check=True, capture_output=True, env=env)
     times: dict[str, list[float]] = {k: [] for k in commands}
     for _ in range(repeat):
         for name, argv in commands.items():
             t = time.perf_counter()
-            subprocess.run(argv, check=True, capture_output=True)
+            subprocess.run(argv, check=True, capture_output=True, env=env)
             times[name].append(time.perf_counter() - t)
     return {k: statistics.median(v) for k, v in times.items()}
