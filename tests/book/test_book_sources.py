@@ -151,3 +151,16 @@ def test_author_year_labels_are_distinct():
     assert _label(entries["yuan2024llminference"])[0] != _label(entries["llmviewer"])[0]
     # a second pass (a cached environment) does not add a second letter
     assert disambiguate(entries) == changed
+
+
+def test_truncated_author_lists_render_as_et_al():
+    """An author list cut with "and others" names at least two people first: the author-year
+    style writes "Jiang et al." for three names or more, but "Jiang and others" for one name
+    followed by "others"."""
+    parse_file = pytest.importorskip("pybtex.database").parse_file
+    short = []
+    for key, entry in parse_file(str(ROOT / "references.bib")).entries.items():
+        people = entry.persons.get("author", [])
+        if people and str(people[-1]) == "others" and len(people) < 3:
+            short.append(key)
+    assert not short, f"name two authors before 'and others' in: {', '.join(short)}"
