@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LLMViewerError, unknown_name_error
-from ..paths import data_dir, read_json
+from ..paths import DATA_ENV, data_dir, read_json
 
 MODELS_DIR = "models"
 
@@ -1420,6 +1420,11 @@ def _load_path(path: Path, mtime: float, arch: str | None = None) -> ModelSpec:
     return model_from_config(_read_json(path), name=name, origin=str(path), arch=arch)
 
 
+_BY_NAME: dict[tuple[str, str | None, str | None], tuple[str, float, ModelSpec]] = {}
+"""(name as given, arch, $LLMVIEWER_DATA) -> (config path, its mtime, spec): names already resolved."""
+_BY_NAME_MAX = 4096
+
+
 def load_model(model: str | Path | dict | ModelSpec, arch: str | None = None) -> ModelSpec:
     """Load a model by shipped name (case-insensitive, ``org/`` prefix allowed), by path to a
     config.json or its folder, from a parsed config dictionary, or pass a ModelSpec through.
@@ -1431,11 +1436,27 @@ def load_model(model: str | Path | dict | ModelSpec, arch: str | None = None) ->
     if not isinstance(model, (str, Path)):
         raise LLMViewerError(f"model must be a name, a path or a config dict, got {type(model).__name__}")
     if isinstance(model, str) and not os.path.exists(model):  # a name (one stat), cached by the file's mtime
+        memo_key = (model, arch, os.environ.get(DATA_ENV))
+        hit = _BY_NAME.get(memo_key)
+        if hit is not None:  # the common case: a name met before, its config unchanged (one more stat)
+            path, mtime, spec = hit
+            try:
+                if os.stat(path).st_mtime == mtime:
+                    return spec
+            except OSError:
+                pass  # removed since: the general path below says so
         shipped, lookup = _shipped_index()
         key = model.rsplit("/", 1)[-1].lower()
         if key in lookup:
             found = shipped[lookup[key]]
-            return _load_path(found, found.stat().st_mtime, arch)
+            try:
+                mtime = found.stat().st_mtime
+            except OSError:  # removed after the folder was listed
+                raise LLMViewerError(f"model {model!r}: {found} is no longer there") from None
+            spec = _load_path(found, mtime, arch)
+            if len(_BY_NAME) < _BY_NAME_MAX:
+                _BY_NAME[memo_key] = (str(found), mtime, spec)
+            return spec
         if not model.endswith(".json"):
             raise unknown_name_error("model", model, shipped, "llmviewer models")
     path = Path(model)
