@@ -47,11 +47,11 @@ def _reject_constant(name: str) -> Any:
     raise LLMViewerError(f"{name} is not a JSON number (write a finite number or null)")
 
 
-def read_json(path: str | Path, what: str = "JSON file", max_bytes: int = MAX_JSON_BYTES) -> Any:
-    """Parse the JSON file at ``path``, refusing with one line (an :class:`LLMViewerError`
-    naming the path) anything that is not a regular UTF-8 JSON file of at most ``max_bytes``
-    bytes: a missing file, a folder, a device such as ``/dev/zero``, a symlink loop, binary or
-    UTF-16 text, ``NaN``/``Infinity``, nesting too deep or integers too long to parse."""
+def read_text(path: str | Path, what: str, max_bytes: int) -> str:
+    """The text of the file at ``path``, refusing with one line (an :class:`LLMViewerError`
+    naming the path and ``what`` it should be) anything that is not a regular UTF-8 text file of
+    at most ``max_bytes`` bytes: a missing file, a folder, a device such as ``/dev/zero``, a
+    symlink loop, binary or UTF-16 text."""
     path = Path(path)
     try:
         real = path.resolve(strict=True)
@@ -78,6 +78,15 @@ def read_json(path: str | Path, what: str = "JSON file", max_bytes: int = MAX_JS
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LLMViewerError(f"{path}: not UTF-8 text (binary or UTF-16?), not a {what}") from None
+    return text
+
+
+def read_json(path: str | Path, what: str = "JSON file", max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Parse the JSON file at ``path``, refusing with one line (an :class:`LLMViewerError`
+    naming the path) anything that is not a regular UTF-8 JSON file of at most ``max_bytes``
+    bytes (see :func:`read_text`), ``NaN``/``Infinity``, nesting too deep or integers too long
+    to parse."""
+    text = read_text(path, what, max_bytes)
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as e:

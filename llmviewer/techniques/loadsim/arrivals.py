@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from llmviewer.errors import LLMViewerError
+from llmviewer.paths import read_text
 
 LENGTH_KINDS = ("fixed", "uniform", "lognormal")
 ARRIVALS = ("poisson", "gamma", "trace")
@@ -164,14 +165,7 @@ MAX_TRACE_BYTES = 1 << 30
 
 def _trace_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line number, record) for every request line of a CSV or JSONL trace."""
-    with open(path, "rb") as f:
-        data = f.read(MAX_TRACE_BYTES + 1)
-    if len(data) > MAX_TRACE_BYTES:
-        raise LLMViewerError(f"{path}: a trace of more than {MAX_TRACE_BYTES} bytes is too large")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LLMViewerError(f"{path}: not UTF-8 text (binary or UTF-16?), not a CSV or JSONL trace") from None
+    text = read_text(path, "CSV or JSONL trace", MAX_TRACE_BYTES)
     rows: list[tuple[int, dict[str, Any]]] = []
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
         for number, line in enumerate(text.splitlines(), start=1):
