@@ -9,6 +9,7 @@ exactly for every model.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -156,7 +157,8 @@ def test_moe_matmul_ops_match_flop_counter_with_batched_experts(name):
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in SHIPPED if (v := llmviewer.load_model(n).vision) is not None and v.style != "qwen3_vl"]
+    "name",
+    [n for n in SHIPPED if (v := llmviewer.load_model(n).vision) is not None and v.style not in ("qwen3_vl", "gemma4")],
 )
 def test_vision_encoder_matches_transformers(name):
     """Multimodal wrappers: the vision tower (with its projector) is reported apart from the decoder;
@@ -301,3 +303,94 @@ def test_qwen3_vl_vision_tower_matches_transformers():
     small = replace(v, image_size=grid * v.patch_size, tokens_per_image=(grid // v.merge) ** 2)
     assert out.pooler_output.shape[0] == small.tokens_per_image and len(out.deepstack_features) == v.deepstack
     assert vision_encoder_cost(small)["matmul_OPs"] == counted.get_total_flops()
+
+
+def _small_tower(vision_config, cls, **fields):
+    """``cls`` built from a copy of ``vision_config`` with ``fields`` replaced (fewer layers), on
+    uninitialised CPU memory."""
+    small = copy.deepcopy(vision_config)
+    for key, value in fields.items():
+        setattr(small, key, value)
+    with torch.device("meta"):
+        tower = cls._from_config(small, dtype=torch.bfloat16, attn_implementation="eager")
+    return tower.to_empty(device="cpu")
+
+
+QWEN3_5_VISION = [n for n in SHIPPED if llmviewer.load_model(n).model_type in ("qwen3_5", "qwen3_5_moe")]
+
+
+@pytest.mark.parametrize("name", QWEN3_5_VISION)
+def test_qwen3_5_vision_tower_matches_transformers(name):
+    """Qwen3.5 (dense and MoE wrappers): the Qwen3-VL tower without deepstack mergers. Parameters of the
+    whole tower built on meta are exact; matmul OPs are exact for a two-layer copy of it run on uninitialised
+    CPU memory for 4 x 4 and 6 x 6-patch images (per-layer OPs do not depend on the depth; two grids pin
+    both the patches and the patches² terms)."""
+    import importlib
+
+    from llmviewer.engine.vision import vision_encoder_cost
+
+    model_type = llmviewer.load_model(name).model_type
+    module = importlib.import_module(f"transformers.models.{model_type}.modeling_{model_type}")
+    cls = getattr(module, "Qwen3_5MoeVisionModel" if model_type == "qwen3_5_moe" else "Qwen3_5VisionModel")
+    cfg = transformers.AutoConfig.from_pretrained(shipped_models()[name].parent)
+    with torch.device("meta"):
+        full = cls._from_config(cfg.vision_config, dtype=torch.bfloat16, attn_implementation="eager")
+    v = llmviewer.load_model(name).vision
+    assert (v.style, v.deepstack, v.image_size, v.tokens_per_image) == ("qwen3_vl", 0, 768, 576)
+    assert vision_encoder_cost(v)["parameters"] == sum(p.numel() for p in full.parameters())
+    tower = _small_tower(cfg.vision_config, cls, depth=2)
+    for grid in (4, 6):
+        pixels = torch.zeros(grid * grid, v.channels * v.temporal_patch * v.patch_size**2, dtype=torch.bfloat16)
+        with torch.no_grad(), FlopCounterMode(display=False) as counted:
+            out = tower(pixels, grid_thw=torch.tensor([[1, grid, grid]]))
+        small = replace(v, layers=2, image_size=grid * v.patch_size, tokens_per_image=(grid // v.merge) ** 2)
+        assert out.pooler_output.shape[0] == small.tokens_per_image
+        assert vision_encoder_cost(small)["matmul_OPs"] == counted.get_total_flops()
+    assert llmviewer.analyze(name, "H100").to_dict()["vision_encoder_per_image"]["tokens"] == 576
+
+
+def test_gemma4_vision_tower_matches_transformers():
+    """Gemma-4: the vision tower (``Gemma4VisionModel``) and its embedder into the text model
+    (``Gemma4MultimodalEmbedder``, the wrapper's ``embed_vision``), built on meta: parameters exact. Matmul
+    OPs are exact for two-layer copies run on uninitialised CPU memory for 3 x 3 and 6 x 6-patch images
+    (1 and 4 tokens after 3 x 3 pooling), with the shipped attention shape and with GQA and a head size
+    other than hidden / heads, once transformers' pooling, a one-hot matmul of
+    2 x tokens x patches x hidden FLOPs where the engine counts an average (element-wise), is set aside."""
+    from transformers.models.gemma4.modeling_gemma4 import Gemma4MultimodalEmbedder, Gemma4VisionModel
+
+    from llmviewer.engine.vision import vision_encoder_cost
+
+    name = "gemma-4-26B-A4B"
+    cfg = transformers.AutoConfig.from_pretrained(shipped_models()[name].parent)
+    with torch.device("meta"):
+        full = Gemma4VisionModel._from_config(cfg.vision_config, dtype=torch.bfloat16, attn_implementation="eager")
+        embed = Gemma4MultimodalEmbedder(cfg.vision_config, cfg.text_config)
+    v = llmviewer.load_model(name).vision
+    # 280 tokens at most: a 16 x 16-token square of 3 x 3 patches of 16 px, 768 px a side
+    assert (v.style, v.image_size, v.patches, v.tokens_per_image) == ("gemma4", 768, 2304, 256)
+    embed_params = sum(p.numel() for p in embed.parameters())
+    assert vision_encoder_cost(v)["parameters"] == sum(p.numel() for p in full.parameters()) + embed_params
+    embed = embed.to_empty(device="cpu").to(torch.bfloat16)
+    # the shipped shape (heads x head size = hidden), then one with a head size and KV heads of its own
+    for shape in ({}, {"head_dim": 64, "num_key_value_heads": 4}):
+        tower = _small_tower(cfg.vision_config, Gemma4VisionModel, num_hidden_layers=2, **shape)
+        ours = replace(
+            v,
+            layers=2,
+            head_dim=shape.get("head_dim", v.head_dim),
+            kv_heads=shape.get("num_key_value_heads", v.kv_heads),
+        )
+        assert vision_encoder_cost(ours)["parameters"] == sum(p.numel() for p in tower.parameters()) + embed_params
+        for grid in (3, 6):
+            ys, xs = torch.meshgrid(torch.arange(grid), torch.arange(grid), indexing="ij")
+            positions = torch.stack([xs.flatten(), ys.flatten()], dim=-1)[None]
+            pixels = torch.zeros(1, grid * grid, v.channels * v.patch_size**2, dtype=torch.bfloat16)
+            with torch.no_grad(), FlopCounterMode(display=False) as counted:
+                hidden = tower(pixel_values=pixels, pixel_position_ids=positions).last_hidden_state
+                features = embed(hidden)
+            small = replace(ours, image_size=grid * v.patch_size, tokens_per_image=(grid // v.merge) ** 2)
+            n, tokens = small.patches, small.tokens_per_image
+            assert features.shape == (tokens, v.text_hidden_size)
+            pooling = 2 * tokens * n * v.hidden_size  # transformers' one-hot pooling matmul
+            assert vision_encoder_cost(small)["matmul_OPs"] == counted.get_total_flops() - pooling
+    assert llmviewer.analyze(name, "H100").to_dict()["vision_encoder_per_image"]["tokens"] == 256

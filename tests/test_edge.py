@@ -130,6 +130,17 @@ def test_image_tokens_and_encoder_workload():
             multimodal_ttft("gemma-3-27b-it", hw, **bad)
 
 
+@pytest.mark.parametrize("name, text_width", [("Qwen3.5-27B", 5120), ("Qwen3.5-35B-A3B", 2048)])
+def test_qwen3_5_vision_tower_by_hand(name, text_width):
+    v = load_model(name).vision
+    # 2304 learned positions: 48 x 48 patches of 16 px (768 px), 2 x 2 merge -> 576 tokens; no deepstack
+    assert (v.style, v.patches, v.tokens_per_image, v.deepstack) == ("qwen3_vl", 2304, 576, 0)
+    h, i, n, t, wide = 1152, 4304, 2304, 576, 4 * 1152
+    layer = 2 * n * (4 * h * h + 2 * h * i) + 4 * n * n * h
+    merger = 2 * t * (wide * wide + wide * text_width)
+    assert vision_encoder_cost(v)["matmul_OPs"] == 2 * n * 3 * 2 * 16 * 16 * h + 27 * layer + merger
+
+
 def test_multimodal_ttft_adds_encoder_and_prefill():
     r1 = multimodal_ttft("gemma-3-27b-it", "H100", images=1)
     r8 = multimodal_ttft("gemma-3-27b-it", "H100", images=8)

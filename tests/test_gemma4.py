@@ -80,3 +80,28 @@ def test_per_token_kv_keeps_each_layer_shape():
     assert kv_bytes_per_token(NAME) == (25 * 8 * 256 + 5 * 2 * 512) * 2 * 2
     with pytest.raises(LLMViewerError, match="two attention shapes"):
         kv_budget_model(NAME, 512)
+
+
+def test_vision_tower_by_hand():
+    from llmviewer.engine.vision import vision_encoder_cost
+
+    v = llmviewer.load_model(NAME).vision
+    # at most 280 tokens of 3 x 3 patches: the largest square is 16 x 16 tokens, 48 x 48 patches of 16 px
+    assert (v.style, v.image_size, v.patches, v.tokens_per_image) == ("gemma4", 768, 2304, 256)
+    h, i, n, t, layers = 1152, 4304, 2304, 256, 27
+    # per layer: q, k, v, o (16 heads x 72 = 1152), gated MLP, q/k norm scales (72 each), four RMSNorms
+    layer = 4 * h * h + 3 * h * i + 2 * 72 + 4 * h
+    embed = 3 * 16 * 16 * h + 2 * 10240 * h  # patch projection; x and y position tables
+    cost = vision_encoder_cost(v)
+    assert cost["parameters"] == layers * layer + embed + h * 2816  # + embedder into the 2816-wide text model
+    ops = 2 * n * 768 * h + layers * (2 * n * (4 * h * h + 3 * h * i) + 4 * n * n * h) + 2 * t * h * 2816
+    assert cost["matmul_OPs"] == ops and cost["tokens"] == 256
+
+
+def test_vision_token_budget_and_bad_heads():
+    cfg = json.loads(shipped_models()[NAME].read_text())
+    v = llmviewer.load_model({**cfg, "vision_soft_tokens_per_image": 70}).vision
+    assert (v.image_size, v.tokens_per_image) == (8 * 3 * 16, 64)  # isqrt(70) = 8 tokens a side
+    bad = {**cfg, "vision_config": {**cfg["vision_config"], "num_key_value_heads": 5}}
+    with pytest.raises(LLMViewerError, match="num_attention_heads .16. is not a multiple of num_key_value_heads .5."):
+        llmviewer.load_model(bad)

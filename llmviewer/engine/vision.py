@@ -28,7 +28,17 @@ table (``sqrt(positions)`` patches a side; other sizes interpolate it): a 3-D pa
 bias over ``temporal_patch`` copies of the image, ``layers`` blocks (LayerNorms, fused qkv and proj with
 biases, attention over the image's patches, fc1 -> GELU -> fc2 with biases), then the merger (LayerNorm,
 ``merge``² patches concatenated, two matmuls with biases to the text width) and ``deepstack`` more
-mergers of the same shape (their features are added into the first text layers).
+mergers of the same shape (their features are added into the first text layers). Qwen3.5 has the same
+tower without deepstack mergers.
+
+Gemma-4 (``style="gemma4"``), for the largest square image within the processor's token budget: a patch
+embedding (a matmul without bias; ``positions`` rows of learned x and y tables, added), ``layers`` blocks
+(q, k, v, o without biases, ``heads`` x ``head_dim`` queries and ``kv_heads`` keys and values, q/k RMSNorms
+with scales and a weightless v norm, 2-D rotary positions, attention over the image's patches, four
+RMSNorms, a gated GELU MLP without biases), average pooling of ``merge``² neighbouring patches into one
+token, then the embedder: a weightless RMSNorm and one matmul to the text width. The pooling is an average
+(``patches x hidden`` additions, element-wise, not in ``matmul_OPs``); transformers computes it as a
+one-hot matmul of ``2 x tokens x patches x hidden`` FLOPs (tests/test_against_torch.py adds them back).
 """
 
 from __future__ import annotations
@@ -45,6 +55,11 @@ from .roofline import peak_for_bits, roofline_time
 def vision_parameters(v: VisionEncoder) -> int:
     """Parameters of the vision tower and its projector (elements)."""
     h, inter = v.hidden_size, v.intermediate_size
+    if v.style == "gemma4":
+        q, kv = v.heads * v.head_dim, v.kv_heads * v.head_dim
+        layer = 2 * h * q + 2 * h * kv + 2 * v.head_dim + 3 * h * inter + 4 * h
+        embed = v.channels * v.patch_size**2 * h + 2 * v.positions * h
+        return embed + v.layers * layer + h * v.text_hidden_size
     if v.style == "qwen3_vl":
         wide, out = v.merge**2 * h, v.text_hidden_size
         layer = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (h * inter + inter) + (inter * h + h)
@@ -72,7 +87,16 @@ def vision_encoder_cost(v: VisionEncoder, images: Any = 1, w_bit: int = 16, a_bi
     (bytes written by the blocks' matmuls, at ``a_bit``) and ``tokens`` (image tokens the text
     model receives)."""
     h, inter, n = v.hidden_size, v.intermediate_size, v.patches
-    if v.style == "qwen3_vl":
+    if v.style == "gemma4":
+        q, kv = v.heads * v.head_dim, v.kv_heads * v.head_dim
+        per_layer = 2 * n * (2 * h * q + 2 * h * kv + 3 * h * inter) + 2 * 2 * n * n * q
+        ops = (
+            2 * n * v.channels * v.patch_size**2 * h
+            + v.layers * per_layer
+            + 2 * v.tokens_per_image * h * v.text_hidden_size
+        )
+        act = v.layers * n * (q + 2 * kv + h + 2 * inter + h) * a_bit / 8
+    elif v.style == "qwen3_vl":
         wide, merged = v.merge**2 * h, n // v.merge**2
         per_layer = 2 * n * (4 * h * h + 2 * h * inter) + 2 * 2 * n * n * h
         ops = (

@@ -8,6 +8,7 @@ field by field; ``auto_map`` and other remote-code hooks are ignored.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -164,12 +165,16 @@ class VisionEncoder:
     tokens_per_image: int
     text_hidden_size: int
     channels: int = 3
-    style: str = "siglip"  # "siglip" (Gemma-3), "pixtral" (Mistral-3.1), "llama4" (see llmviewer.engine.vision)
-    merge: int = 1  # spatial merge: merge x merge patches become one image token (pixtral: 2; llama4: 1/ratio)
+    # "siglip" (Gemma-3), "pixtral" (Mistral-3.1), "llama4", "qwen3_vl" (Qwen3-VL, Qwen3.5), "gemma4"
+    # (see llmviewer.engine.vision)
+    style: str = "siglip"
+    merge: int = 1  # merge x merge patches become one image token (pixtral: 2; llama4: 1/ratio; gemma4: pooling)
     adapter_dim: int = 0  # llama4: width of the vision adapter MLP and of the projector's input
     temporal_patch: int = 1  # qwen3_vl: frames per patch (an image is repeated over them)
     deepstack: int = 0  # qwen3_vl: extra mergers whose features join the first text layers
-    positions: int = 0  # qwen3_vl: rows of the learned position table (interpolated to the grid)
+    positions: int = 0  # qwen3_vl: rows of the learned position table; gemma4: rows of each of its x and y tables
+    head_dim: int = 0  # gemma4: attention head size (0: hidden_size / heads)
+    kv_heads: int = 0  # gemma4: key/value heads (0: heads)
 
     @property
     def patches(self) -> int:
@@ -702,38 +707,44 @@ def _qwen3_vl(c: _Config) -> dict[str, Any]:
         raise LLMViewerError(f"{c.origin}: model_type 'qwen3_vl' needs a 'text_config' object, got {text!r}")
     tie = c.bool("tie_word_embeddings", default=False)
     spec = _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
-    vision = c.get("vision_config")
-    if isinstance(vision, dict):
-        v = _Config(vision, c.origin + " (vision_config)")
-        positions, patch, merge = v.int("num_position_embeddings"), v.int("patch_size"), v.int("spatial_merge_size")
-        grid = int(round(positions**0.5))
-        if grid * grid != positions or grid % merge:
-            raise LLMViewerError(
-                f"{c.origin}: vision_config num_position_embeddings ({positions}) must be a square grid whose side"
-                f" is a multiple of spatial_merge_size ({merge})"
-            )
-        deepstack = v.get("deepstack_visual_indexes", default=[])
-        if not isinstance(deepstack, list):
-            raise LLMViewerError(
-                f"{c.origin}: vision_config deepstack_visual_indexes must be a list, got {deepstack!r:.60}"
-            )
-        spec["vision"] = VisionEncoder(
-            layers=v.int("depth"),
-            hidden_size=v.int("hidden_size"),
-            intermediate_size=v.int("intermediate_size"),
-            heads=v.int("num_heads"),
-            patch_size=patch,
-            image_size=grid * patch,  # the reference image: the learned position grid, unresized
-            tokens_per_image=(grid // merge) ** 2,
-            text_hidden_size=v.int("out_hidden_size"),
-            channels=v.int("in_channels", default=3),
-            style="qwen3_vl",
-            merge=merge,
-            temporal_patch=v.int("temporal_patch_size", default=2),
-            deepstack=len(deepstack),
-            positions=positions,
-        )
+    spec["vision"] = _qwen_vl_vision(c)
     return spec
+
+
+def _qwen_vl_vision(c: _Config) -> VisionEncoder | None:
+    """The Qwen3-VL-style vision tower of a wrapper's ``vision_config`` (Qwen3-VL, Qwen3.5), or None."""
+    vision = c.get("vision_config")
+    if not isinstance(vision, dict):
+        return None
+    v = _Config(vision, c.origin + " (vision_config)")
+    positions, patch, merge = v.int("num_position_embeddings"), v.int("patch_size"), v.int("spatial_merge_size")
+    grid = int(round(positions**0.5))
+    if grid * grid != positions or grid % merge:
+        raise LLMViewerError(
+            f"{c.origin}: vision_config num_position_embeddings ({positions}) must be a square grid whose side"
+            f" is a multiple of spatial_merge_size ({merge})"
+        )
+    deepstack = v.get("deepstack_visual_indexes", default=[])
+    if not isinstance(deepstack, list):
+        raise LLMViewerError(
+            f"{c.origin}: vision_config deepstack_visual_indexes must be a list, got {deepstack!r:.60}"
+        )
+    return VisionEncoder(
+        layers=v.int("depth"),
+        hidden_size=v.int("hidden_size"),
+        intermediate_size=v.int("intermediate_size"),
+        heads=v.int("num_heads"),
+        patch_size=patch,
+        image_size=grid * patch,  # the reference image: the learned position grid, unresized
+        tokens_per_image=(grid // merge) ** 2,
+        text_hidden_size=v.int("out_hidden_size"),
+        channels=v.int("in_channels", default=3),
+        style="qwen3_vl",
+        merge=merge,
+        temporal_patch=v.int("temporal_patch_size", default=2),
+        deepstack=len(deepstack),
+        positions=positions,
+    )
 
 
 def _mistral3(c: _Config) -> dict[str, Any]:
@@ -1050,8 +1061,11 @@ def _text_of(c: _Config, model_type: str) -> _Config:
 
 def _qwen3_5(c: _Config) -> dict[str, Any]:
     """Qwen3.5 (``qwen3_5``, ``qwen3_5_moe``) multimodal wrapper: its text model, a Qwen3-Next stack
-    (see :func:`_qwen3_next`), is analysed; the vision tower is not part of the decoder's counts."""
-    return _qwen3_next(_text_of(c, str(c.raw.get("model_type"))))
+    (see :func:`_qwen3_next`), is analysed; the vision tower, Qwen3-VL's without deepstack mergers, is
+    reported apart (:class:`VisionEncoder`, style ``qwen3_vl``)."""
+    spec = _qwen3_next(_text_of(c, str(c.raw.get("model_type"))))
+    spec["vision"] = _qwen_vl_vision(c)
+    return spec
 
 
 def _llama4_text(c: _Config) -> dict[str, Any]:
@@ -1185,10 +1199,49 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
     return spec
 
 
+GEMMA4_SOFT_TOKENS = 280
+"""transformers' Gemma-4 image processor default ``max_soft_tokens``: image tokens per image at most."""
+
+
 def _gemma4(c: _Config) -> dict[str, Any]:
     """Gemma-4 multimodal wrapper: its text model (:func:`_gemma4_text`) is analysed; the vision tower is
-    set aside (not part of the decoder's counts)."""
-    return _gemma4_text(_text_of(c, "gemma4"))
+    reported apart (:class:`VisionEncoder`, style ``gemma4``) for the largest square image the processor
+    keeps whole: at most ``vision_soft_tokens_per_image`` tokens of ``pooling_kernel_size``² patches, a side
+    a multiple of ``pooling_kernel_size x patch_size`` pixels (280 tokens, 3 x 16 px: 768 px, 256 tokens)."""
+    spec = _gemma4_text(_text_of(c, "gemma4"))
+    vision = c.get("vision_config")
+    if isinstance(vision, dict):
+        v = _Config(vision, c.origin + " (vision_config)")
+        patch, pool = v.int("patch_size"), v.int("pooling_kernel_size", default=3)
+        budget = c.int(
+            "vision_soft_tokens_per_image", default=v.int("default_output_length", default=GEMMA4_SOFT_TOKENS)
+        )
+        side = math.isqrt(budget)  # pooled tokens a side of the largest square within the token budget
+        heads, kv_heads = (
+            v.int("num_attention_heads"),
+            v.int("num_key_value_heads", default=v.get("num_attention_heads")),
+        )
+        if heads % kv_heads:
+            raise LLMViewerError(
+                f"{c.origin}: vision_config num_attention_heads ({heads}) is not a multiple of"
+                f" num_key_value_heads ({kv_heads})"
+            )
+        spec["vision"] = VisionEncoder(
+            layers=v.int("num_hidden_layers"),
+            hidden_size=v.int("hidden_size"),
+            intermediate_size=v.int("intermediate_size"),
+            heads=heads,
+            patch_size=patch,
+            image_size=side * pool * patch,
+            tokens_per_image=side * side,
+            text_hidden_size=spec["hidden_size"],
+            style="gemma4",
+            merge=pool,
+            positions=v.int("position_embedding_size", default=10240),
+            head_dim=v.int("head_dim", default=v.int("hidden_size") // heads),
+            kv_heads=kv_heads,
+        )
+    return spec
 
 
 def _llama4(c: _Config) -> dict[str, Any]:
