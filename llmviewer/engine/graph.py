@@ -11,6 +11,7 @@ from ..errors import LLMViewerError
 from ..specs.models import Attention, DenseMLP, GatedDeltaNet, Mamba2, ModelSpec, layer_mix
 from .operators import (
     INF,
+    SOFTCAP_OPS,
     AllReduce,
     AttentionMatmul,
     AttentionOperands,
@@ -115,7 +116,13 @@ def _moe_block(m: ModelSpec, count: int) -> list[Op]:
 
 
 def _attention_core(
-    name_suffix: str, count: int, shape: AttentionOperands, window: float, flash: bool, chunk: float = INF
+    name_suffix: str,
+    count: int,
+    shape: AttentionOperands,
+    window: float,
+    flash: bool,
+    chunk: float = INF,
+    softcap: bool = False,
 ) -> list[Op]:
     if flash:
         return [
@@ -127,6 +134,7 @@ def _attention_core(
                 window=window,
                 chunk=chunk,
                 role="attention",
+                softcap=softcap,
             )
         ]
     return [
@@ -148,6 +156,7 @@ def _attention_core(
             window=window,
             chunk=chunk,
             role="attention",
+            softcap=softcap,
         ),
         AttentionMatmul(
             "sv_matmul" + name_suffix,
@@ -223,7 +232,8 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
             ops.append(
                 Elementwise("attention_sinks" + suffix, "elementwise", count, width=nh, ops_per_element=2, weights=nh)
             )
-        ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash, chunk)
+        softcap = m.attn_logit_softcap is not None
+        ops += _attention_core(suffix, count, AttentionOperands(nh, nkv, d, d), window, flash, chunk, softcap)
         if several_shapes:
             o_proj.append(Linear("o_proj" + suffix, "matmul", count, in_f=nh * d, out_f=h, bias=m.o_bias))
     nh, d = m.num_heads, m.head_dim
@@ -401,7 +411,8 @@ def build_ops(
         reduce = AllReduce(
             "all_reduce", "communication", per_layer * m.num_layers, width=m.hidden_size, devices=tensor_parallel
         )
-        return tuple(ops[:-2] + [reduce] + ops[-2:])
+        head = next(i for i, op in enumerate(ops) if op.name == "final_norm")
+        return tuple(ops[:head] + [reduce] + ops[head:])
     L, h = m.num_layers, m.hidden_size
     ops: list[Op] = [
         Embedding(
@@ -436,6 +447,18 @@ def build_ops(
             role="head",
         )
     )
+    if m.final_logit_softcap is not None:  # cap * tanh(logits / cap) on the rows lm_head computes
+        ops.append(
+            Elementwise(
+                "logit_softcap",
+                "elementwise",
+                1,
+                width=m.vocab_size,
+                ops_per_element=SOFTCAP_OPS,
+                tokens="logits",
+                role="head",
+            )
+        )
     return tuple(ops)
 
 

@@ -17,7 +17,11 @@ Counting conventions (one place for every formula):
 * Element-wise operation costs per element: residual add 1; RMSNorm 4, LayerNorm 7 (per
   element of the normalised vector); rotary embedding 3 per rotated element; softmax 5
   per score (max, subtract, exp, sum, divide); activations relu 1, silu 4, gelu 8, plus 1
-  for the gate multiply of a gated MLP. These are memory-bound in every case analysed here.
+  for the gate multiply of a gated MLP; soft-capping ``cap * tanh(x / cap)`` (Gemma's logits and
+  Gemma-2's attention scores) 6 (divide, tanh 4, multiply). These are memory-bound in every case
+  analysed here. Gemma's logit soft-cap runs on the ``lm_head`` rows (fused into ``lm_head`` by
+  default, its own pass over the logits with ``fusion="none"``); the attention soft-cap is fused into
+  the attention kernel, or into the softmax pass of unfused attention (its own pass with ``fusion="none"``).
 * Attention is causal by default: query ``i`` of a pass scores only the keys up to its own
   position (the lower triangle). With ``causal_attention=False`` it computes the full
   ``new x keys`` score block, as a dense kernel does.
@@ -50,6 +54,8 @@ from ..arrays import clip, maximum, minimum
 from ..specs.workload import Pass, unit_bits
 
 INF = float("inf")
+SOFTCAP_OPS = 6
+"""OPs per element of a soft-cap ``cap * tanh(x / cap)``: divide, tanh (4: exp, add, subtract, divide), multiply."""
 ROLES = ("embedding", "block", "attention", "head")
 """What an operator is: ``embedding`` (token and position lookups, run once per pass),
 ``block`` (the per-layer projections, norms, MLP, residuals and collectives), ``attention``
@@ -299,14 +305,19 @@ def _add(d: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Softmax(Op):
-    """Softmax over attention scores (unfused attention only)."""
+    """Softmax over attention scores (unfused attention only). ``softcap``: the scores are soft-capped
+    first (Gemma-2): :data:`SOFTCAP_OPS` more per score, fused into this pass, or under
+    ``fusion="none"`` a pass of its own (the scores read and written once more)."""
 
     heads: int = 0
     window: float = INF
+    softcap: bool = False
 
     def traffic(self, p: Pass) -> Traffic:
         scores = p.batch * self.heads * _scores_per_head(p, self.window, self.chunk)
-        return Traffic(OPs=5 * scores, load_act=scores * p.a_bytes, store_act=scores * p.a_bytes)
+        passes = 2 if self.softcap and not p.fuse_elementwise else 1
+        ops = (5 + (SOFTCAP_OPS if self.softcap else 0)) * scores
+        return Traffic(OPs=ops, load_act=passes * scores * p.a_bytes, store_act=passes * scores * p.a_bytes)
 
 
 @dataclass(frozen=True)
@@ -319,6 +330,7 @@ class FusedAttention(Op):
 
     shape: AttentionOperands = None  # type: ignore[assignment]
     window: float = INF
+    softcap: bool = False  # scores soft-capped in the kernel (Gemma-2): SOFTCAP_OPS more per score
 
     def traffic(self, p: Pass) -> Traffic:
         s = self.shape
@@ -326,7 +338,7 @@ class FusedAttention(Op):
         q_elems = p.batch * p.new_tokens * s.heads
         kv = s.kv_read(p, s.qk_dim if s.values_in_keys else s.qk_dim + s.v_dim, self.window, self.chunk)
         return Traffic(
-            OPs=2 * scores * (s.qk_dim + s.v_dim) + 5 * scores,
+            OPs=2 * scores * (s.qk_dim + s.v_dim) + (5 + (SOFTCAP_OPS if self.softcap else 0)) * scores,
             store_act=q_elems * s.v_dim * p.a_bytes,
             **_add(kv, "load_act", q_elems * s.qk_dim * p.a_bytes),
         )
@@ -388,17 +400,19 @@ class Elementwise(Op):
     """An element-wise op over ``width`` elements per token, reading ``inputs`` tensors.
 
     ``weights``: elements of (unquantized) parameters it reads, e.g. a norm's scale and bias.
-    ``tokens``: "new" or "logits" (the final norm before lm_head runs on all new tokens).
+    ``tokens``: "new" (every new token; the final norm before lm_head too) or "logits" (the rows
+    lm_head computes, e.g. the logit soft-cap).
     """
 
     width: int = 0
     ops_per_element: float = 1
     inputs: int = 1
     weights: int = 0
+    tokens: str = "new"
 
     def traffic(self, p: Pass) -> Traffic:
         """OPs and bytes of one instance; no activation bytes under ideal fusion (``p.fusion``)."""
-        elems = p.tokens * self.width
+        elems = (p.batch * p.logits_per_seq if self.tokens == "logits" else p.tokens) * self.width
         moved = 0 if p.fuse_elementwise else p.a_bytes
         return Traffic(
             OPs=elems * self.ops_per_element,

@@ -93,6 +93,9 @@ class ModelSpec:
     moe_with_dense: bool = False
     router_scales: bool = False
     residuals_per_layer: int = 2
+    # Gemma-2/3/4: logits soft-capped as cap * tanh(logits / cap); Gemma-2: attention scores too (None: no cap)
+    final_logit_softcap: float | None = None
+    attn_logit_softcap: float | None = None
     source: str = field(default="", compare=False)
     vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
     # set when the user named the architecture (``arch=``): config fields the adapter never read
@@ -637,18 +640,35 @@ def _gemma(c: _Config) -> dict[str, Any]:
     )
 
 
+def _softcap(c: _Config, key: str) -> float | None:
+    """A soft-capping constant (``cap`` in ``cap * tanh(x / cap)``): a positive finite number, or None."""
+    value = c.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise LLMViewerError(f"{c.origin}: field {key!r} must be a positive number or null, got {value!r:.60}")
+    return float(value)
+
+
 def _gemma2(c: _Config) -> dict[str, Any]:
+    """Gemma-2: sliding and full layers alternate; four norms per layer; the logits and (in every layer)
+    the attention scores are soft-capped (``final_logit_softcapping``, ``attn_logit_softcapping``)."""
     spec = _gemma(c)
     spec["norms_per_layer"] = 4
     spec.update(_sliding(c, spec["num_layers"], every_layer=False))
+    spec.update(final_logit_softcap=_softcap(c, "final_logit_softcapping"))
+    spec.update(attn_logit_softcap=_softcap(c, "attn_logit_softcapping"))
     return spec
 
 
 def _gemma3_text(c: _Config) -> dict[str, Any]:
     """Gemma-3 text model: Gemma-2 block with q/k RMSNorms; sliding layers from ``layer_types`` or,
-    when absent, ``sliding_window_pattern`` (transformers' default 6: layer i is full iff (i+1) % 6 == 0)."""
+    when absent, ``sliding_window_pattern`` (transformers' default 6: layer i is full iff (i+1) % 6 == 0).
+    ``final_logit_softcapping`` caps the logits when set (null in the published configs);
+    ``attn_logit_softcapping`` is not applied by transformers' Gemma-3 attention and is not read."""
     spec = _gemma(c)
     spec.update(norms_per_layer=4, qk_norm=True)
+    spec["final_logit_softcap"] = _softcap(c, "final_logit_softcapping")
     num_layers = spec["num_layers"]
     window = c.int("sliding_window", default=4096)
     layer_types = c.get("layer_types")
@@ -1141,8 +1161,8 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
     (V from the key projection); q/k RMSNorms and a weightless v norm; rotary per layer type
     (``rope_parameters``: full layers rotate ``partial_rotary_factor`` of their head); seven RMSNorms per
     layer; with ``enable_moe_block`` a dense MLP AND an MoE block (``num_experts``, ``top_k_experts``,
-    ``moe_intermediate_size``; router with learned scales) in every layer. The final logit soft-capping
-    (a tanh over the logits) is not counted. Per-layer inputs and KV sharing (small Gemma-4) are refused."""
+    ``moe_intermediate_size``; router with learned scales) in every layer; the logits soft-capped
+    (``final_logit_softcapping``). Per-layer inputs and KV sharing (small Gemma-4) are refused."""
     for key in ("hidden_size_per_layer_input", "num_kv_shared_layers"):
         if c.count(key, default=0):
             raise LLMViewerError(
@@ -1152,6 +1172,7 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
     spec = _gemma(c)
     num_layers = spec["num_layers"]
     spec.update(norms_per_layer=7, qk_norm=True, v_norm=True)
+    spec["final_logit_softcap"] = _softcap(c, "final_logit_softcapping")
     types = c.get("layer_types")
     if not isinstance(types, list) or len(types) != num_layers:
         got = len(types) if isinstance(types, list) else repr(types)
