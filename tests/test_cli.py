@@ -124,3 +124,24 @@ def test_unfused_flags_give_the_survey_accounting():
     help_text = cli("analyze", "--help")
     for flag in ("--unfused", "--unfused-attention", "--no-fusion", "--non-causal"):
         assert flag in help_text
+
+
+def test_models_lists_the_vision_towers():
+    rows = {r["name"]: r for r in json.loads(cli("models", "--json"))}
+    # Gemma-4: 27 blocks of 1152 wide, 768 px images pooled to 256 tokens; Qwen3.5: 48 x 48 patches, 2 x 2 merge
+    assert rows["gemma-4-26B-A4B"]["vision"] == {
+        "style": "gemma4", "parameters": 572792112, "image_size": 768, "tokens_per_image": 256,
+    }  # fmt: skip
+    assert rows["Qwen3.5-27B"]["vision"]["tokens_per_image"] == 576 and rows["Llama-3.1-8B"]["vision"] is None
+    table = {r.split()[0]: r for r in cli("models").splitlines()[1:]}
+    assert " 573 M " in table["gemma-4-26B-A4B"] and " 1 G " in table["gemma-3-1b-it"]  # 999.9 M rounds to 1 G
+
+
+@pytest.mark.parametrize("name, tokens", [("gemma-4-26B-A4B", 256), ("Qwen3.5-35B-A3B", 576)])
+def test_encode_runs_the_new_vision_towers(name, tokens):
+    from llmviewer.engine.vision import vision_encoder_cost
+
+    out = json.loads(cli("encode", name, "H100", "--images", "2", "--json"))
+    v = llmviewer.load_model(name).vision
+    assert (out["image_size"], out["image_tokens"]) == (768, 2 * tokens)
+    assert out["encoder_OPs"] == vision_encoder_cost(v, 2)["matmul_OPs"]

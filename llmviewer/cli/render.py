@@ -26,6 +26,7 @@ def si(value: float, unit: str = "", reason: str = NOT_A_NUMBER) -> str:
         return f"n/a ({reason})"
     if value == 0:
         return f"0 {unit}".rstrip()
+    value = float(f"{value:.3g}")  # round first, so 999.9 M reads 1 G (not 1e+03 M)
     for scale, prefix in _PREFIXES:
         if abs(value) >= scale:
             return f"{value / scale:.3g} {prefix}{unit}"
