@@ -141,6 +141,19 @@ def test_qwen3_5_vision_tower_by_hand(name, text_width):
     assert vision_encoder_cost(v)["matmul_OPs"] == 2 * n * 3 * 2 * 16 * 16 * h + 27 * layer + merger
 
 
+def test_vision_towers_side_by_side():
+    from llmviewer.studies.multimodal import vision_towers
+
+    t = vision_towers(["gemma-4-26B-A4B", "Qwen3.5-27B"], "H100").set_index("model")
+    assert t.loc["gemma-4-26B-A4B", ["style", "tower_parameters", "patches", "image_tokens"]].tolist() == [
+        "gemma4", 572792112, 2304, 256,
+    ]  # fmt: skip
+    r = multimodal_ttft("Qwen3.5-27B", "H100")
+    assert t.loc["Qwen3.5-27B", "encoder_share"] == r.encoder_share and t.loc["Qwen3.5-27B", "image_tokens"] == 576
+    with pytest.raises(LLMViewerError, match="no vision tower"):
+        vision_towers([M], "H100")
+
+
 def test_multimodal_ttft_adds_encoder_and_prefill():
     r1 = multimodal_ttft("gemma-3-27b-it", "H100", images=1)
     r8 = multimodal_ttft("gemma-3-27b-it", "H100", images=8)

@@ -85,3 +85,25 @@ def multimodal_sweep(model: Any, hardware: Any, images: list[int], image_sizes: 
     """:func:`multimodal_ttft` for every number of images and image size: a pandas DataFrame."""
     rows = [multimodal_ttft(model, hardware, n, size, **kwargs).to_dict() for size in image_sizes for n in images]
     return frame(rows)
+
+
+def vision_towers(models: list[Any], hardware: Any, text_tokens: int = 128, **kwargs: Any) -> Any:
+    """The vision towers of multimodal ``models`` side by side, one image at each config's native size
+    with ``text_tokens`` text tokens on ``hardware`` (:func:`multimodal_ttft`): a pandas DataFrame with
+    the tower's ``style``, ``tower_parameters`` (elements, projector included), ``image_size`` (pixels a
+    side), ``patches``, ``image_tokens``, ``encoder_OPs``, ``encoder_time``, ``prefill_time`` and
+    ``ttft`` (seconds) and ``encoder_share`` (0..1)."""
+    from ..engine.vision import vision_parameters
+
+    rows = []
+    for model in models:
+        m = load_model(model)
+        r = multimodal_ttft(m, hardware, 1, text_tokens=text_tokens, **kwargs)
+        v = m.vision
+        rows.append(
+            {"model": m.name, "style": v.style, "tower_parameters": vision_parameters(v), "image_size": v.image_size,
+             "patches": v.patches, "image_tokens": r.image_tokens, "encoder_OPs": r.encoder_OPs,
+             "encoder_time": r.encoder_time, "prefill_time": r.prefill_time, "ttft": r.ttft,
+             "encoder_share": r.encoder_share}
+        )  # fmt: skip
+    return frame(rows)
