@@ -28,12 +28,22 @@ def test_gpt_oss_alternates_sliding_with_sinks_and_every_layer_moe():
     assert mix.mlps == ((MoEMLP(32, 4, 2880), 24),)
 
 
-def test_a_trillion_layers_is_read_without_looping():
+def test_a_trillion_layers_is_one_clear_error_not_a_loop():
+    """The stack holds one entry per layer: a config beyond MAX_LAYERS is refused before any loop."""
     cfg = {**raw("Qwen3-30B-A3B"), "num_hidden_layers": 10**12, "decoder_sparse_step": 2, "mlp_only_layers": [1, 3]}
-    m = llmviewer.load_model(cfg)
-    assert m.num_moe_layers == 10**12 // 2 - 2
-    ds = llmviewer.load_model({**raw("DeepSeek-V3"), "num_hidden_layers": 10**12, "moe_layer_freq": 3})
-    assert ds.num_moe_layers == (10**12 - 1) // 3  # layers 3, 6, ... (first_k_dense_replace 3)
+    with pytest.raises(LLMViewerError, match=r"'num_hidden_layers' is 1000000000000; valid: 1\.\.100000"):
+        llmviewer.load_model(cfg)
+
+
+def test_sparse_step_and_first_dense_on_many_layers():
+    m = llmviewer.load_model(
+        {**raw("Qwen3-30B-A3B"), "num_hidden_layers": 10**4, "decoder_sparse_step": 2, "mlp_only_layers": [1, 3]}
+    )
+    assert m.num_moe_layers == 10**4 // 2 - 2  # layers 1, 3, 5, ... except 1 and 3
+    assert [x.mlp.kind for x in m.layers[:6]] == ["dense"] * 5 + ["moe"]
+    ds = llmviewer.load_model({**raw("DeepSeek-V3"), "num_hidden_layers": 10**4, "moe_layer_freq": 3})
+    assert ds.num_moe_layers == (10**4 - 1) // 3  # layers 3, 6, ... (first_k_dense_replace 3)
+    assert len({id(x) for x in ds.layers}) == 2  # 10^4 layers, two shared layer objects
 
 
 def test_kimi_k2_is_the_deepseek_v3_layout():

@@ -28,7 +28,7 @@ latent attention (MLA) has no per-head weights to skip in the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,7 +83,7 @@ def sparse_model(
     heads = _scaled(m.num_heads, float(union_fraction(fh, b)))
     kv_heads = min(heads, _scaled(m.num_kv_heads, float(union_fraction(fh, b * group))))
     inter = _scaled(m.intermediate_size, float(union_fraction(fn, b)))
-    return replace(m, num_heads=heads, num_kv_heads=kv_heads, intermediate_size=inter)
+    return m.resized(num_heads=heads, num_kv_heads=kv_heads, intermediate_size=inter)
 
 
 def predictor_ops(model: ModelSpec, rank: int) -> list[Linear]:
