@@ -68,7 +68,7 @@ class ModelSpec:
     qk_l2_norm: bool = False  # weightless L2 q/k norm on the rotary layers (Llama-4 Scout's use_qk_norm)
     v_norm: bool = False  # a weightless RMSNorm of v (Gemma-4)
     residuals_per_layer: int = 2
-    layers: tuple[Layer, ...] = ()  # one per decoder layer, in order; () = uniform (see the class docstring)
+    layers: tuple[Layer, ...] = field(default=(), repr=False)  # one per decoder layer, in order; () = uniform
     source: str = field(default="", compare=False)
     vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
     # set when the user named the architecture (``arch=``): config fields the adapter never read
@@ -93,6 +93,14 @@ class ModelSpec:
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[attr-defined]  # computed once: specs key the engine's caches
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # not the grouping nor the hash
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        self.__post_init__()  # string hashes differ between processes: recompute
 
     def map_layers(
         self, mixer: Callable[[Mixer], Mixer] | None = None, mlp: Callable[[MLP], MLP] | None = None, **changes: Any
@@ -562,6 +570,14 @@ class Layer:
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[attr-defined]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"mixer": self.mixer, "mlp": self.mlp}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        self.__post_init__()  # hash(None) differs between processes before Python 3.12: recompute
 
     def describe(self) -> str:
         """Short label, e.g. ``sliding(512) / dense(6912)``; ``-`` for an absent sublayer."""

@@ -16,7 +16,7 @@ The model here:
 * A KV head is needed when any of the ``g = num_heads / num_kv_heads`` query heads that share
   it is active for any token: ``1 - (1 - f)**(B g)`` of the KV heads.
 * The sparse step is the engine's decode step of a derived model
-  (:func:`sparse_model`, :func:`dataclasses.replace` as in :func:`llmviewer.engine.graph.shard`) with
+  (:func:`sparse_model`, :meth:`~llmviewer.specs.models.ModelSpec.resized`, which rebuilds the layer stack) with
   those fractions of heads, KV heads and intermediate neurons, rounded to whole units. Filling
   the skipped heads' KV cache for later tokens is not counted.
 * The predictor's operators (:func:`predictor_ops`) are timed with
