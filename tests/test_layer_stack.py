@@ -236,3 +236,18 @@ def test_a_spec_survives_pickling_with_its_stack():
     m = llmviewer.load_model("Qwen3-Next-80B-A3B-Thinking")
     back = pickle.loads(pickle.dumps(m))
     assert back == m and hash(back) == hash(m) and layer_mix(back) == layer_mix(m)
+
+
+def test_pruned_layers_keep_the_pattern_from_the_start():
+    """Pruning half the layers keeps the first half of the stack: Mistral's 16 layers all slide (the
+    former per-kind counts kept 32 sliding layers of 16, and a KV cache of 0 bytes)."""
+    from llmviewer.engine.analysis import kv_cache_bytes
+    from llmviewer.techniques.compression import prune_structured
+
+    cfg = raw("Mistral-7B-v0.1")
+    p = prune_structured("Mistral-7B-v0.1", layers=0.5)
+    assert (p.num_layers, p.sliding_layers) == (16, 16)
+    per_token = cfg["num_key_value_heads"] * 2 * (cfg["hidden_size"] // cfg["num_attention_heads"]) * 2  # bytes
+    assert kv_cache_bytes(p, 1, 8192, 16) == 16 * cfg["sliding_window"] * per_token
+    g = prune_structured("gemma-3-1b-it", layers=0.5)  # 13 layers: 5 sliding, 1 full, 5 sliding, 1 full, 1 sliding
+    assert (g.sliding_layers, g.num_layers - g.sliding_layers) == (11, 2)
