@@ -246,14 +246,17 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tens
     fixed-size conv and recurrent state of linear-attention/SSM layers (constant in ``tokens``)."""
     model = shard(model, tensor_parallel)
     total: Any = 0
-    for kind, n in layer_mix(model).mixers:
+    recurrent = False
+    for kind, n in layer_mix(model).mixers:  # each distinct token mixer once, with its layer count
         if isinstance(kind, Attention):
             kept = kind.window if kind.chunk is None else kind.chunk  # a chunked layer keeps at most one chunk
             cached = n * (tokens if kept is None else minimum(tokens, kept))
             total = total + batch * cached * kind.kv_elements_per_token * kv_bits / 8
         elif isinstance(kind, LatentAttention):
             total = total + batch * n * tokens * (kind.kv_lora_rank + kind.qk_rope_head_dim) * kv_bits / 8
-    if model.linear_layers:
+        else:
+            recurrent = True
+    if recurrent:
         total = total + batch * model.state_bytes(kv_bits)
     return total
 
