@@ -1,9 +1,13 @@
 """Hugging Face ``config.json`` -> one normalised description of a decoder-only transformer.
 
-Each supported ``model_type`` has a small adapter that reads its own field names and
-conventions (GPT-J's ``n_embd``, Falcon's ``multi_query``, OPT's learned positions...) and
-fills one :class:`ModelSpec`. Nothing in a config is executed: it is parsed as JSON and read
-field by field; ``auto_map`` and other remote-code hooks are ignored.
+A model is a stack of typed layers: :class:`ModelSpec` holds the global sizes and options and
+``layers``, one :class:`Layer` (token mixer + MLP) per decoder layer. Each supported ``model_type``
+has a small adapter that reads its own field names and conventions (GPT-J's ``n_embd``, Falcon's
+``multi_query``, OPT's learned positions...) and the config's per-layer pattern (``layer_types``,
+``sliding_window_pattern``, ``mlp_only_layers``, ``first_k_dense_replace``,
+``hybrid_override_pattern``...); :func:`_build_layers` turns the pattern into the stack. Nothing in a
+config is executed: it is parsed as JSON and read field by field; ``auto_map`` and other remote-code
+hooks are ignored.
 """
 
 from __future__ import annotations
