@@ -265,7 +265,7 @@ def test_llama4_both_expert_conventions_match_flop_counter(name):
     model = meta_model(name)
     prefill, decode, cache = run_prefill_and_decode(model)
     m = llmviewer.load_model(name)
-    dense_experts = replace(m, experts_per_token=m.num_experts)
+    dense_experts = m.map_layers(mlp=lambda k: replace(k, top_k=k.experts) if k.kind == "moe" else k)
     root = type(model).__name__
     experts = {f"{root}.{n}" for n, mod in model.named_modules() if type(mod).__name__ == "Llama4TextExperts"}
     assert len(experts) == m.num_moe_layers

@@ -19,7 +19,7 @@ from ..arrays import maximum, minimum, plain, ratio, where
 from ..errors import LLMViewerError
 from ..results import Result, frame
 from ..specs.hardware import Hardware, load_hardware
-from ..specs.models import ModelSpec, load_model
+from ..specs.models import Attention, LatentAttention, ModelSpec, layer_mix, load_model
 from ..specs.workload import Pass, Workload, check_options, stage_passes, unpack_workload
 from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
 from .graph import build_ops, shard
@@ -245,22 +245,18 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tens
     (sliding-window layers keep at most ``window`` tokens, chunked layers one chunk; MLA keeps the latent), plus the
     fixed-size conv and recurrent state of linear-attention/SSM layers (constant in ``tokens``)."""
     model = shard(model, tensor_parallel)
-    full = model.attention_layer_count - model.sliding_layers - model.chunked_layers
-    per_token = model.kv_cache_elements_per_token * kv_bits / 8
-    cached = full * tokens
-    if model.sliding_layers:
-        cached = cached + model.sliding_layers * minimum(tokens, model.sliding_window)
-    if model.chunked_layers:  # a chunked layer keeps at most one chunk of keys
-        cached = cached + model.chunked_layers * minimum(tokens, model.attention_chunk)
-    total = batch * cached * per_token
-    if model.full_attention_kind is not None:  # Gemma-4: the full layers have their own KV shape
-        per_full = model.full_attention_kind.kv_elements_per_token - model.kv_cache_elements_per_token
-        as_full = min(model.full_kind_layers, full)  # the rest were given a window (a KV budget)
-        cached_full = as_full * tokens
-        if model.full_kind_layers > as_full:
-            cached_full = cached_full + (model.full_kind_layers - as_full) * minimum(tokens, model.sliding_window)
-        total = total + batch * cached_full * per_full * kv_bits / 8
-    if model.linear_layers:
+    total: Any = 0
+    recurrent = False
+    for kind, n in layer_mix(model).mixers:  # each distinct token mixer once, with its layer count
+        if isinstance(kind, Attention):
+            kept = kind.window if kind.chunk is None else kind.chunk  # a chunked layer keeps at most one chunk
+            cached = n * (tokens if kept is None else minimum(tokens, kept))
+            total = total + batch * cached * kind.kv_elements_per_token * kv_bits / 8
+        elif isinstance(kind, LatentAttention):
+            total = total + batch * n * tokens * (kind.kv_lora_rank + kind.qk_rope_head_dim) * kv_bits / 8
+        else:
+            recurrent = True
+    if recurrent:
         total = total + batch * model.state_bytes(kv_bits)
     return total
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from ..errors import LLMViewerError
-from ..specs.models import Attention, DenseMLP, GatedDeltaNet, Mamba2, ModelSpec, layer_mix
+from ..specs.models import Attention, DenseMLP, GatedDeltaNet, LatentAttention, Mamba2, ModelSpec, MoEMLP, layer_mix
 from .operators import (
     INF,
     SOFTCAP_OPS,
@@ -93,20 +93,20 @@ def _mlp(m: ModelSpec, prefix: str, count: int, inter: int, experts: int = 0, to
     return ops
 
 
-def _moe_block(m: ModelSpec, count: int) -> list[Op]:
+def _moe_block(m: ModelSpec, moe: MoEMLP, count: int) -> list[Op]:
     h = m.hidden_size
     ops: list[Op] = []
     if m.router_scales:  # Gemma-4: a weightless RMSNorm (4 OPs/element) and a learned scale (1) before the router
         ops.append(
-            Elementwise("router_scale", "elementwise", count, width=h, ops_per_element=5, weights=h + m.num_experts)
+            Elementwise("router_scale", "elementwise", count, width=h, ops_per_element=5, weights=h + moe.experts)
         )
-    ops.append(Linear("router", "matmul", count, in_f=h, out_f=m.num_experts, bias=m.router_bias))
-    ops += _mlp(m, "expert_", count, m.moe_intermediate_size, m.num_experts, m.experts_per_token)
-    if m.shared_expert_intermediate_size:
-        ops += _mlp(m, "shared_", count, m.shared_expert_intermediate_size)
+    ops.append(Linear("router", "matmul", count, in_f=h, out_f=moe.experts, bias=m.router_bias))
+    ops += _mlp(m, "expert_", count, moe.intermediate_size, moe.experts, moe.top_k)
+    if moe.shared_intermediate_size:
+        ops += _mlp(m, "shared_", count, moe.shared_intermediate_size)
         if m.shared_expert_gate:
             ops.append(Linear("shared_expert_gate", "matmul", count, in_f=h, out_f=1))
-    combine_inputs = m.experts_per_token + (1 if m.shared_expert_intermediate_size else 0)
+    combine_inputs = moe.top_k + (1 if moe.shared_intermediate_size else 0)
     ops.append(
         Elementwise(
             "expert_combine", "elementwise", count, width=h, ops_per_element=2 * combine_inputs, inputs=combine_inputs
@@ -185,12 +185,13 @@ def _layer_groups(m: ModelSpec) -> list[tuple[str, int, Attention]]:
 
 
 def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
-    L, h = m.attention_layer_count, m.hidden_size
+    groups = _layer_groups(m)
+    L, h = sum(n for _, n, _ in groups), m.hidden_size
     gate = 2 if m.attn_output_gate else 1  # gated output: q_proj also yields the gate's logits
     ops: list[Op] = []
     o_proj: list[Op] = []
     several_shapes = m.full_attention_kind is not None
-    for suffix, count, kind in _layer_groups(m):
+    for suffix, count, kind in groups:
         window = INF if kind.window is None else float(kind.window)
         chunk = INF if kind.chunk is None else float(kind.chunk)
         nh, nkv, d = kind.heads, kind.kv_heads, kind.head_dim  # per kind (Gemma-4's full layers differ)
@@ -227,7 +228,7 @@ def _gqa_attention(m: ModelSpec, flash: bool) -> list[Op]:
         if kind.nope:
             # attention-temperature tuning on NoPE layers: q scaled by a per-position factor (1 OP per element)
             ops.append(Elementwise("attn_temperature" + suffix, "elementwise", count, width=nh * d, ops_per_element=1))
-        if m.attention_sinks:
+        if kind.sinks:
             # one learned logit per head joins every softmax: weights nh, ~2 OPs (exp, add) per head and query
             ops.append(
                 Elementwise("attention_sinks" + suffix, "elementwise", count, width=nh, ops_per_element=2, weights=nh)
@@ -267,9 +268,9 @@ def _conv(prefix: str, count: int, channels: int, kernel: int, bias: bool) -> St
     )
 
 
-def _linear_mixer(m: ModelSpec) -> list[Op]:
-    """Operators of the linear-attention (gated DeltaNet) or Mamba2 layers of a hybrid stack."""
-    mx, n, h = m.linear_mixer, m.linear_layers, m.hidden_size
+def _linear_mixer(m: ModelSpec, mx: GatedDeltaNet | Mamba2, n: int) -> list[Op]:
+    """Operators of the ``n`` linear-attention (gated DeltaNet) or Mamba2 layers ``mx`` of a hybrid stack."""
+    h = m.hidden_size
     if isinstance(mx, GatedDeltaNet):
         hv, dk, dv = mx.value_heads, mx.key_head_dim, mx.value_head_dim
         return [
@@ -327,16 +328,16 @@ def _linear_mixer(m: ModelSpec) -> list[Op]:
     raise LLMViewerError(f"{m.name}: unknown linear mixer {type(mx).__name__}")
 
 
-def _latent_attention(m: ModelSpec, flash: bool, absorb: bool) -> list[Op]:
-    """DeepSeek multi-head latent attention."""
-    L, h, nh = m.num_layers, m.hidden_size, m.num_heads
-    nope, rope, vd, r = m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim, m.kv_lora_rank
+def _latent_attention(m: ModelSpec, kind: LatentAttention, L: int, flash: bool, absorb: bool) -> list[Op]:
+    """DeepSeek multi-head latent attention on ``L`` layers."""
+    h, nh = m.hidden_size, kind.heads
+    nope, rope, vd, r = kind.qk_nope_head_dim, kind.qk_rope_head_dim, kind.v_head_dim, kind.kv_lora_rank
     ops: list[Op] = []
-    if m.q_lora_rank:
+    if kind.q_lora_rank:
         ops += [
-            Linear("q_a_proj", "matmul", L, in_f=h, out_f=m.q_lora_rank),
-            _norm("q_a_norm", L, m.q_lora_rank, "rms"),
-            Linear("q_b_proj", "matmul", L, in_f=m.q_lora_rank, out_f=nh * (nope + rope)),
+            Linear("q_a_proj", "matmul", L, in_f=h, out_f=kind.q_lora_rank),
+            _norm("q_a_norm", L, kind.q_lora_rank, "rms"),
+            Linear("q_b_proj", "matmul", L, in_f=kind.q_lora_rank, out_f=nh * (nope + rope)),
         ]
     else:
         ops.append(Linear("q_proj", "matmul", L, in_f=h, out_f=nh * (nope + rope)))
@@ -357,6 +358,31 @@ def _latent_attention(m: ModelSpec, flash: bool, absorb: bool) -> list[Op]:
     return ops
 
 
+def _shard_kind(kind: object, devices: int) -> object:
+    """One device's slice of a layer kind: heads (KV heads replicated when fewer than devices), state
+    heads and groups, MLP and expert columns split ``devices`` ways."""
+    if isinstance(kind, Attention):
+        return replace(kind, heads=kind.heads // devices, kv_heads=max(kind.kv_heads // devices, 1))
+    if isinstance(kind, LatentAttention):
+        return replace(kind, heads=kind.heads // devices)
+    if isinstance(kind, GatedDeltaNet):  # heads split; each device keeps its heads' state
+        return replace(kind, key_heads=kind.key_heads // devices, value_heads=kind.value_heads // devices)
+    if isinstance(kind, Mamba2):
+        return replace(kind, heads=kind.heads // devices, groups=kind.groups // devices)
+    if isinstance(kind, DenseMLP):
+        return replace(kind, intermediate_size=kind.intermediate_size // devices)
+    if isinstance(kind, MoEMLP):
+        beside = None if kind.beside is None else _shard_kind(kind.beside, devices)
+        return replace(
+            kind,
+            intermediate_size=kind.intermediate_size // devices,
+            shared_intermediate_size=kind.shared_intermediate_size // devices,
+            beside=beside,
+        )
+    raise LLMViewerError(f"unknown layer kind {type(kind).__name__}")
+
+
+@lru_cache(maxsize=256)
 def shard(m: ModelSpec, devices: int) -> ModelSpec:
     """The slice of ``m`` one of ``devices`` tensor-parallel devices holds (Megatron-style):
     attention heads, MLP and expert columns and the vocabulary split ``devices`` ways; KV heads
@@ -371,30 +397,23 @@ def shard(m: ModelSpec, devices: int) -> ModelSpec:
         if m.shared_expert_intermediate_size:
             splits["shared_expert_intermediate_size"] = m.shared_expert_intermediate_size
     mx = m.linear_mixer
-    if isinstance(mx, GatedDeltaNet) and m.linear_layers:  # heads split; each device keeps its heads' state
+    if isinstance(mx, GatedDeltaNet):
         splits |= {"linear_num_key_heads": mx.key_heads, "linear_num_value_heads": mx.value_heads}
-        mx = replace(mx, key_heads=mx.key_heads // devices, value_heads=mx.value_heads // devices)
-    elif isinstance(mx, Mamba2) and m.linear_layers:
+    elif isinstance(mx, Mamba2):
         splits |= {"mamba_num_heads": mx.heads, "n_groups": mx.groups}
-        mx = replace(mx, heads=mx.heads // devices, groups=mx.groups // devices)
     full_kind = m.full_attention_kind
-    if full_kind is not None:
-        full_kind = replace(full_kind, heads=full_kind.heads // devices, kv_heads=max(full_kind.kv_heads // devices, 1))
-        if m.full_attention_kind.kv_heads >= devices:
-            splits["num_global_key_value_heads"] = m.full_attention_kind.kv_heads
+    if full_kind is not None and full_kind.kv_heads >= devices:
+        splits["num_global_key_value_heads"] = full_kind.kv_heads
     uneven = [f"{k} ({v})" for k, v in splits.items() if v % devices]
     if uneven:
         raise LLMViewerError(f"{m.name}: tensor_parallel={devices} does not divide {', '.join(uneven)}")
-    return replace(
-        m,
-        linear_mixer=mx,
-        full_attention_kind=full_kind,
+    return m.map_layers(
+        mixer=lambda k: _shard_kind(k, devices),
+        mlp=lambda k: _shard_kind(k, devices),
         num_heads=m.num_heads // devices,
         num_kv_heads=max(m.num_kv_heads // devices, 1),
         intermediate_size=m.intermediate_size // devices,
         vocab_size=m.vocab_size // devices,
-        moe_intermediate_size=m.moe_intermediate_size // devices,
-        shared_expert_intermediate_size=m.shared_expert_intermediate_size // devices,
     )
 
 
@@ -423,14 +442,16 @@ def build_ops(
         ops.append(Embedding("embed_positions", "elementwise", 1, rows=m.learned_positions, width=h, role="embedding"))
         ops.append(Elementwise("add_positions", "elementwise", 1, width=h, inputs=2, role="embedding"))
     ops.append(_norm("norm", m.norms_per_layer * L, h, m.norm))
-    if m.uses_mla:
-        ops += _latent_attention(m, flash_attention, absorb_mla)
-    elif m.attention_layer_count:
+    mix = layer_mix(m)  # each distinct mixer and MLP kind once, with its layer count
+    if any(isinstance(k, Attention) for k, _ in mix.mixers):
         ops += _gqa_attention(m, flash_attention)
-    if m.linear_mixer is not None and m.linear_layers:
-        ops += _linear_mixer(m)
-    for mlp, count in layer_mix(m).mlps:  # each distinct MLP kind once, with its layer count
-        ops += _mlp(m, "", count, mlp.intermediate_size) if isinstance(mlp, DenseMLP) else _moe_block(m, count)
+    for kind, count in mix.mixers:
+        if isinstance(kind, LatentAttention):
+            ops += _latent_attention(m, kind, count, flash_attention, absorb_mla)
+        elif isinstance(kind, GatedDeltaNet | Mamba2):
+            ops += _linear_mixer(m, kind, count)
+    for mlp, count in mix.mlps:
+        ops += _mlp(m, "", count, mlp.intermediate_size) if isinstance(mlp, DenseMLP) else _moe_block(m, mlp, count)
     ops.append(Elementwise("residual_add", "elementwise", m.residuals_per_layer * L, width=h, inputs=2))
     ops.append(replace(_norm("final_norm", 1, h, m.norm), role="head"))
     ops.append(

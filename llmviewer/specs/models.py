@@ -1,16 +1,21 @@
 """Hugging Face ``config.json`` -> one normalised description of a decoder-only transformer.
 
-Each supported ``model_type`` has a small adapter that reads its own field names and
-conventions (GPT-J's ``n_embd``, Falcon's ``multi_query``, OPT's learned positions...) and
-fills one :class:`ModelSpec`. Nothing in a config is executed: it is parsed as JSON and read
-field by field; ``auto_map`` and other remote-code hooks are ignored.
+A model is a stack of typed layers: :class:`ModelSpec` holds the global sizes and options and
+``layers``, one :class:`Layer` (token mixer + MLP) per decoder layer. Each supported ``model_type``
+has a small adapter that reads its own field names and conventions (GPT-J's ``n_embd``, Falcon's
+``multi_query``, OPT's learned positions...) and the config's per-layer pattern (``layer_types``,
+``sliding_window_pattern``, ``mlp_only_layers``, ``first_k_dense_replace``,
+``hybrid_override_pattern``...); :func:`_build_layers` turns the pattern into the stack. Nothing in a
+config is executed: it is parsed as JSON and read field by field; ``auto_map`` and other remote-code
+hooks are ignored.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,9 +28,17 @@ MODELS_DIR = "models"
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Shape of a decoder-only transformer, as the roofline analysis needs it.
+    """Shape of a decoder-only transformer, as the roofline analysis needs it: global sizes and
+    options (hidden size, vocabulary, norms, biases, embeddings) plus ``layers``, the ordered stack
+    of typed decoder layers (:class:`Layer`: a token mixer and an MLP each).
 
-    Sizes are element counts (not bytes). ``num_layers`` counts decoder blocks.
+    Sizes are element counts (not bytes). ``num_layers`` counts decoder blocks (``len(layers)``).
+    ``num_heads``, ``num_kv_heads``, ``head_dim`` and ``intermediate_size`` are the config's
+    model-wide values; each layer's own shapes are in its mixer and MLP. Built by hand without
+    ``layers``, the stack is uniform: ``num_layers`` layers of full attention of that shape and a
+    dense MLP of ``intermediate_size`` (gated as ``mlp_gated``). Per-layer counts and kinds
+    (``sliding_layers``, ``num_moe_layers``, ``linear_mixer``...) are read-only properties derived
+    from the stack, grouped once per spec (:func:`layer_mix`).
     """
 
     name: str
@@ -52,69 +65,207 @@ class ModelSpec:
     rotary_dim: int = 0
     learned_positions: int = 0
     embedding_scale: bool = False
-    sliding_window: int | None = None
-    sliding_layers: int = 0
-    attention_sinks: bool = False  # a learned per-head logit in every softmax (gpt-oss)
-    # Mixture of experts (0 experts = dense)
-    num_experts: int = 0
-    experts_per_token: int = 0
-    moe_intermediate_size: int = 0
-    shared_expert_intermediate_size: int = 0
+    # MoE blocks (model-wide options of every MoE layer; the experts themselves are in the layers' MoEMLP)
     shared_expert_gate: bool = False
     router_bias: bool = False
-    num_moe_layers: int = 0
-    # Multi-head latent attention (DeepSeek); kv_lora_rank 0 = ordinary attention
-    q_lora_rank: int = 0
-    kv_lora_rank: int = 0
-    qk_nope_head_dim: int = 0
-    qk_rope_head_dim: int = 0
-    v_head_dim: int = 0
-    # Hybrid stacks: layers whose token mixer is a linear-attention or state-space layer (a
-    # GatedDeltaNet or Mamba2) instead of softmax attention; None/0 = none
-    linear_mixer: GatedDeltaNet | Mamba2 | None = None
-    linear_layers: int = 0
-    # layers with softmax attention and with an MLP; None = every layer not otherwise typed (attention:
-    # num_layers - linear_layers; MLP: num_layers). Nemotron-H blocks hold a mixer OR an MLP.
-    attention_layers: int | None = None
-    mlp_layers: int | None = None
+    router_scales: bool = False  # Gemma-4: a router with a learned input scale (hidden) and per-expert scale
     attn_output_gate: bool = False  # q_proj also yields a sigmoid gate on the attention output (Qwen3-Next)
-    # chunked attention (Llama-4): ``chunked_layers`` layers attend within blocks of ``attention_chunk`` tokens;
-    # the other attention layers are full and without rotary embedding (NoPE) when ``nope_full_layers``
-    attention_chunk: int | None = None
-    chunked_layers: int = 0
-    nope_full_layers: bool = False
     qk_l2_norm: bool = False  # weightless L2 q/k norm on the rotary layers (Llama-4 Scout's use_qk_norm)
-    # Gemma-4: the full-attention layers' own shape (heads, KV heads, head size, V = K) when it differs from
-    # the sliding layers'; a weightless RMSNorm of v; a dense MLP beside the MoE block in every MoE layer;
-    # a router with a learned input scale (hidden) and per-expert scale
-    full_attention_kind: Attention | None = None
-    full_kind_layers: int = 0  # layers with ``full_attention_kind``'s shape (they stay so if a window is imposed)
-    v_norm: bool = False
-    moe_with_dense: bool = False
-    router_scales: bool = False
+    v_norm: bool = False  # a weightless RMSNorm of v (Gemma-4)
     residuals_per_layer: int = 2
     # Gemma-2/3/4: logits soft-capped as cap * tanh(logits / cap); Gemma-2: attention scores too (None: no cap)
     final_logit_softcap: float | None = None
     attn_logit_softcap: float | None = None
+    layers: tuple[Layer, ...] = field(default=(), repr=False)  # one per decoder layer, in order; () = uniform
     source: str = field(default="", compare=False)
     vision: VisionEncoder | None = field(default=None, compare=False)  # multimodal: the vision tower, apart
     # set when the user named the architecture (``arch=``): config fields the adapter never read
     ignored_fields: tuple[str, ...] | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        layers = self.layers
+        if not layers:
+            layers = (
+                layer(
+                    Attention(self.num_heads, self.num_kv_heads, self.head_dim),
+                    DenseMLP(self.intermediate_size, self.mlp_gated),
+                ),
+            ) * self.num_layers
+            object.__setattr__(self, "layers", layers)
+        elif not isinstance(layers, tuple) or not all(isinstance(x, Layer) for x in layers):
+            raise LLMViewerError(f"{self.name}: layers must be a tuple of Layer objects")
+        if len(layers) != self.num_layers:
+            raise LLMViewerError(f"{self.name}: {len(layers)} layers given for num_layers {self.num_layers}")
+        object.__setattr__(self, "_mix", _group(layers))
+        object.__setattr__(self, "_hash", hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]  # computed once: specs key the engine's caches
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # not the grouping nor the hash
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        self.__post_init__()  # string hashes differ between processes: recompute
+
+    def map_layers(
+        self, mixer: Callable[[Mixer], Mixer] | None = None, mlp: Callable[[MLP], MLP] | None = None, **changes: Any
+    ) -> ModelSpec:
+        """A copy whose stack has every mixer replaced by ``mixer(kind)`` and every MLP by ``mlp(kind)``
+        (each distinct layer mapped once; absent sublayers stay absent), and the fields in ``changes``."""
+        mapped: dict[Layer, Layer] = {}
+        for x in self.layers:
+            if x not in mapped:
+                mapped[x] = layer(
+                    x.mixer if mixer is None or x.mixer is None else mixer(x.mixer),
+                    x.mlp if mlp is None or x.mlp is None else mlp(x.mlp),
+                )
+        return replace(self, layers=tuple(mapped[x] for x in self.layers), **changes)
+
+    def resized(
+        self,
+        num_heads: int | None = None,
+        num_kv_heads: int | None = None,
+        intermediate_size: int | None = None,
+        num_layers: int | None = None,
+        **changes: Any,
+    ) -> ModelSpec:
+        """A copy with the model-wide heads, KV heads, dense MLP width or layer count changed (pruning,
+        contextual sparsity) and the stack rebuilt to match: attention layers of the model-wide shape get
+        the new heads, dense MLPs of the model-wide width the new width; a smaller ``num_layers`` keeps the
+        first layers of the stack (its pattern from the start). Other ``changes``: global fields."""
+        nh, nkv = num_heads or self.num_heads, num_kv_heads or self.num_kv_heads
+        inter = intermediate_size or self.intermediate_size
+        old = (self.num_heads, self.num_kv_heads)
+
+        def mixer(k: Mixer) -> Mixer:
+            return (
+                replace(k, heads=nh, kv_heads=nkv) if isinstance(k, Attention) and (k.heads, k.kv_heads) == old else k
+            )
+
+        def mlp(k: MLP) -> MLP:
+            return (
+                replace(k, intermediate_size=inter)
+                if isinstance(k, DenseMLP) and k.intermediate_size == self.intermediate_size
+                else k
+            )
+
+        n = self.num_layers if num_layers is None else num_layers
+        if not 1 <= n <= self.num_layers:
+            raise LLMViewerError(f"{self.name}: num_layers {n}; valid: 1..{self.num_layers}")
+        short = replace(self, num_layers=n, layers=self.layers[:n])
+        return short.map_layers(mixer, mlp, num_heads=nh, num_kv_heads=nkv, intermediate_size=inter, **changes)
+
+    def without_windows(self) -> ModelSpec:
+        """The same model with every sliding-window attention layer attending to all its tokens
+        (chunked layers unchanged): what one more token costs while no window is full yet."""
+        return self.map_layers(mixer=lambda k: replace(k, window=None) if isinstance(k, Attention) else k)
+
+    def _kinds(self, types: type | tuple[type, ...]) -> list[tuple[Any, int]]:
+        mix: LayerMix = self._mix  # type: ignore[attr-defined]
+        return [(k, n) for k, n in (*mix.mixers, *mix.mlps) if isinstance(k, types)]
+
+    def _first(self, types: type | tuple[type, ...]) -> Any:
+        kinds = self._kinds(types)
+        return kinds[0][0] if kinds else None
+
     @property
     def is_moe(self) -> bool:
         """True when some layers route tokens to experts."""
-        return self.num_experts > 0
+        return self.num_moe_layers > 0
 
     @property
     def attention_layer_count(self) -> int:
-        """Layers whose token mixer is softmax attention (full, sliding or MLA)."""
-        return self.num_layers - self.linear_layers if self.attention_layers is None else self.attention_layers
+        """Layers whose token mixer is softmax attention (full, sliding, chunked or MLA)."""
+        return sum(n for _, n in self._kinds((Attention, LatentAttention)))
 
     @property
     def mlp_layer_count(self) -> int:
         """Layers with an MLP (dense or MoE)."""
-        return self.num_layers if self.mlp_layers is None else self.mlp_layers
+        return self._mix._with_mlp  # type: ignore[attr-defined]
+
+    @property
+    def sliding_layers(self) -> int:
+        """Layers of sliding-window attention."""
+        return sum(n for k, n in self._kinds(Attention) if k.window is not None)
+
+    @property
+    def sliding_window(self) -> int | None:
+        """Window of the sliding-window layers (tokens); None without such layers."""
+        return next((k.window for k, _ in self._kinds(Attention) if k.window is not None), None)
+
+    @property
+    def chunked_layers(self) -> int:
+        """Layers of chunked attention (Llama-4)."""
+        return sum(n for k, n in self._kinds(Attention) if k.chunk is not None)
+
+    @property
+    def attention_chunk(self) -> int | None:
+        """Chunk of the chunked-attention layers (tokens); None without such layers."""
+        return next((k.chunk for k, _ in self._kinds(Attention) if k.chunk is not None), None)
+
+    @property
+    def attention_sinks(self) -> bool:
+        """True when some attention layers have per-head sinks (gpt-oss)."""
+        return any(k.sinks for k, _ in self._kinds(Attention))
+
+    @property
+    def full_attention_kind(self) -> Attention | None:
+        """The full-attention layers' kind when their shape differs from the model-wide heads, KV heads
+        and head size (Gemma-4's global layers); None otherwise."""
+        for k, _ in self._kinds(Attention):
+            if k.window is None and k.chunk is None:
+                if (k.heads, k.kv_heads, k.head_dim, k.k_eq_v, k.rotary_dim) != (
+                    self.num_heads, self.num_kv_heads, self.head_dim, False, None
+                ):  # fmt: skip
+                    return k
+        return None
+
+    @property
+    def linear_mixer(self) -> GatedDeltaNet | Mamba2 | None:
+        """The linear-attention or state-space mixer of a hybrid stack; None for other models."""
+        return self._first((GatedDeltaNet, Mamba2))
+
+    @property
+    def linear_layers(self) -> int:
+        """Layers whose token mixer is a linear-attention or state-space layer."""
+        return sum(n for _, n in self._kinds((GatedDeltaNet, Mamba2)))
+
+    @property
+    def num_moe_layers(self) -> int:
+        """Layers with an MoE MLP."""
+        return sum(n for _, n in self._kinds(MoEMLP))
+
+    @property
+    def _moe(self) -> MoEMLP:
+        return self._first(MoEMLP) or _NO_MOE
+
+    @property
+    def num_experts(self) -> int:
+        """Routed experts of the MoE layers (0 = dense)."""
+        return self._moe.experts
+
+    @property
+    def experts_per_token(self) -> int:
+        """Routed experts each token uses (top-k; 0 = dense)."""
+        return self._moe.top_k
+
+    @property
+    def moe_intermediate_size(self) -> int:
+        """Width of one routed expert (elements; 0 = dense)."""
+        return self._moe.intermediate_size
+
+    @property
+    def shared_expert_intermediate_size(self) -> int:
+        """Width of the always-on shared expert(s) of the MoE layers (elements; 0 = none)."""
+        return self._moe.shared_intermediate_size
+
+    @property
+    def moe_with_dense(self) -> bool:
+        """True when the MoE layers also have a dense MLP beside the experts (Gemma-4)."""
+        return self._mix._beside  # type: ignore[attr-defined]
 
     @property
     def state_bytes_per_sequence(self) -> float:
@@ -126,15 +277,44 @@ class ModelSpec:
     def state_bytes(self, conv_bits: float) -> float:
         """Bytes of per-sequence state of all linear-attention/SSM layers: the causal-conv window at
         ``conv_bits`` plus the recurrent state at the mixer's ``state_bits`` (constant in context)."""
-        if self.linear_mixer is None or not self.linear_layers:
-            return 0
-        mx = self.linear_mixer
-        return self.linear_layers * (mx.conv_state_elements * conv_bits / 8 + mx.state_elements * mx.state_bits / 8)
+        return sum(
+            n * (mx.conv_state_elements * conv_bits / 8 + mx.state_elements * mx.state_bits / 8)
+            for mx, n in self._kinds((GatedDeltaNet, Mamba2))
+        )
+
+    @property
+    def _mla(self) -> LatentAttention:
+        return self._first(LatentAttention) or _NO_MLA
 
     @property
     def uses_mla(self) -> bool:
         """True for DeepSeek-style multi-head latent attention."""
         return self.kv_lora_rank > 0
+
+    @property
+    def q_lora_rank(self) -> int:
+        """MLA: rank of the query compression (0 = a plain query projection)."""
+        return self._mla.q_lora_rank
+
+    @property
+    def kv_lora_rank(self) -> int:
+        """MLA: rank of the key/value latent (0 = ordinary attention)."""
+        return self._mla.kv_lora_rank
+
+    @property
+    def qk_nope_head_dim(self) -> int:
+        """MLA: per-head query/key elements without rotary embedding."""
+        return self._mla.qk_nope_head_dim
+
+    @property
+    def qk_rope_head_dim(self) -> int:
+        """MLA: per-head query/key elements with rotary embedding."""
+        return self._mla.qk_rope_head_dim
+
+    @property
+    def v_head_dim(self) -> int:
+        """MLA: per-head value elements."""
+        return self._mla.v_head_dim
 
     @property
     def qk_head_dim(self) -> int:
@@ -265,6 +445,7 @@ class MoEMLP:
     intermediate_size: int
     shared_intermediate_size: int = 0
     gated: bool = True
+    beside: DenseMLP | None = None  # a dense MLP run beside the experts in the same layer (Gemma-4)
     kind = "moe"
 
     def describe(self) -> str:
@@ -386,42 +567,96 @@ class LayerMix:
         return f"{mix}; {mlp}"
 
 
+@dataclass(frozen=True)
+class Layer:
+    """One decoder layer of the stack: its token mixer and its MLP. Nemotron-H-style hybrids, whose
+    blocks hold ONE sublayer each (a Mamba2 or attention mixer, or an MLP), have ``mlp`` None or
+    ``mixer`` None. Build layers with :func:`layer`, which shares equal layers (a 100-layer model
+    holds a handful of objects)."""
+
+    mixer: Mixer | None
+    mlp: MLP | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.mixer, self.mlp)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"mixer": self.mixer, "mlp": self.mlp}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        self.__post_init__()  # hash(None) differs between processes before Python 3.12: recompute
+
+    def describe(self) -> str:
+        """Short label, e.g. ``sliding(512) / dense(6912)``; ``-`` for an absent sublayer."""
+        return " / ".join("-" if k is None else k.describe() for k in (self.mixer, self.mlp))
+
+
+_LAYERS: dict[Layer, Layer] = {}
+_LAYERS_MAX = 4096
+
+
+def layer(mixer: Mixer | None, mlp: MLP | None) -> Layer:
+    """The :class:`Layer` of ``mixer`` and ``mlp``, one shared object per distinct pair."""
+    if mixer is None and mlp is None:
+        raise LLMViewerError("a layer needs a token mixer, an MLP or both")
+    new = Layer(mixer, mlp)
+    found = _LAYERS.get(new)
+    if found is None:
+        if len(_LAYERS) >= _LAYERS_MAX:
+            _LAYERS.clear()
+        found = _LAYERS[new] = new
+    return found
+
+
+_MIXER_ORDER = {"full_attention": 0, "mla": 0, "chunked_attention": 1, "sliding_attention": 2}
+
+
+def _group(layers: tuple[Layer, ...]) -> LayerMix:
+    """The distinct kinds of a stack with their layer counts: mixers full, chunked, sliding, then
+    linear/SSM; MLPs dense, then MoE (a dense MLP beside experts is counted with the dense MLPs)."""
+    counts: dict[int, int] = {}
+    for x in layers:  # layers are shared objects: count by identity, then by value
+        counts[id(x)] = counts.get(id(x), 0) + 1
+    distinct = {id(x): x for x in layers}
+    mixers: dict[Mixer, int] = {}
+    mlps: dict[MLP, int] = {}
+    with_mlp = 0
+    beside = False
+    for key, n in counts.items():
+        x = distinct[key]
+        if x.mixer is not None:
+            mixers[x.mixer] = mixers.get(x.mixer, 0) + n
+        mlp = x.mlp
+        if mlp is not None:
+            with_mlp += n
+            if isinstance(mlp, MoEMLP) and mlp.beside is not None:
+                beside = True
+                mlps[mlp.beside] = mlps.get(mlp.beside, 0) + n
+                mlp = replace(mlp, beside=None)
+            mlps[mlp] = mlps.get(mlp, 0) + n
+    order = list(mixers)
+    mixer_groups = sorted(mixers.items(), key=lambda kn: (_MIXER_ORDER.get(kn[0].kind, 3), order.index(kn[0])))
+    mlp_order = list(mlps)
+    mlp_groups = sorted(mlps.items(), key=lambda kn: (isinstance(kn[0], MoEMLP), mlp_order.index(kn[0])))
+    mix = LayerMix(tuple(mixer_groups), tuple(mlp_groups))
+    object.__setattr__(mix, "_with_mlp", with_mlp)
+    object.__setattr__(mix, "_beside", beside)
+    return mix
+
+
+_NO_MOE = MoEMLP(0, 0, 0)
+_NO_MLA = LatentAttention(0, 0, 0, 0, 0, 0)
+
+
 def layer_mix(m: ModelSpec) -> LayerMix:
-    """The typed layer kinds of ``m`` with their counts (see :class:`LayerMix`)."""
-    if m.uses_mla:
-        mla = LatentAttention(
-            m.num_heads, m.q_lora_rank, m.kv_lora_rank, m.qk_nope_head_dim, m.qk_rope_head_dim, m.v_head_dim
-        )
-        mixers: tuple[tuple[Mixer, int], ...] = ((mla, m.num_layers),)
-    else:
-        full = m.attention_layer_count - m.sliding_layers - m.chunked_layers
-        groups: list[tuple[Mixer, int]] = []
-        if full:
-            kind = m.full_attention_kind or Attention(
-                m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, nope=m.nope_full_layers
-            )
-            groups.append((kind, full))
-        if m.chunked_layers:
-            chunk = Attention(m.num_heads, m.num_kv_heads, m.head_dim, None, m.attention_sinks, chunk=m.attention_chunk)
-            groups.append((chunk, m.chunked_layers))
-        if m.sliding_layers:
-            window = int(m.sliding_window or 0)
-            groups.append(
-                (Attention(m.num_heads, m.num_kv_heads, m.head_dim, window, m.attention_sinks), m.sliding_layers)
-            )
-        if m.linear_mixer is not None and m.linear_layers:
-            groups.append((m.linear_mixer, m.linear_layers))
-        mixers = tuple(groups)
-    mlps: list[tuple[MLP, int]] = []
-    dense = m.mlp_layer_count - (0 if m.moe_with_dense else m.num_moe_layers)
-    if dense:
-        mlps.append((DenseMLP(m.intermediate_size, m.mlp_gated), dense))
-    if m.num_moe_layers:
-        moe = MoEMLP(
-            m.num_experts, m.experts_per_token, m.moe_intermediate_size, m.shared_expert_intermediate_size, m.mlp_gated
-        )
-        mlps.append((moe, m.num_moe_layers))
-    return LayerMix(mixers, tuple(mlps))
+    """The typed layer kinds of ``m`` with their counts (see :class:`LayerMix`): a grouping of
+    ``m.layers``, computed once per spec."""
+    return m._mix  # type: ignore[attr-defined]
 
 
 FAMILIES = {
@@ -439,6 +674,10 @@ FAMILIES = {
     "gemma4": "Gemma (multimodal; text model)", "gemma4_text": "Gemma",
 }  # fmt: skip
 """Model family of each supported ``model_type``."""
+
+
+MAX_LAYERS = 100_000
+"""Most decoder layers a config may give (the largest published models have about 130)."""
 
 
 class _Config:
@@ -467,6 +706,11 @@ class _Config:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a positive integer, got {value!r}")
+        if names[0] in ("num_hidden_layers", "n_layer") and value > MAX_LAYERS:
+            raise LLMViewerError(
+                f"{self.origin}: field {names[0]!r} is {value}; valid: 1..{MAX_LAYERS}"
+                " (the stack holds one entry per layer)"
+            )
         return value
 
     def count(self, *names: str, default: int = 0) -> int:
@@ -523,14 +767,17 @@ def _common(c: _Config) -> dict[str, Any]:
 
 
 def _sliding(c: _Config, num_layers: int, every_layer: bool) -> dict[str, Any]:
-    """Sliding-window attention: the window and how many layers use it."""
+    """Sliding-window attention: the window and which layers use it (``layer_types`` when the config
+    has it; else every layer, or every other layer from the first as Gemma-2 does)."""
     if c.get("sliding_window") is None or c.get("use_sliding_window") is False:
         return {}
     window = c.int("sliding_window")
-    count = _layer_type_count(c, num_layers, "sliding_attention")
-    if count is None:
-        count = num_layers if every_layer else (num_layers + 1) // 2
-    return dict(sliding_window=int(window), sliding_layers=count) if count else {}
+    types = _layer_types(c, num_layers)
+    if types is None:
+        types = ["sliding_attention" if every_layer or i % 2 == 0 else "full_attention" for i in range(num_layers)]
+    return dict(
+        sliding_window=int(window), mixer_types=["sliding" if t == "sliding_attention" else "full" for t in types]
+    )
 
 
 def _llama_like(c: _Config, **overrides: Any) -> dict[str, Any]:
@@ -578,9 +825,9 @@ def _qwen3(c: _Config) -> dict[str, Any]:
     return _llama_like(c, qk_norm=True)
 
 
-def _moe_layers(c: _Config, num_layers: int) -> int:
-    """Layers with an MoE MLP: every ``decoder_sparse_step``-th layer not in ``mlp_only_layers``
-    (closed form, O(len(mlp_only_layers)), not O(layers))."""
+def _moe_layers(c: _Config, num_layers: int) -> list[str]:
+    """Each layer's MLP: ``moe`` on every ``decoder_sparse_step``-th layer not in ``mlp_only_layers``,
+    ``dense`` otherwise."""
     step = c.int("decoder_sparse_step", default=1)
     only_mlp = c.get("mlp_only_layers", default=[])
     if not isinstance(only_mlp, list) or any(isinstance(i, bool) or not isinstance(i, int) for i in only_mlp):
@@ -591,8 +838,8 @@ def _moe_layers(c: _Config, num_layers: int) -> int:
             f"{c.origin}: field 'mlp_only_layers' has indices {bad} outside the {num_layers} layers"
             f" (valid: 0..{num_layers - 1})"
         )
-    excluded = sum(1 for i in set(only_mlp) if (i + 1) % step == 0)
-    return num_layers // step - excluded
+    dense = set(only_mlp)
+    return ["moe" if (i + 1) % step == 0 and i not in dense else "dense" for i in range(num_layers)]
 
 
 def _mixtral(c: _Config) -> dict[str, Any]:
@@ -602,7 +849,7 @@ def _mixtral(c: _Config) -> dict[str, Any]:
         num_experts=c.int("num_local_experts"),
         experts_per_token=c.int("num_experts_per_tok"),
         moe_intermediate_size=spec["intermediate_size"],
-        num_moe_layers=spec["num_layers"],
+        mlp_types=["moe"] * spec["num_layers"],
     )
     return spec
 
@@ -615,7 +862,7 @@ def _qwen2_moe(c: _Config) -> dict[str, Any]:
         moe_intermediate_size=c.int("moe_intermediate_size"),
         shared_expert_intermediate_size=c.int("shared_expert_intermediate_size"),
         shared_expert_gate=True,
-        num_moe_layers=_moe_layers(c, spec["num_layers"]),
+        mlp_types=_moe_layers(c, spec["num_layers"]),
     )
     return spec
 
@@ -626,7 +873,7 @@ def _qwen3_moe(c: _Config) -> dict[str, Any]:
         num_experts=c.int("num_experts"),
         experts_per_token=c.int("num_experts_per_tok"),
         moe_intermediate_size=c.int("moe_intermediate_size"),
-        num_moe_layers=_moe_layers(c, spec["num_layers"]),
+        mlp_types=_moe_layers(c, spec["num_layers"]),
     )
     return spec
 
@@ -678,12 +925,12 @@ def _gemma3_text(c: _Config) -> dict[str, Any]:
                 f"{c.origin}: field 'layer_types' has {len(layer_types)} entries for {num_layers} layers"
                 " (valid: one per layer)"
             )
-        count = sum(1 for t in layer_types if t == "sliding_attention")
     else:
         pattern = c.int("sliding_window_pattern", default=6)
-        count = num_layers - num_layers // pattern
-    if count:
-        spec.update(sliding_window=window, sliding_layers=count)
+        layer_types = ["full_attention" if (i + 1) % pattern == 0 else "sliding_attention" for i in range(num_layers)]
+    spec.update(
+        sliding_window=window, mixer_types=["sliding" if t == "sliding_attention" else "full" for t in layer_types]
+    )
     return spec
 
 
@@ -806,8 +1053,8 @@ def _olmo2(c: _Config) -> dict[str, Any]:
     return _llama_like(c, qk_norm=True, qk_norm_per_head=False)
 
 
-def _layer_type_count(c: _Config, num_layers: int, kind: str) -> int | None:
-    """How many entries of ``layer_types`` equal ``kind`` (None when the config has no ``layer_types``)."""
+def _layer_types(c: _Config, num_layers: int) -> list[Any] | None:
+    """The config's ``layer_types``, one entry per layer (None when the config has none)."""
     layer_types = c.get("layer_types")
     if layer_types is None:
         return None
@@ -816,7 +1063,7 @@ def _layer_type_count(c: _Config, num_layers: int, kind: str) -> int | None:
         raise LLMViewerError(
             f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
         )
-    return sum(1 for t in layer_types if t == kind)
+    return layer_types
 
 
 def _gpt_oss(c: _Config) -> dict[str, Any]:
@@ -825,16 +1072,18 @@ def _gpt_oss(c: _Config) -> dict[str, Any]:
     experts of width ``intermediate_size`` and a biased router; no shared expert."""
     spec = _llama_like(c, mlp_bias=True, attention_sinks=True, router_bias=True)
     num_layers = spec["num_layers"]
-    sliding = _layer_type_count(c, num_layers, "sliding_attention")
-    if sliding is None:
-        sliding = (num_layers + 1) // 2
-    if sliding:
-        spec.update(sliding_window=c.int("sliding_window", default=128), sliding_layers=sliding)
+    types = _layer_types(c, num_layers)
+    if types is None:
+        types = ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(num_layers)]
+    spec.update(
+        sliding_window=c.int("sliding_window", default=128),
+        mixer_types=["sliding" if t == "sliding_attention" else "full" for t in types],
+    )
     spec.update(
         num_experts=c.int("num_local_experts"),
         experts_per_token=c.int("num_experts_per_tok", "experts_per_token"),
         moe_intermediate_size=spec["intermediate_size"],
-        num_moe_layers=num_layers,
+        mlp_types=["moe"] * num_layers,
     )
     return spec
 
@@ -857,7 +1106,7 @@ def _glm4_moe(c: _Config) -> dict[str, Any]:
         experts_per_token=c.int("num_experts_per_tok"),
         moe_intermediate_size=c.int("moe_intermediate_size"),
         shared_expert_intermediate_size=shared * c.int("moe_intermediate_size"),
-        num_moe_layers=num_layers - first_dense,
+        mlp_types=["dense"] * first_dense + ["moe"] * (num_layers - first_dense),
     )
     return spec
 
@@ -970,11 +1219,8 @@ def _deepseek_v3(c: _Config) -> dict[str, Any]:
             f"{c.origin}: field 'first_k_dense_replace' is {first_dense!r}; valid: an integer in 0..{num_layers}"
         )
     freq = c.int("moe_layer_freq", default=1)
-    # layers i in [first_dense, num_layers) with i % freq == 0, in closed form
-    if first_dense:
-        moe_layers = max(0, (num_layers - 1) // freq - (first_dense - 1) // freq)
-    else:
-        moe_layers = (num_layers - 1) // freq + 1
+    # MoE on layers i >= first_k_dense_replace with i % moe_layer_freq == 0 (transformers' rule)
+    moe_layers = ["moe" if i >= first_dense and i % freq == 0 else "dense" for i in range(num_layers)]
     shared = c.count("n_shared_experts", default=0)
     spec.update(
         intermediate_size=c.int("intermediate_size"),
@@ -985,7 +1231,8 @@ def _deepseek_v3(c: _Config) -> dict[str, Any]:
         experts_per_token=c.int("num_experts_per_tok"),
         moe_intermediate_size=c.int("moe_intermediate_size"),
         shared_expert_intermediate_size=shared * c.int("moe_intermediate_size"),
-        num_moe_layers=moe_layers,
+        mlp_types=moe_layers,
+        mixer_types=["mla"] * num_layers,
         q_lora_rank=c.int("q_lora_rank", default=0),
         kv_lora_rank=c.int("kv_lora_rank"),
         qk_nope_head_dim=c.int("qk_nope_head_dim"),
@@ -1041,8 +1288,8 @@ def _qwen3_next(c: _Config) -> dict[str, Any]:
         * _Config({"partial_rotary_factor": factor}, c.origin).fraction("partial_rotary_factor", default=0.25)
     )
     types = _hybrid_layer_types(c, num_layers)
-    linear = sum(1 for t in types if t == "linear_attention")
-    if linear:
+    spec["mixer_types"] = ["linear" if t == "linear_attention" else "full" for t in types]
+    if "linear_attention" in types:
         spec["linear_mixer"] = GatedDeltaNet(
             key_heads=c.int("linear_num_key_heads"),
             value_heads=c.int("linear_num_value_heads"),
@@ -1050,7 +1297,6 @@ def _qwen3_next(c: _Config) -> dict[str, Any]:
             value_head_dim=c.int("linear_value_head_dim"),
             conv_kernel=c.int("linear_conv_kernel_dim"),
         )
-        spec["linear_layers"] = linear
         if spec["linear_mixer"].value_heads % spec["linear_mixer"].key_heads:
             raise LLMViewerError(
                 f"{c.origin}: linear_num_value_heads ({spec['linear_mixer'].value_heads}) is not a multiple of"
@@ -1063,9 +1309,9 @@ def _qwen3_next(c: _Config) -> dict[str, Any]:
             moe_intermediate_size=c.int("moe_intermediate_size"),
             shared_expert_intermediate_size=c.count("shared_expert_intermediate_size"),
             shared_expert_gate=bool(c.count("shared_expert_intermediate_size")),
-            num_moe_layers=_moe_layers(c, num_layers),
+            mlp_types=_moe_layers(c, num_layers),
         )
-        if spec["num_moe_layers"] < num_layers:
+        if "dense" in spec["mlp_types"]:
             spec["intermediate_size"] = c.int("intermediate_size")
     return spec
 
@@ -1122,18 +1368,17 @@ def _llama4_text(c: _Config) -> dict[str, Any]:
             f"{c.origin}: fields 'layer_types' and 'no_rope_layers' disagree; supported: chunked attention exactly"
             " on the rotary layers and full attention on the NoPE layers (as transformers derives them)"
         )
-    chunked = sum(1 for t in layer_types if t == "chunked_attention")
-    if chunked:
-        spec.update(attention_chunk=c.int("attention_chunk_size", default=8192), chunked_layers=chunked)
     spec.update(
-        nope_full_layers=chunked < num_layers,
+        attention_chunk=c.int("attention_chunk_size", default=8192) if "chunked_attention" in layer_types else None,
+        mixer_types=["chunked" if t == "chunked_attention" else "full" for t in layer_types],
+        nope_full_layers=True,  # the full-attention layers are the NoPE layers (checked above)
         qk_l2_norm=c.bool("use_qk_norm", default=True),
         rotary_dim=spec["head_dim"],
     )
     moe_layers = c.get("moe_layers")
     if moe_layers is None:
         step = c.int("interleave_moe_layer_step", default=1)
-        count = len(range(step - 1, num_layers, step))
+        moe = set(range(step - 1, num_layers, step))
     else:
         if not isinstance(moe_layers, list) or any(
             isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < num_layers for i in moe_layers
@@ -1141,16 +1386,16 @@ def _llama4_text(c: _Config) -> dict[str, Any]:
             raise LLMViewerError(
                 f"{c.origin}: field 'moe_layers' must list layer indices in 0..{num_layers - 1}, got {moe_layers!r:.60}"
             )
-        count = len(set(moe_layers))
+        moe = set(moe_layers)
     inter = spec["intermediate_size"]
     spec.update(
         num_experts=c.int("num_local_experts"),
         experts_per_token=c.int("num_experts_per_tok"),
         moe_intermediate_size=inter,
         shared_expert_intermediate_size=inter,
-        num_moe_layers=count,
+        mlp_types=["moe" if i in moe else "dense" for i in range(num_layers)],
     )
-    if count < num_layers:
+    if len(moe) < num_layers:
         spec["intermediate_size"] = c.int("intermediate_size_mlp")
     return spec
 
@@ -1182,8 +1427,9 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
     if any(t not in ("sliding_attention", "full_attention") for t in types):
         raise LLMViewerError(f"{c.origin}: field 'layer_types' may hold only sliding_attention and full_attention")
     sliding = sum(1 for t in types if t == "sliding_attention")
+    spec["mixer_types"] = ["sliding" if t == "sliding_attention" else "full" for t in types]
     if sliding:
-        spec.update(sliding_window=c.int("sliding_window"), sliding_layers=sliding)
+        spec["sliding_window"] = c.int("sliding_window")
     rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
 
     def rotary(kind: str, head_dim: int) -> int:
@@ -1200,7 +1446,6 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
                 f"{c.origin}: num_attention_heads ({spec['num_heads']}) is not a multiple of"
                 f" num_global_key_value_heads ({kv_heads})"
             )
-        spec["full_kind_layers"] = num_layers - sliding
         spec["full_attention_kind"] = Attention(
             spec["num_heads"],
             kv_heads,
@@ -1213,8 +1458,7 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
             num_experts=c.int("num_experts"),
             experts_per_token=c.int("top_k_experts", "num_experts_per_tok"),
             moe_intermediate_size=c.int("moe_intermediate_size"),
-            num_moe_layers=num_layers,
-            moe_with_dense=True,
+            mlp_types=["dense+moe"] * num_layers,
             router_scales=True,
         )
     return spec
@@ -1321,6 +1565,7 @@ def _nemotron_h(c: _Config) -> dict[str, Any]:
             f"{c.origin}: field 'hybrid_override_pattern' has {', '.join(map(repr, bad))}; valid: M, *, -, E"
         )
     counts = {k: pattern.count(ch) for ch, k in NEMOTRON_H_BLOCKS.items()}
+    blocks = [NEMOTRON_H_BLOCKS[ch] for ch in pattern]
     spec = dict(**_common(c), **_attention(c))
     spec["head_dim"] = c.int("head_dim", "attention_head_dim", default=spec["head_dim"])
     spec.update(
@@ -1333,8 +1578,8 @@ def _nemotron_h(c: _Config) -> dict[str, Any]:
         norms_per_layer=1,
         residuals_per_layer=1,
         parallel_block=True,  # one sublayer per block: one tensor-parallel all-reduce per block
-        attention_layers=counts["attention"],
-        mlp_layers=counts["mlp"] + counts["moe"],
+        mixer_types=[{"mamba": "linear", "attention": "full"}.get(b) for b in blocks],
+        mlp_types=[{"mlp": "dense", "moe": "moe"}.get(b) for b in blocks],
         rotary_dim=0,  # Nemotron-H attention has no rotary embedding
     )
     if counts["mamba"]:
@@ -1350,7 +1595,6 @@ def _nemotron_h(c: _Config) -> dict[str, Any]:
                 proj_bias=c.bool("use_bias", default=False),
                 state_bits=32 if c.name("mamba_ssm_cache_dtype", default="float32") == "float32" else 16,
             ),
-            linear_layers=counts["mamba"],
         )
         if heads % c.int("n_groups"):
             raise LLMViewerError(f"{c.origin}: mamba_num_heads ({heads}) is not a multiple of n_groups")
@@ -1360,7 +1604,6 @@ def _nemotron_h(c: _Config) -> dict[str, Any]:
             experts_per_token=c.int("num_experts_per_tok"),
             moe_intermediate_size=c.int("moe_intermediate_size"),
             shared_expert_intermediate_size=c.count("moe_shared_expert_intermediate_size"),
-            num_moe_layers=counts["moe"],
         )
     return spec
 
@@ -1414,11 +1657,60 @@ def _check_consistent(spec: dict[str, Any], origin: str) -> None:
     window = spec.get("sliding_window")
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window <= 0):
         raise LLMViewerError(f"{origin}: field 'sliding_window' is {window!r}; valid: a positive integer or null")
-    for key in ("sliding_layers", "num_moe_layers", "linear_layers", "chunked_layers"):
-        if not 0 <= spec.get(key, 0) <= layers:
+    for key in ("mixer_types", "mlp_types"):
+        if len(spec.get(key) or [None] * layers) != layers:
             raise LLMViewerError(
-                f"{origin}: the config gives {spec[key]} {key}; valid: 0..{layers} (num_hidden_layers)"
+                f"{origin}: the config's {key} has {len(spec[key])} entries; valid: {layers} (num_hidden_layers)"
             )
+
+
+def _build_layers(spec: dict[str, Any], origin: str) -> tuple[Layer, ...]:
+    """The layer stack of an adapter's result: its per-layer ``mixer_types`` (``full``, ``sliding``,
+    ``chunked``, ``linear``, ``mla`` or None; default: ``mla`` for MLA models, else ``full``) and
+    ``mlp_types`` (``dense``, ``moe``, ``dense+moe`` or None; default ``dense``), each kind built once
+    from the adapter's fields."""
+    n = spec["num_layers"]
+    nh, nkv, hd, sinks = spec["num_heads"], spec["num_kv_heads"], spec["head_dim"], spec.get("attention_sinks", False)
+    mixers: dict[Any, Any] = {None: None}
+    mixers["full"] = spec.get("full_attention_kind") or Attention(
+        nh, nkv, hd, None, sinks, nope=spec.get("nope_full_layers", False)
+    )
+    if spec.get("attention_chunk") is not None:
+        mixers["chunked"] = Attention(nh, nkv, hd, None, sinks, chunk=spec["attention_chunk"])
+    if spec.get("sliding_window") is not None:
+        mixers["sliding"] = Attention(nh, nkv, hd, spec["sliding_window"], sinks)
+    if spec.get("linear_mixer") is not None:
+        mixers["linear"] = spec["linear_mixer"]
+    if spec.get("kv_lora_rank"):
+        mixers["mla"] = LatentAttention(
+            nh,
+            *(
+                spec.get(k, 0)
+                for k in ("q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
+            ),
+        )
+    gated = spec.get("mlp_gated", True)
+    dense = DenseMLP(spec["intermediate_size"], gated)
+    mlps: dict[Any, Any] = {None: None, "dense": dense}
+    if spec.get("num_experts"):
+        moe = MoEMLP(
+            spec["num_experts"],
+            spec["experts_per_token"],
+            spec["moe_intermediate_size"],
+            spec.get("shared_expert_intermediate_size", 0),
+            gated,
+        )
+        mlps["moe"], mlps["dense+moe"] = moe, replace(moe, beside=dense)
+    mixer_types = spec.get("mixer_types") or ["mla" if "mla" in mixers else "full"] * n
+    mlp_types = spec.get("mlp_types") or ["dense"] * n
+    pairs: dict[tuple[Any, Any], Layer] = {}
+    try:
+        return tuple(
+            pairs.get(key) or pairs.setdefault(key, layer(mixers[key[0]], mlps[key[1]]))
+            for key in zip(mixer_types, mlp_types, strict=True)
+        )
+    except KeyError as e:  # an adapter named a kind whose fields the config lacks
+        raise LLMViewerError(f"{origin}: layers of kind {e.args[0]!r} but the config does not describe them") from None
 
 
 def model_from_config(
@@ -1455,15 +1747,18 @@ def model_from_config(
     config = _Config(raw, origin)
     spec = ADAPTERS[model_type](config)
     _check_consistent(spec, origin)
-    known = {f.name for f in fields(ModelSpec)}
+    spec["layers"] = _build_layers(spec, origin)
     ignored = tuple(sorted(k for k in raw if k not in config.read)) if arch is not None else None
     return ModelSpec(
         name=name,
         model_type=model_type,
         source=origin,
         ignored_fields=ignored,
-        **{k: v for k, v in spec.items() if k in known},
+        **{k: v for k, v in spec.items() if k in _SPEC_FIELDS},
     )
+
+
+_SPEC_FIELDS = frozenset(f.name for f in fields(ModelSpec))
 
 
 def shipped_models() -> dict[str, Path]:

@@ -247,8 +247,7 @@ def prune_structured(
     num_heads = max(round(m.num_heads * heads / kv), 1) * kv if group > 1 else max(round(m.num_heads * heads), 1)
     if group == 1:
         kv = num_heads  # multi-head attention: each head has its own K and V
-    return dataclasses.replace(
-        m,
+    return m.resized(
         name=f"{m.name} (pruned)",
         num_heads=num_heads,
         num_kv_heads=kv,

@@ -8,7 +8,6 @@ Units: seconds, bytes, bytes/s, tokens/s. Each function documents its (simple) m
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -23,7 +22,7 @@ from ..engine.operators import Traffic
 from ..engine.roofline import link_bandwidth, pass_time
 from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
-from ..specs.models import ModelSpec, load_model
+from ..specs.models import Attention, ModelSpec, load_model
 from ..specs.workload import Pass, accepts_workload, check_sizes, kv_bit_of, make_pass, pass_arguments
 from .broadcast import broadcasting
 
@@ -74,7 +73,7 @@ def kv_bytes_per_token(model: str | ModelSpec, kv_bit: Any = 16, tensor_parallel
     """Bytes of KV cache one token of one sequence adds on one device (all layers; models with
     sliding-window layers: the bytes while the window is not yet full)."""
     m = load_model(model)
-    m = dataclasses.replace(m, sliding_layers=0, sliding_window=None)
+    m = m.without_windows()
     if m.linear_layers:  # hybrid: the fixed-size state of linear-attention/SSM layers is not per token
         return kv_cache_bytes(m, 1, 1, kv_bit, tensor_parallel) - kv_cache_bytes(m, 1, 0, kv_bit, tensor_parallel)
     return kv_cache_bytes(m, 1, 1, kv_bit, tensor_parallel)
@@ -92,14 +91,15 @@ def kv_budget_model(model: str | ModelSpec, budget: int) -> ModelSpec:
             " (not MLA, not Gemma-4's two attention shapes)"
         )
     window = budget if m.sliding_window is None else min(budget, m.sliding_window)
-    return dataclasses.replace(
-        m,
-        name=f"{m.name} (KV budget {budget})",
-        sliding_window=window if m.attention_chunk is None else min(window, m.attention_chunk),
-        sliding_layers=m.attention_layer_count,
-        chunked_layers=0,  # chunked layers (Llama-4) keep at most one chunk: the budget caps them too
-        attention_chunk=None,
-    )
+    if m.attention_chunk is not None:  # chunked layers (Llama-4) keep at most one chunk: the budget caps them too
+        window = min(window, m.attention_chunk)
+
+    def budgeted(kind: Any) -> Any:  # every attention layer: a window of the budget (NoPE/chunk flags dropped)
+        if isinstance(kind, Attention):
+            return Attention(kind.heads, kind.kv_heads, kind.head_dim, window, kind.sinks)
+        return kind
+
+    return m.map_layers(mixer=budgeted, name=f"{m.name} (KV budget {budget})")
 
 
 def kv_reservation(

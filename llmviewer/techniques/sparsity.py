@@ -16,7 +16,7 @@ The model here:
 * A KV head is needed when any of the ``g = num_heads / num_kv_heads`` query heads that share
   it is active for any token: ``1 - (1 - f)**(B g)`` of the KV heads.
 * The sparse step is the engine's decode step of a derived model
-  (:func:`sparse_model`, :func:`dataclasses.replace` as in :func:`llmviewer.engine.graph.shard`) with
+  (:func:`sparse_model`, :meth:`~llmviewer.specs.models.ModelSpec.resized`, which rebuilds the layer stack) with
   those fractions of heads, KV heads and intermediate neurons, rounded to whole units. Filling
   the skipped heads' KV cache for later tokens is not counted.
 * The predictor's operators (:func:`predictor_ops`) are timed with
@@ -28,7 +28,7 @@ latent attention (MLA) has no per-head weights to skip in the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -83,7 +83,7 @@ def sparse_model(
     heads = _scaled(m.num_heads, float(union_fraction(fh, b)))
     kv_heads = min(heads, _scaled(m.num_kv_heads, float(union_fraction(fh, b * group))))
     inter = _scaled(m.intermediate_size, float(union_fraction(fn, b)))
-    return replace(m, num_heads=heads, num_kv_heads=kv_heads, intermediate_size=inter)
+    return m.resized(num_heads=heads, num_kv_heads=kv_heads, intermediate_size=inter)
 
 
 def predictor_ops(model: ModelSpec, rank: int) -> list[Linear]:

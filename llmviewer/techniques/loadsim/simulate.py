@@ -142,9 +142,10 @@ def kv_capacity(
         raise LLMViewerError(f"pipeline_parallel={pp} does not divide {m.name}'s {m.num_layers} layers")
     fp = memory_footprint(m, 1, scheduler.token_budget, tensor_parallel=tensor_parallel, **options)
     kv_bits = options.get("kv_bit") or options.get("a_bit", 16)
-    per_token = kv_cache_bytes(replace(m, sliding_layers=0, sliding_window=None), 1, 1, kv_bits, tensor_parallel)
+    unwindowed = m.without_windows()
+    per_token = kv_cache_bytes(unwindowed, 1, 1, kv_bits, tensor_parallel)
     if m.linear_layers:  # hybrid: the fixed-size state of linear-attention/SSM layers is not per token
-        per_token = per_token - kv_cache_bytes(replace(m, sliding_layers=0), 1, 0, kv_bits, tensor_parallel)
+        per_token = per_token - kv_cache_bytes(unwindowed, 1, 0, kv_bits, tensor_parallel)
     memory = hw.memory_bytes * scheduler.memory_utilization
     weights = fp["weights"] / pp
     free = memory - weights - fp["activations"]
