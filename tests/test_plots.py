@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,14 +26,65 @@ def test_layer_table_is_the_engines_count():
         assert np.allclose(rows["memory_access"], [r["memory_access"] for r in res.layers], rtol=1e-12)
 
 
-def test_explorer_initial_points_match_analyze():
-    layout, layers, devices = plots.roofline_explorer(["Llama-2-7b-hf"], ["RTX-A6000-48GB"], initial={"stage": 0})
-    points = next(m for m in layout.references() if getattr(m, "name", None) == "explorer-points")
-    expected = llmviewer.analyze("Llama-2-7b-hf", "RTX-A6000-48GB", batch_size=1, seqlen=2048).prefill
-    assert points.data["name"] == [r["name"] for r in expected.layers]
-    assert np.allclose(points.data["time_us"], [r["inference_time"] * 1e6 for r in expected.layers], rtol=1e-12)
-    assert points.data["bound"] == [r["bound"] for r in expected.layers]
-    assert set(devices["device"]) == {"RTX-A6000-48GB"}
+def _shown_points(lookup, index):
+    """The explorer's layer points for a grid index, as the page's lookup fills them (empty slots past
+    the model's last layer dropped)."""
+    lookup.apply(index)
+    data = lookup.curves[0].source.data
+    keep = [i for i, name in enumerate(data["name"]) if name]
+    return {k: [v[i] for i in keep] for k, v in data.items()}
+
+
+def test_roofline_explorer_shows_the_engines_numbers_for_every_setting():
+    """For every setting of a small grid, the points and readout the page shows (decoded as its
+    JavaScript decodes them) are llmviewer.analyze's: names, OPs and bytes exactly, bound, time
+    and share as the hover writes them, the attainable performance within one Log16 step, and the
+    whole-model time of the readout."""
+    from llmviewer.viz.lookup import LOG16_STEP, js_precision
+
+    models, devices, batches, seqlens = (
+        ["Llama-2-7b-hf", "Mixtral-8x7B-v0.1"],
+        ["A100-SXM4-80GB", "L4-24GB"],
+        (1, 64),
+        (512, 4096),
+    )
+    layout, lookup, _, _ = plots.roofline_lookup(models, devices, batches=batches, seqlens=seqlens)
+    summary = next(m for m in layout.references() if getattr(m, "name", None) == "explorer-summary")
+    for m, d, b, s, q in itertools.product(range(2), range(2), range(2), range(2), range(4)):
+        p = plots.DEFAULT_PRECISIONS[q]
+        a = llmviewer.analyze(models[m], devices[d], batch_size=batches[b], seqlen=seqlens[s], w_bit=p.w_bit,
+                              a_bit=p.a_bit, kv_bit=p.kv_bit)  # fmt: skip
+        for stage, res in enumerate((a.prefill, a.decode)):
+            shown = _shown_points(lookup, [m, d, stage, b, s, q, 0, 0])
+            rows = res.layers
+            assert shown["name"] == [r["name"] for r in rows]
+            assert shown["ops"] == [r["OPs"] for r in rows] and shown["bytes"] == [r["memory_access"] for r in rows]
+            assert shown["bound"] == [r["bound"] for r in rows]
+            assert [js_precision(t) for t in shown["time_us"]] == [
+                js_precision(r["inference_time"] * 1e6) for r in rows
+            ]
+            perf = [max(r["performance"], 1e6) for r in rows]
+            assert np.allclose(shown["perf"], perf, rtol=LOG16_STEP, atol=0)
+            assert shown["share"] == [plots._share_text(r["inference_time"] * r["count"] / res.time) for r in rows]
+            assert f"whole model {plots.time_text(res.time)}." in summary.text
+    # the roofs: the memory roof to each ridge, then flat at each unit width's peak, for the chosen device
+    lookup.apply([0, 1, 1, 0, 0, 0, 0, 0])  # Llama-2-7b-hf on L4, decode, W16A16
+    roofs = lookup.curves[1].source.data
+    hw = llmviewer.load_hardware("L4-24GB")
+    peak16 = hw.peak(hw.compute_dtype(16))
+    assert max(roofs["y1"]) == max(peak16, hw.vector_peak)
+    assert peak16 / hw.memory_bandwidth in roofs["x1"]
+
+
+def test_roofline_explorer_sends_no_formula_to_the_page():
+    """The explorer's JavaScript is the generic lookup and nothing else."""
+    from bokeh.models import CustomJS
+
+    from llmviewer.viz.lookup import LOOKUP_JS
+
+    layout, _, _ = plots.roofline_explorer(["Llama-2-7b-hf"], ["RTX-A6000-48GB"], batches=(1,), seqlens=(512,))
+    codes = {m.code for m in layout.references() if isinstance(m, CustomJS)}
+    assert codes == {LOOKUP_JS}
 
 
 def test_figure_data_is_written(tmp_path):
