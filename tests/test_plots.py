@@ -204,3 +204,44 @@ def test_year_axes_read_as_years():
     fig = plots.responsive(plots.scatter_figure(table, "year", "ridge", "device", x_label="year"))
     assert isinstance(fig.xaxis[0].formatter, NumeralTickFormatter) and fig.xaxis[0].formatter.format == "0"
     assert not isinstance(fig.yaxis[0].formatter, NumeralTickFormatter)
+
+
+CHAPTER_GRIDS = {
+    "hardware": dict(models=["Llama-3.1-8B", "Llama-3.1-70B", "Mixtral-8x7B-v0.1"], devices=None,
+                     batches=(1, 4, 16, 64, 256), seqlens=(512, 2048, 8192)),
+    "roofline": dict(models=["Llama-2-7b-hf", "Llama-3.1-8B", "Llama-3.1-70B", "Mixtral-8x7B-v0.1"],
+                     devices=["RTX-A6000-48GB", "A100-SXM4-80GB", "H100-SXM5-80GB", "H200-SXM-141GB", "MI300X-192GB",
+                              "RTX-4090-24GB", "L4-24GB", "Apple-M2-Ultra-76C"],
+                     batches=(1, 4, 16, 64, 256, 1024), seqlens=(128, 512, 2048, 8192, 32768)),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_GRIDS))
+def test_chapter_explorers_show_pythons_digits_in_every_cell(chapter):
+    """The book's two roofline explorers, on their chapters' grids: every cell the page can show,
+    decoded in Python as the page decodes it, writes the same text as Python's exact values (time
+    to 3 significant digits, shares, bounds, readouts) and holds the same OPs and bytes; the
+    attainable performance is within one Log16 step."""
+    from llmviewer.viz.lookup import LOG16_STEP, js_precision
+
+    grid = dict(CHAPTER_GRIDS[chapter])
+    grid["devices"] = grid["devices"] or list(llmviewer.hardware_library())
+    _, lookup, layers, devs = plots.roofline_lookup(**grid)
+    exact, _, _ = plots.explorer_table(layers, devs, grid["models"], grid["batches"], grid["seqlens"],
+                                       plots.DEFAULT_PRECISIONS, True)  # fmt: skip
+    dims = lookup.dims
+    for name in ("name", "count", "ops", "bytes", "intensity", "bound", "share", "size", "total", "total_unit", "fit",
+                 "roof_x0", "roof_y1", "roof_label"):  # fmt: skip
+        want = np.broadcast_to(np.asarray(exact[name]).reshape(-1) if np.ndim(exact[name]) == 1 else exact[name], dims)
+        got = lookup.grid_values(name)
+        same = (got == want) | (pd.isna(got) & pd.isna(want)) if want.dtype.kind == "f" else got == want
+        assert np.all(same), name
+    t_exact, t_shown = np.broadcast_to(exact["time_us"], dims), lookup.grid_values("time_us")
+    pairs = np.unique(np.stack([t_exact.ravel(), t_shown.ravel()], axis=1), axis=0)
+    pairs = pairs[~np.isnan(pairs[:, 0])]
+    assert np.isnan(t_shown[np.isnan(t_exact)]).all()
+    assert [js_precision(x) for x in pairs[:, 1]] == [js_precision(x) for x in pairs[:, 0]]
+    p_exact, p_shown = np.broadcast_to(exact["perf"], dims), lookup.grid_values("perf")
+    ok = np.isnan(p_exact) | (np.abs(p_shown / p_exact - 1) <= LOG16_STEP)
+    assert ok.all()
