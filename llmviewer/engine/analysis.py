@@ -130,8 +130,8 @@ def evaluate_pass(
     (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
     for ``p``, if already at hand."""
     efficiency = efficiency.for_pass(p)  # dequantising matrix products, where calibrated
-    if efficiency is PURE and (counted is None or counted is count_pass(model, p)):
-        fast = _pure_scalar_pass(model, hardware, p, stage)
+    if efficiency is PURE:
+        fast = _pure_scalar_pass(model, hardware, p, stage, counted)
         if fast is not None:
             return fast
     counted = count_pass(model, p) if counted is None else counted
@@ -148,16 +148,17 @@ def evaluate_pass(
     return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
 
 
-def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str) -> StageResult | None:
+def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str, counted: list | None) -> StageResult | None:
     """:func:`evaluate_pass` at the pure roofline for a pass of scalar sizes, from the kept
     device-independent part of every layer entry (:func:`_prepared`): the same operations in the same
     order as :func:`layer_row` and :func:`totals`, so the same floats. None where that part does
-    not apply (arrays, a collective, a peak or bandwidth that is not a float)."""
+    not apply (arrays, a collective, a peak or bandwidth that is not a float, ``counted`` other
+    than :func:`count_pass`'s own list)."""
     prepared = _kept(model, p, _prepared)
     bw = hw.memory_bandwidth
-    if prepared is None or type(bw) is not float:
+    if prepared is None or type(bw) is not float or not (counted is None or counted is prepared[3]):
         return None
-    entries, sums = prepared
+    entries, sums, ops, _ = prepared
     units: dict[Any, tuple[Any, Any]] = {}
     rows, share = [], dict.fromkeys(BOUNDS, 0)
     it = 0
@@ -177,17 +178,17 @@ def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str) -> St
         t = time * n
         it += t
         share[bound] += t
-    return StageResult(stage=stage, layers=rows, total=_finish_totals(dict(sums, inference_time=it), share),
-                       ops=tuple(op for op, _, _ in count_pass(model, p)))  # fmt: skip
+    return StageResult(stage=stage, layers=rows, total=_finish_totals(dict(sums, inference_time=it), share), ops=ops)
 
 
-def _prepared(model: ModelSpec, p: Pass) -> tuple[list, dict[str, Any]] | None:
+def _prepared(model: ModelSpec, p: Pass) -> tuple[list, dict[str, Any], tuple, list] | None:
     """The device-independent part of a scalar pass's layer entries (kept per model and pass by
     :func:`_kept`): each entry without its time, bound, performance and dtype, with its OPs, bytes,
-    operand width and count, and the sums :func:`totals` makes of them. None for arrays or a
-    collective."""
+    operand width and count; the sums :func:`totals` makes of them; the operators; and
+    :func:`count_pass`'s list they come from. None for arrays or a collective."""
     entries, sums = [], dict.fromkeys(_SUMMED[:-1], 0)
-    for op, t, bits in count_pass(model, p):
+    counted = count_pass(model, p)
+    for op, t, bits in counted:
         ops, mem = t.OPs, t.memory_access
         fields = (ops, mem, t.load_weight, t.load_act, t.store_act, t.load_kv_cache, t.store_kv_cache, t.link_bytes)
         if op.kind == "communication" or not (bits is None or type(bits) is int):
@@ -202,7 +203,7 @@ def _prepared(model: ModelSpec, p: Pass) -> tuple[list, dict[str, Any]] | None:
         entries.append((row, ops, mem, bits, op.count))
         for k, x in zip(_SUMMED[:-1], fields, strict=True):
             sums[k] += x * op.count
-    return entries, sums
+    return entries, sums, tuple(op for op, _, _ in counted), counted
 
 
 def evaluate_op(op: Op, hardware: Hardware, p: Pass, efficiency: Efficiency = PURE) -> dict[str, Any]:
@@ -284,10 +285,15 @@ def _finish_totals(total: dict[str, Any], share: dict[str, Any]) -> dict[str, An
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
     total["performance"] = ratio(total["OPs"], total["inference_time"])
     # the whole pass is bound by whatever bounds the largest share of its time
-    top = functools.reduce(maximum, share.values())
     bound = "memory"
-    for b in reversed(BOUNDS):
-        bound = where(share[b] == top, b, bound)
+    if all(type(v) in _NUMBERS for v in share.values()):  # one setting: the lines below without the calls
+        top = max(share.values())
+        for b in reversed(BOUNDS):
+            bound = b if share[b] == top else bound
+    else:
+        top = functools.reduce(maximum, share.values())
+        for b in reversed(BOUNDS):
+            bound = where(share[b] == top, b, bound)
     total["bound"] = bound
     return {k: total[k] for k in (*NUMERIC_FIELDS, "bound")}
 
@@ -334,6 +340,12 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tens
 def activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> Any:
     """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes).
     ``counted``: :func:`count_pass`'s result for ``p``, if already at hand."""
+    if counted is None:
+        return _kept(model, p, _activation_bytes)  # kept per model and pass, like the counts
+    return _activation_bytes(model, p, counted)
+
+
+def _activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> Any:
     sets = [t.load_act + t.store_act for _, t, _ in (count_pass(model, p) if counted is None else counted)]
     if all(type(x) in _NUMBERS for x in sets):
         return max(sets)
@@ -464,7 +476,11 @@ def analyze(
     counted = {"prefill": count_pass(m, prefill_pass), "decode": count_pass(m, decode_pass)}
     prefill = evaluate_pass(m, hw, prefill_pass, "prefill", eff, counted["prefill"]) if "prefill" in stages else None
     decode = evaluate_pass(m, hw, decode_pass, "decode", eff, counted["decode"]) if "decode" in stages else None
-    memory = _footprint(m, prefill_pass, decode_pass, counted["prefill"], counted["decode"])
+    try:  # scalar sizes: the working sets are kept per model and pass, like the counts
+        hash((prefill_pass, decode_pass))
+        memory = _footprint(m, prefill_pass, decode_pass)
+    except TypeError:  # arrays: from the counts at hand
+        memory = _footprint(m, prefill_pass, decode_pass, counted["prefill"], counted["decode"])
     settings = dict(
         batch_size=plain(prefill_pass.batch),
         seqlen=plain(prefill_pass.new_tokens),
