@@ -158,7 +158,7 @@ def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str, count
     bw = hw.memory_bandwidth
     if prepared is None or type(bw) is not float or not (counted is None or counted is prepared[3]):
         return None
-    entries, sums, ops, _ = prepared
+    entries, sums, operators, _ = prepared
     units: dict[Any, tuple[Any, Any]] = {}
     rows, share = [], dict.fromkeys(BOUNDS, 0)
     it = 0
@@ -178,7 +178,9 @@ def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str, count
         t = time * n
         it += t
         share[bound] += t
-    return StageResult(stage=stage, layers=rows, total=_finish_totals(dict(sums, inference_time=it), share), ops=ops)
+    return StageResult(
+        stage=stage, layers=rows, total=_finish_totals(dict(sums, inference_time=it), share), ops=operators
+    )
 
 
 def _prepared(model: ModelSpec, p: Pass) -> tuple[list, dict[str, Any], tuple, list] | None:
