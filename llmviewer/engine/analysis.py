@@ -149,12 +149,18 @@ def evaluate_pass(
 
 
 def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str, counted: list | None) -> StageResult | None:
-    """:func:`evaluate_pass` at the pure roofline for a pass of scalar sizes, from the kept
+    """:func:`evaluate_pass` at the pure roofline for a pass of scalar sizes met before, from the kept
     device-independent part of every layer entry (:func:`_prepared`): the same operations in the same
     order as :func:`layer_row` and :func:`totals`, so the same floats. None where that part does
     not apply (arrays, a collective, a peak or bandwidth that is not a float, ``counted`` other
     than :func:`count_pass`'s own list)."""
-    prepared = _kept(model, p, _prepared)
+    slot = _kept(model, p, _new_slot)  # a pass met once takes the general path: preparing costs more than it saves
+    if slot[0] is None:
+        slot[0] = False
+        return None
+    if slot[0] is False:
+        slot[0] = (_prepared(model, p),)
+    prepared = slot[0][0]
     bw = hw.memory_bandwidth
     if prepared is None or type(bw) is not float or not (counted is None or counted is prepared[3]):
         return None
@@ -181,6 +187,10 @@ def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str, count
     return StageResult(
         stage=stage, layers=rows, total=_finish_totals(dict(sums, inference_time=it), share), ops=operators
     )
+
+
+def _new_slot(model: ModelSpec, p: Pass) -> list:
+    return [None]
 
 
 def _prepared(model: ModelSpec, p: Pass) -> tuple[list, dict[str, Any], tuple, list] | None:
