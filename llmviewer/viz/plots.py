@@ -333,11 +333,19 @@ def _layer_times(rows: pd.DataFrame, dev: pd.Series) -> tuple[np.ndarray, np.nda
     return roofline_time(rows["OPs"].to_numpy(), rows["memory_access"].to_numpy(), peaks, dev["memory_bandwidth"])
 
 
-def roofline_explorer(*args: Any, **kw: Any) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
-    """Interactive roofline (see :func:`roofline_lookup`, same arguments): returns (Bokeh layout,
-    layer table, device table)."""
-    layout, _, layers, devs = roofline_lookup(*args, **kw)
-    return layout, layers, devs
+def roofline_explorer(
+    models: Sequence[str] | None = None,
+    devices: Sequence[str] = ("A100-SXM4-80GB", "H100-SXM5-80GB"),
+    batches: Sequence[int] = (1, 4, 16, 64, 256, 1024),
+    seqlens: Sequence[int] = (128, 512, 2048, 8192, 32768),
+    precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
+    use_flashattention: bool = True,
+    initial: dict[str, Any] | None = None,
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """Interactive roofline (:func:`roofline_lookup`, which also returns its lookup): returns
+    (Bokeh layout, layer table, device table)."""
+    out = roofline_lookup(models, devices, batches, seqlens, precisions, use_flashattention, initial)
+    return out[0], out[2], out[3]
 
 
 def roofline_lookup(
