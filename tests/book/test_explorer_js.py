@@ -211,10 +211,42 @@ _JS_SET_ROOFLINE = """async (choice) => {
 }"""
 
 
-def test_roofline_explorer_in_chromium_shows_the_engines_numbers():
+_JS_POINT_AT = """(name) => {
+    let plot = null;
+    const walk = (v) => { if (v.model.type === "Figure") plot = v; for (const c of (v.child_views ?? [])) walk(c); };
+    Object.values(Bokeh.index).forEach(walk);
+    const d = Bokeh.documents[0].get_model_by_name("explorer-points").data;
+    const k = Array.from(d.name).indexOf(name), box = plot.canvas_view.el.getBoundingClientRect();
+    const x = plot.frame.x_scale.compute(d.intensity[k]), y = plot.frame.y_scale.compute(d.perf[k]);
+    return plot.frame.bbox.contains(x, y) ? [box.left + x, box.top + y] : null;
+}"""
+
+
+def _hover_every_point(page, names):
+    """Move the mouse onto each layer's point and read the tooltip Bokeh draws: (rows of (layer,
+    OPs, bytes, intensity, bound, time, share), one per point under the mouse; the layers hovered)."""
+    rows, inside = [], []
+    for name in names:
+        at = page.evaluate(_JS_POINT_AT, name)
+        if at is None:  # off the axes (no OPs: below the plotted range)
+            continue
+        inside.append(name)
+        page.mouse.move(*at)
+        page.wait_for_timeout(150)
+        values = page.locator(".bk-tooltip-row-value").all_inner_texts()
+        assert values and len(values) % 7 == 0, values
+        rows += [tuple(values[i : i + 7]) for i in range(0, len(values), 7)]
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(50)
+    return rows, inside
+
+
+@pytest.mark.parametrize("hover", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["data", "tooltips"])
+def test_roofline_explorer_in_chromium_shows_the_engines_numbers(hover):
     """Drive the roofline explorer's menus and buttons (device, model, stage, precision, sliders) in
     Chromium: every layer point is llmviewer.analyze's (names, OPs and bytes exactly, bound, the
-    hover's time and share text, the readout's whole-model time) and the roofs are Python's."""
+    hover's time and share text, the readout's whole-model time) and the roofs are Python's; with
+    ``hover`` (slow), the tooltips Bokeh draws when each point is hovered say the same."""
     sync_api = _browser_or_skip()
     pytest.importorskip("bokeh")
     from bokeh.embed import file_html
@@ -239,11 +271,13 @@ def test_roofline_explorer_in_chromium_shows_the_engines_numbers():
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.set_content(file_html(layout, INLINE, "roofline explorer"), wait_until="load")
         page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=15_000)
-        shown = []
+        shown, hovers = [], []
         for m, d, st, q, b, s in choices:
             choice = {"model": ["value", models[m]], "device": ["value", devices[d]], "stage": ["active", st],
                       "precision": ["active", q], "batch": ["value", b], "seqlen": ["value", s]}  # fmt: skip
             shown.append(page.evaluate(_JS_SET_ROOFLINE, choice))
+            if hover:
+                hovers.append(_hover_every_point(page, [n for n in shown[-1]["points"]["name"] if n]))
         browser.close()
     assert not errors, errors
     for (m, d, st, q, b, s), got in zip(choices, shown, strict=True):
@@ -261,6 +295,16 @@ def test_roofline_explorer_in_chromium_shows_the_engines_numbers():
         assert pts["share"] == [plots._share_text(r["inference_time"] * r["count"] / res.time) for r in res.layers]
         assert f"whole model {plots.time_text(res.time)}." in got["summary"]
         assert f"<b>{models[m]}</b> on one <b>{devices[d]}</b>" in got["summary"]
+        # the tooltips Bokeh drew (every point hovered): each row as Python writes it
+        by_name = {r["name"]: r for r in res.layers}
+        hovered = hovers[choices.index((m, d, st, q, b, s))] if hover else ([], [])
+        rows, inside = hovered
+        assert not hover or (len(inside) >= 5 and {row[0].split(" (x")[0] for row in rows} >= set(inside))
+        hovered = rows
+        for label, _, _, _, bound, time, share in hovered:
+            r = by_name[label.split(" (x")[0]]
+            assert (bound, time) == (r["bound"], f"{js_precision(r['inference_time'] * 1e6)} µs per instance")
+            assert share == plots._share_text(r["inference_time"] * r["count"] / res.time)
         lookup.apply([m, d, st, b, s, q, 0, 0])  # the roofs: what Python's lookup gives for that setting
         assert got["roofs"] == {k: list(v) for k, v in lookup.curves[1].source.data.items()}
     assert len({json.dumps(g["roofs"]) for g in shown}) >= 3  # the roofs moved with the device and precision
