@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import llmviewer
-from llmviewer.engine.analysis import kv_cache_bytes, weight_bytes
+from llmviewer.engine.analysis import kv_cache_bytes, layer_row, weight_bytes
 from llmviewer.specs.workload import UNFUSED, make_pass
 
 DEVICE = {"name": "toy", "memory_bandwidth": 1e12, "peak_ops": {"fp16": 1e14, "int8": 2e14, "int4": 4e14, "fp32": 2e13}}
@@ -210,3 +210,33 @@ def test_group_scales_add_to_weight_bytes(llama7):
 def test_unknown_option_is_rejected(llama7):
     with pytest.raises(ValueError, match=r"unknown option\(s\) wbit; valid: w_bit"):
         llmviewer.analyze(llama7, "H100", wbit=4)
+
+
+@pytest.mark.parametrize(
+    "model, device, kw",
+    [
+        ("Llama-2-7b-hf", "A100-SXM4-80GB", dict(batch_size=1, seqlen=1024)),
+        ("Mixtral-8x7B-v0.1", "RTX-4090-24GB", dict(batch_size=64, seqlen=8192, w_bit=4, kv_bit=4)),
+        ("Llama-3.1-8B", "Apple-M2-Ultra-76C", dict(batch_size=8, seqlen=300, w_bit=8, a_bit=8)),
+        ("Llama-3.1-70B", "H100-SXM5-80GB", dict(batch_size=4, seqlen=2048, tensor_parallel=4)),
+    ],
+)
+def test_kept_scalar_path_gives_the_general_paths_floats(monkeypatch, model, device, kw):
+    """evaluate_pass's shortcut for a scalar pass at the pure roofline (device-independent part kept
+    per model and pass) gives exactly the entries and totals of layer_row + totals, and fresh dicts."""
+    from llmviewer.engine import analysis
+
+    llmviewer.analyze(model, device, **kw)
+    llmviewer.analyze(model, device, **kw)  # a pass met before: its entries are prepared now
+    general = []
+    monkeypatch.setattr(analysis, "layer_row", lambda *a, **k: general.append(1) or layer_row(*a, **k))
+    fast = llmviewer.analyze(model, device, **kw)
+    assert not general or kw.get("tensor_parallel", 1) > 1  # the shortcut ran (not for a collective)
+    monkeypatch.setattr(analysis, "_pure_scalar_pass", lambda *a: None)
+    slow = llmviewer.analyze(model, device, **kw)
+    assert repr(fast.to_dict()) == repr(slow.to_dict())
+    assert [op.name for op in fast.decode.ops] == [op.name for op in slow.decode.ops]
+    monkeypatch.undo()
+    fast.decode.layers[0]["inference_time"] = -1.0  # a caller's edit does not reach the next result
+    again = llmviewer.analyze(model, device, **kw)
+    assert again.decode.layers[0]["inference_time"] == slow.decode.layers[0]["inference_time"]

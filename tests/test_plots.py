@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,14 +26,65 @@ def test_layer_table_is_the_engines_count():
         assert np.allclose(rows["memory_access"], [r["memory_access"] for r in res.layers], rtol=1e-12)
 
 
-def test_explorer_initial_points_match_analyze():
-    layout, layers, devices = plots.roofline_explorer(["Llama-2-7b-hf"], ["RTX-A6000-48GB"], initial={"stage": 0})
-    points = next(m for m in layout.references() if getattr(m, "name", None) == "explorer-points")
-    expected = llmviewer.analyze("Llama-2-7b-hf", "RTX-A6000-48GB", batch_size=1, seqlen=2048).prefill
-    assert points.data["name"] == [r["name"] for r in expected.layers]
-    assert np.allclose(points.data["time_us"], [r["inference_time"] * 1e6 for r in expected.layers], rtol=1e-12)
-    assert points.data["bound"] == [r["bound"] for r in expected.layers]
-    assert set(devices["device"]) == {"RTX-A6000-48GB"}
+def _shown_points(lookup, index):
+    """The explorer's layer points for a grid index, as the page's lookup fills them (empty slots past
+    the model's last layer dropped)."""
+    lookup.apply(index)
+    data = lookup.curves[0].source.data
+    keep = [i for i, name in enumerate(data["name"]) if name]
+    return {k: [v[i] for i in keep] for k, v in data.items()}
+
+
+def test_roofline_explorer_shows_the_engines_numbers_for_every_setting():
+    """For every setting of a small grid, the points and readout the page shows (decoded as its
+    JavaScript decodes them) are llmviewer.analyze's: names, OPs and bytes exactly, bound, time
+    and share as the hover writes them, the attainable performance within one Log16 step, and the
+    whole-model time of the readout."""
+    from llmviewer.viz.lookup import LOG16_STEP, js_precision
+
+    models, devices, batches, seqlens = (
+        ["Llama-2-7b-hf", "Mixtral-8x7B-v0.1"],
+        ["A100-SXM4-80GB", "L4-24GB"],
+        (1, 64),
+        (512, 4096),
+    )
+    layout, lookup, _, _ = plots.roofline_lookup(models, devices, batches=batches, seqlens=seqlens)
+    summary = next(m for m in layout.references() if getattr(m, "name", None) == "explorer-summary")
+    for m, d, b, s, q in itertools.product(range(2), range(2), range(2), range(2), range(4)):
+        p = plots.DEFAULT_PRECISIONS[q]
+        a = llmviewer.analyze(models[m], devices[d], batch_size=batches[b], seqlen=seqlens[s], w_bit=p.w_bit,
+                              a_bit=p.a_bit, kv_bit=p.kv_bit)  # fmt: skip
+        for stage, res in enumerate((a.prefill, a.decode)):
+            shown = _shown_points(lookup, [m, d, stage, b, s, q, 0, 0])
+            rows = res.layers
+            assert shown["name"] == [r["name"] for r in rows]
+            assert shown["ops"] == [r["OPs"] for r in rows] and shown["bytes"] == [r["memory_access"] for r in rows]
+            assert shown["bound"] == [r["bound"] for r in rows]
+            assert [js_precision(t) for t in shown["time_us"]] == [
+                js_precision(r["inference_time"] * 1e6) for r in rows
+            ]
+            perf = [max(r["performance"], 1e6) for r in rows]
+            assert np.allclose(shown["perf"], perf, rtol=LOG16_STEP, atol=0)
+            assert shown["share"] == [plots._share_text(r["inference_time"] * r["count"] / res.time) for r in rows]
+            assert f"whole model {plots.time_text(res.time)}." in summary.text
+    # the roofs: the memory roof to each ridge, then flat at each unit width's peak, for the chosen device
+    lookup.apply([0, 1, 1, 0, 0, 0, 0, 0])  # Llama-2-7b-hf on L4, decode, W16A16
+    roofs = lookup.curves[1].source.data
+    hw = llmviewer.load_hardware("L4-24GB")
+    peak16 = hw.peak(hw.compute_dtype(16))
+    assert max(roofs["y1"]) == max(peak16, hw.vector_peak)
+    assert peak16 / hw.memory_bandwidth in roofs["x1"]
+
+
+def test_roofline_explorer_sends_no_formula_to_the_page():
+    """The explorer's JavaScript is the generic lookup and nothing else."""
+    from bokeh.models import CustomJS
+
+    from llmviewer.viz.lookup import LOOKUP_JS
+
+    layout, _, _ = plots.roofline_explorer(["Llama-2-7b-hf"], ["RTX-A6000-48GB"], batches=(1,), seqlens=(512,))
+    codes = {m.code for m in layout.references() if isinstance(m, CustomJS)}
+    assert codes == {LOOKUP_JS}
 
 
 def test_figure_data_is_written(tmp_path):
@@ -151,3 +204,44 @@ def test_year_axes_read_as_years():
     fig = plots.responsive(plots.scatter_figure(table, "year", "ridge", "device", x_label="year"))
     assert isinstance(fig.xaxis[0].formatter, NumeralTickFormatter) and fig.xaxis[0].formatter.format == "0"
     assert not isinstance(fig.yaxis[0].formatter, NumeralTickFormatter)
+
+
+CHAPTER_GRIDS = {
+    "hardware": dict(models=["Llama-3.1-8B", "Llama-3.1-70B", "Mixtral-8x7B-v0.1"], devices=None,
+                     batches=(1, 4, 16, 64, 256), seqlens=(512, 2048, 8192)),
+    "roofline": dict(models=["Llama-2-7b-hf", "Llama-3.1-8B", "Llama-3.1-70B", "Mixtral-8x7B-v0.1"],
+                     devices=["RTX-A6000-48GB", "A100-SXM4-80GB", "H100-SXM5-80GB", "H200-SXM-141GB", "MI300X-192GB",
+                              "RTX-4090-24GB", "L4-24GB", "Apple-M2-Ultra-76C"],
+                     batches=(1, 4, 16, 64, 256, 1024), seqlens=(128, 512, 2048, 8192, 32768)),
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_GRIDS))
+def test_chapter_explorers_show_pythons_digits_in_every_cell(chapter):
+    """The book's two roofline explorers, on their chapters' grids: every cell the page can show,
+    decoded in Python as the page decodes it, writes the same text as Python's exact values (time
+    to 3 significant digits, shares, bounds, readouts) and holds the same OPs and bytes; the
+    attainable performance is within one Log16 step."""
+    from llmviewer.viz.lookup import LOG16_STEP, js_precision
+
+    grid = dict(CHAPTER_GRIDS[chapter])
+    grid["devices"] = grid["devices"] or list(llmviewer.hardware_library())
+    _, lookup, layers, devs = plots.roofline_lookup(**grid)
+    exact, _, _ = plots.explorer_table(layers, devs, grid["models"], grid["batches"], grid["seqlens"],
+                                       plots.DEFAULT_PRECISIONS, True)  # fmt: skip
+    dims = lookup.dims
+    for name in ("name", "count", "ops", "bytes", "intensity", "bound", "share", "size", "total", "total_unit", "fit",
+                 "roof_x0", "roof_y1", "roof_label"):  # fmt: skip
+        want = np.broadcast_to(np.asarray(exact[name]).reshape(-1) if np.ndim(exact[name]) == 1 else exact[name], dims)
+        got = lookup.grid_values(name)
+        same = (got == want) | (pd.isna(got) & pd.isna(want)) if want.dtype.kind == "f" else got == want
+        assert np.all(same), name
+    t_exact, t_shown = np.broadcast_to(exact["time_us"], dims), lookup.grid_values("time_us")
+    pairs = np.unique(np.stack([t_exact.ravel(), t_shown.ravel()], axis=1), axis=0)
+    pairs = pairs[~np.isnan(pairs[:, 0])]
+    assert np.isnan(t_shown[np.isnan(t_exact)]).all()
+    assert [js_precision(x) for x in pairs[:, 1]] == [js_precision(x) for x in pairs[:, 0]]
+    p_exact, p_shown = np.broadcast_to(exact["perf"], dims), lookup.grid_values("perf")
+    ok = np.isnan(p_exact) | (np.abs(p_shown / p_exact - 1) <= LOG16_STEP)
+    assert ok.all()

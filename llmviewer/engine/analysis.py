@@ -129,8 +129,12 @@ def evaluate_pass(
     """Roofline of every operator of ``model`` for the forward pass ``p`` on ``hardware``
     (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
     for ``p``, if already at hand."""
-    counted = count_pass(model, p) if counted is None else counted
     efficiency = efficiency.for_pass(p)  # dequantising matrix products, where calibrated
+    if efficiency is PURE:
+        fast = _pure_scalar_pass(model, hardware, p, stage, counted)
+        if fast is not None:
+            return fast
+    counted = count_pass(model, p) if counted is None else counted
     units: dict[Any, tuple[Any, Any]] = {}  # compute bits -> (peak OPs/s, dtype), looked up once per pass
     rows, tokens = [], p.tokens
     for op, t, bits in counted:
@@ -142,6 +146,76 @@ def evaluate_pass(
                 units[key] = unit
         rows.append(layer_row(op, t, bits, hardware, tokens, efficiency, unit[0], dtype=unit[1]))
     return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
+
+
+def _pure_scalar_pass(model: ModelSpec, hw: Hardware, p: Pass, stage: str, counted: list | None) -> StageResult | None:
+    """:func:`evaluate_pass` at the pure roofline for a pass of scalar sizes met before, from the kept
+    device-independent part of every layer entry (:func:`_prepared`): the same operations in the same
+    order as :func:`layer_row` and :func:`totals`, so the same floats. None where that part does
+    not apply (arrays, a collective, a peak or bandwidth that is not a float, ``counted`` other
+    than :func:`count_pass`'s own list)."""
+    slot = _kept(model, p, _new_slot)  # a pass met once takes the general path: preparing costs more than it saves
+    if slot[0] is None:
+        slot[0] = False
+        return None
+    if slot[0] is False:
+        slot[0] = (_prepared(model, p),)
+    prepared = slot[0][0]
+    bw = hw.memory_bandwidth
+    if prepared is None or type(bw) is not float or not (counted is None or counted is prepared[3]):
+        return None
+    entries, sums, operators, _ = prepared
+    units: dict[Any, tuple[Any, Any]] = {}
+    rows, share = [], dict.fromkeys(BOUNDS, 0)
+    it = 0
+    for template, ops, mem, bits, n in entries:
+        unit = units.get(bits)
+        if unit is None:
+            unit = units[bits] = (peak_for_bits(hw, bits), dtype_for_bits(hw, bits))
+            if type(unit[0]) is not float:
+                return None
+        compute, memory = ops / unit[0], mem / bw  # roofline.op_terms at the pure roofline
+        time = (memory if memory > compute else compute) + 0.0  # roofline.combine without a link term
+        bound = "compute" if compute > memory else "memory"
+        row = template.copy()
+        row["performance"] = ops / time if time > 0 else 0.0
+        row["inference_time"], row["bound"], row["compute_dtype"] = time, bound, unit[1]
+        rows.append(row)
+        t = time * n
+        it += t
+        share[bound] += t
+    return StageResult(
+        stage=stage, layers=rows, total=_finish_totals(dict(sums, inference_time=it), share), ops=operators
+    )
+
+
+def _new_slot(model: ModelSpec, p: Pass) -> list:
+    return [None]
+
+
+def _prepared(model: ModelSpec, p: Pass) -> tuple[list, dict[str, Any], tuple, list] | None:
+    """The device-independent part of a scalar pass's layer entries (kept per model and pass by
+    :func:`_kept`): each entry without its time, bound, performance and dtype, with its OPs, bytes,
+    operand width and count; the sums :func:`totals` makes of them; the operators; and
+    :func:`count_pass`'s list they come from. None for arrays or a collective."""
+    entries, sums = [], dict.fromkeys(_SUMMED[:-1], 0)
+    counted = count_pass(model, p)
+    for op, t, bits in counted:
+        ops, mem = t.OPs, t.memory_access
+        fields = (ops, mem, t.load_weight, t.load_act, t.store_act, t.load_kv_cache, t.store_kv_cache, t.link_bytes)
+        if op.kind == "communication" or not (bits is None or type(bits) is int):
+            return None
+        if not all(type(x) in _NUMBERS for x in (*fields, op.count)):
+            return None
+        row = {"name": op.name, "kind": op.kind, "count": op.count, "OPs": ops, "memory_access": mem,
+               "arithmetic_intensity": ops / mem if mem > 0 else 0.0, "performance": 0.0,
+               "load_weight": t.load_weight, "load_act": t.load_act, "store_act": t.store_act,
+               "load_kv_cache": t.load_kv_cache, "store_kv_cache": t.store_kv_cache, "link_bytes": t.link_bytes,
+               "inference_time": 0.0, "bound": "", "compute_dtype": ""}  # fmt: skip
+        entries.append((row, ops, mem, bits, op.count))
+        for k, x in zip(_SUMMED[:-1], fields, strict=True):
+            sums[k] += x * op.count
+    return entries, sums, tuple(op for op, _, _ in counted), counted
 
 
 def evaluate_op(op: Op, hardware: Hardware, p: Pass, efficiency: Efficiency = PURE) -> dict[str, Any]:
@@ -215,13 +289,23 @@ def totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     else:
         total = {f: sum(r[f] * r["count"] for r in rows) for f in _SUMMED}
         share = {b: sum(r["inference_time"] * r["count"] * (r["bound"] == b) for r in rows) for b in BOUNDS}
+    return _finish_totals(total, share)
+
+
+def _finish_totals(total: dict[str, Any], share: dict[str, Any]) -> dict[str, Any]:
+    """:func:`totals` from the summed fields and the time taken under each bound."""
     total["arithmetic_intensity"] = total["OPs"] / total["memory_access"]
     total["performance"] = ratio(total["OPs"], total["inference_time"])
     # the whole pass is bound by whatever bounds the largest share of its time
-    top = functools.reduce(maximum, share.values())
     bound = "memory"
-    for b in reversed(BOUNDS):
-        bound = where(share[b] == top, b, bound)
+    if all(type(v) in _NUMBERS for v in share.values()):  # one setting: the lines below without the calls
+        top = max(share.values())
+        for b in reversed(BOUNDS):
+            bound = b if share[b] == top else bound
+    else:
+        top = functools.reduce(maximum, share.values())
+        for b in reversed(BOUNDS):
+            bound = where(share[b] == top, b, bound)
     total["bound"] = bound
     return {k: total[k] for k in (*NUMERIC_FIELDS, "bound")}
 
@@ -264,6 +348,12 @@ def kv_cache_bytes(model: ModelSpec, batch: Any, tokens: Any, kv_bits: Any, tens
 def activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> Any:
     """Largest working set of one operator in the pass: its activation inputs plus outputs (bytes).
     ``counted``: :func:`count_pass`'s result for ``p``, if already at hand."""
+    if counted is None:
+        return _kept(model, p, _activation_bytes)  # kept per model and pass, like the counts
+    return _activation_bytes(model, p, counted)
+
+
+def _activation_bytes(model: ModelSpec, p: Pass, counted: list | None = None) -> Any:
     sets = [t.load_act + t.store_act for _, t, _ in (count_pass(model, p) if counted is None else counted)]
     if all(type(x) in _NUMBERS for x in sets):
         return max(sets)
@@ -394,7 +484,11 @@ def analyze(
     counted = {"prefill": count_pass(m, prefill_pass), "decode": count_pass(m, decode_pass)}
     prefill = evaluate_pass(m, hw, prefill_pass, "prefill", eff, counted["prefill"]) if "prefill" in stages else None
     decode = evaluate_pass(m, hw, decode_pass, "decode", eff, counted["decode"]) if "decode" in stages else None
-    memory = _footprint(m, prefill_pass, decode_pass, counted["prefill"], counted["decode"])
+    try:  # scalar sizes: the working sets are kept per model and pass, like the counts
+        hash((prefill_pass, decode_pass))
+        memory = _footprint(m, prefill_pass, decode_pass)
+    except TypeError:  # arrays: from the counts at hand
+        memory = _footprint(m, prefill_pass, decode_pass, counted["prefill"], counted["decode"])
     settings = dict(
         batch_size=plain(prefill_pass.batch),
         seqlen=plain(prefill_pass.new_tokens),

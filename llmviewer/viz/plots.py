@@ -1,9 +1,9 @@
 """Bokeh figures for the book and for notebooks.
 
 The counting is llmviewer's: every OPs and byte count drawn here comes from the engine. The
-interactive figures' JavaScript only selects rows of tables computed in Python and places
-them on the chosen device's roofline (``min(peak, intensity x bandwidth)``, i.e. drawing the
-plot); it does not re-implement the model.
+interactive figures receive every number they show (times, bounds, attainable performance,
+roofs, shares, readouts) computed in Python; their only JavaScript is the generic lookup of
+:mod:`llmviewer.viz.lookup`, which decodes and selects rows of those tables.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ..errors import LLMViewerError
 from ..specs.hardware import Hardware, load_hardware
 from ..specs.models import load_model
 from ..specs.workload import make_pass
-from .roofline_js import ROOFLINE_JS
 
 KIND_COLORS = {"matmul": "#1f77b4", "fused": "#9467bd", "elementwise": "#ff7f0e"}
 UNIT_BITS = (4, 8, 16, 32)
@@ -35,9 +34,12 @@ _TOOLTIPS = [
     ("bytes", "@bytes{0.000a}"),
     ("intensity", "@intensity{0.00} OPs/byte"),
     ("bound", "@bound"),
-    ("time", "@time_us{0.000} us per instance"),
-    ("share of stage", "@share{0.0%}"),
+    ("time", "@time_us{%.3g} µs per instance"),
+    ("share of stage", "@share"),
 ]
+_FORMATTERS = {"@time_us": "printf"}
+"""The layer hover: time to 3 significant digits (:func:`llmviewer.viz.lookup.js_precision` is its
+Python twin), the share as text made in Python."""
 
 
 def show_figure(fig: Any):
@@ -320,8 +322,8 @@ def _points(name, kind, count, ops, nbytes, intensity, perf, bound, time) -> dic
         "perf": np.maximum(perf, 1e6).tolist(),
         "bound": list(bound),
         "time_us": (np.asarray(time) * 1e6).tolist(),
-        "share": stage_share.tolist(),
-        "size": (8 + 22 * np.sqrt(stage_share)).tolist(),
+        "share": [_share_text(x) for x in stage_share],
+        "size": _marker_size(stage_share).tolist(),
     }
 
 
@@ -329,23 +331,6 @@ def _layer_times(rows: pd.DataFrame, dev: pd.Series) -> tuple[np.ndarray, np.nda
     """Seconds and bound of each row of :func:`layer_table` on one device (the engine's roofline)."""
     peaks = np.array([dev["peak_vector"] if b == VECTOR else dev[f"peak_{b}bit"] for b in rows["compute_bits"]])
     return roofline_time(rows["OPs"].to_numpy(), rows["memory_access"].to_numpy(), peaks, dev["memory_bandwidth"])
-
-
-def _table_points(rows: pd.DataFrame, dev: pd.Series) -> dict[str, Any]:
-    """Place rows of :func:`layer_table` on one device's roofline (the engine's roofline)."""
-    ops, nbytes = rows["OPs"].to_numpy(), rows["memory_access"].to_numpy()
-    time, bound = _layer_times(rows, dev)
-    return _points(
-        rows["layer"],
-        rows["kind"],
-        rows["count"],
-        ops,
-        nbytes,
-        ratio(ops, nbytes),  # 0 for fused element-wise operators (no bytes of their own)
-        ratio(ops, time),
-        bound,
-        time,
-    )
 
 
 def roofline_explorer(
@@ -357,65 +342,49 @@ def roofline_explorer(
     use_flashattention: bool = True,
     initial: dict[str, Any] | None = None,
 ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """Interactive roofline (:func:`roofline_lookup`, which also returns its lookup): returns
+    (Bokeh layout, layer table, device table)."""
+    out = roofline_lookup(models, devices, batches, seqlens, precisions, use_flashattention, initial)
+    return out[0], out[2], out[3]
+
+
+def roofline_lookup(
+    models: Sequence[str] | None = None,
+    devices: Sequence[str] = ("A100-SXM4-80GB", "H100-SXM5-80GB"),
+    batches: Sequence[int] = (1, 4, 16, 64, 256, 1024),
+    seqlens: Sequence[int] = (128, 512, 2048, 8192, 32768),
+    precisions: Sequence[Precision] = DEFAULT_PRECISIONS,
+    use_flashattention: bool = True,
+    initial: dict[str, Any] | None = None,
+) -> tuple[Any, Any, pd.DataFrame, pd.DataFrame]:
     """Interactive roofline: choose model, device, stage, batch, sequence length and precision;
     each layer's point moves on the device's roofline and its hover shows OPs, bytes,
     intensity, bound and time. ``models`` default: every shipped model
-    (:func:`llmviewer.viz.lookup.registry_models`). Returns (Bokeh layout, layer table, device table)."""
+    (:func:`llmviewer.viz.lookup.registry_models`). Every number the page shows is computed here
+    (:func:`explorer_table`: each layer's time, attainable performance and bound on every device,
+    its share of the stage time, the roofs, the readout); the page's JavaScript is the generic
+    lookup (:mod:`llmviewer.viz.lookup`). Returns (Bokeh layout, its
+    :class:`~llmviewer.viz.lookup.Lookup`, layer table, device table)."""
     from bokeh.layouts import column, row
     from bokeh.models import ColumnDataSource, Div, HoverTool, RadioButtonGroup, Select
 
-    from .lookup import Axis, Lookup, Prop, index_slider, registry_models
+    from .lookup import Axis, Curve, Lookup, Prop, index_slider, registry_models
 
     models = list(models) if models is not None else registry_models()
     layers = layer_table(models, batches, seqlens, precisions, use_flashattention)
     devs = device_table(devices)
     init = {"model": 0, "device": 0, "stage": 1, "batch": 0, "seqlen": 2, "precision": 0, **(initial or {})}
-    dims = (len(models), 2, len(batches), len(seqlens), len(precisions))
-    keys = np.ravel_multi_index(
-        (
-            layers["model"].map({n: i for i, n in enumerate(models)}),
-            layers["stage"].map({"prefill": 0, "decode": 1}),
-            layers["batch"].map({b: i for i, b in enumerate(batches)}),
-            layers["seqlen"].map({s: i for i, s in enumerate(seqlens)}),
-            layers["precision"].map({q.label: i for i, q in enumerate(precisions)}),
-        ),
-        dims,
-    )
-    offsets = np.searchsorted(keys, np.arange(int(np.prod(dims)) + 1))
-    names = sorted(set(layers["layer"]))
-    full = ColumnDataSource(
-        {
-            "ops": layers["OPs"].to_numpy(np.float64),
-            "bytes": layers["memory_access"].to_numpy(np.float64),
-            "bits": layers["compute_bits"].to_numpy(np.int8),
-            "count": layers["count"].to_numpy(np.int32),
-            "name": layers["layer"].map({n: i for i, n in enumerate(names)}).to_numpy(np.int8),
-            "kind": layers["kind"].map({k: i for i, k in enumerate(KIND_COLORS)}).to_numpy(np.int8),
-        }
-    )
-    dev_src = ColumnDataSource({c: devs[c].to_numpy() for c in devs.columns})
-    x_range = (1e-1, 1e5)
-    key0 = int(np.ravel_multi_index(tuple(init[k] for k in ("model", "stage", "batch", "seqlen", "precision")), dims))
-    rows0 = layers.iloc[offsets[key0] : offsets[key0 + 1]]
-    dev0 = devs.iloc[init["device"]]
-    points = ColumnDataSource(_table_points(rows0, dev0), name="explorer-points")
-    roofs = ColumnDataSource(_roof_lines(dev0["memory_bandwidth"], _unit_peaks(dev0, rows0["compute_bits"]), x_range))
-
-    fig = _axes("", "arithmetic intensity (OPs/byte)", "attainable performance (OPs/s)", x_range=x_range)
-    roof_lines = fig.multi_line("xs", "ys", source=roofs, line_width=2, color="#444444", legend_field="label")
+    table, n_layers, n_roofs = explorer_table(layers, devs, models, batches, seqlens, precisions, use_flashattention)
+    points = ColumnDataSource({k: [] for k in _POINT_COLUMNS}, name="explorer-points")
+    roofs = ColumnDataSource({k: [] for k in ("x0", "y0", "x1", "y1", "label")}, name="explorer-roofs")
+    fig = _axes("", "arithmetic intensity (OPs/byte)", "attainable performance (OPs/s)", x_range=_X_RANGE)
+    roof_lines = fig.segment("x0", "y0", "x1", "y1", source=roofs, line_width=2, color="#444444", legend_field="label")
     fig.y_range.renderers = [roof_lines]  # the roofs set the vertical range; zero-OP layers fall off it
     glyph = fig.scatter("intensity", "perf", size="size", color="color", alpha=0.75, source=points)
-    fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS))
+    fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS, formatters=_FORMATTERS))
     fig.legend.location = "bottom_right"
     fig.legend.label_text_font_size = "9pt"
-    # the footprint one device holds for each (model, batch, seqlen, precision): the book's fit rule
-    need = np.zeros((len(models), len(batches), len(seqlens), len(precisions)))
-    for i, name in enumerate(models):
-        for k, q in enumerate(precisions):
-            need[i, :, :, k] = fits(name, devs["device"][0], batch_size=np.asarray(batches)[:, None],
-                                    seqlen=np.asarray(seqlens)[None, :], w_bit=q.w_bit, a_bit=q.a_bit, kv_bit=q.kv_bit,
-                                    use_flashattention=use_flashattention).needed  # fmt: skip
-    summary = Div(text="")
+    summary = Div(text="", name="explorer-summary")
     controls = {
         "model": Select(title="model", value=models[init["model"]], options=list(models)),
         "device": Select(title="device", value=devs["device"][init["device"]], options=devs["device"].tolist()),
@@ -427,7 +396,7 @@ def roofline_explorer(
     for key, widget in controls.items():
         widget.name = f"explorer-{key}"  # stable handles for tests and for readers' scripts
     lookup = Lookup(
-        _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need, offsets, use_flashattention),
+        table,
         [
             Axis("model", models, controls["model"]),
             Axis("device", devs["device"].tolist(), controls["device"]),
@@ -435,25 +404,15 @@ def roofline_explorer(
             Axis("batch", batches, controls["batch"], label=[f"batch size: {b}" for b in batches]),
             Axis("seqlen", seqlens, controls["seqlen"], label=[f"sequence length: {s}" for s in seqlens]),
             Axis("precision", [q.label for q in precisions], controls["precision"]),
+            Axis("layer", range(n_layers)),
+            Axis("roof", range(n_roofs)),
         ],
+        curves=[Curve(points, "layer", {k: k for k in _POINT_COLUMNS}), Curve(roofs, "roof", _ROOF_COLUMNS)],
         props=[Prop(summary, "text", template=_SUMMARY)],
-        keys={"layers": ("model", "stage", "batch", "seqlen", "precision")},
+        encode=EXPLORER_ENCODING,
+        shared=EXPLORER_SHARED,
     )
-    # the layers' points are placed on the chosen device's roofline by ROOFLINE_JS (the twin of
-    # roofline_time, tested bit for bit): one table of layers serves every device
-    lookup.wire(
-        fig,
-        ROOFLINE_JS + _EXPLORER_JS,
-        full=full,
-        dev=dev_src,
-        placed=points,
-        roofs=roofs,
-        offsets=offsets.tolist(),
-        names=names,
-        layer_kinds=list(KIND_COLORS),
-        colors=list(KIND_COLORS.values()),
-        xr=list(x_range),
-    )
+    lookup.wire(fig)
     layout = column(
         row(controls["model"], controls["device"]),
         controls["stage"],  # button groups one per line: side by side they overflow a phone
@@ -463,27 +422,168 @@ def roofline_explorer(
         Div(text=colour_key()),
         summary,
     )
-    return layout, layers, devs
+    return layout, lookup, layers, devs
+
+
+_X_RANGE = (1e-1, 1e5)
+_POINT_COLUMNS = ("name", "kind", "color", "count", "ops", "bytes", "intensity", "perf", "bound", "time_us", "share",
+                  "size")  # fmt: skip
+_ROOF_COLUMNS = {"x0": "roof_x0", "y0": "roof_y0", "x1": "roof_x1", "y1": "roof_y1", "label": "roof_label"}
+
+
+def _time_us_text(x: float) -> str:
+    from .lookup import js_precision
+
+    return js_precision(x, 3)
+
+
+def _explorer_encoding():
+    from .lookup import Log16, Shared
+
+    encoding = {"time_us": Log16(render=_time_us_text), "perf": Log16()}
+    shared = (
+        Shared(("ops", "bytes", "intensity", "time_us", "perf", "bound"), ("device",)),
+        Shared(("share", "size"), ("layer",)),
+    )
+    return encoding, shared
+
+
+EXPLORER_ENCODING, EXPLORER_SHARED = _explorer_encoding()
+"""How :func:`roofline_explorer` sends its table: times (µs, shown to 3 significant digits) and
+attainable performance as :class:`~llmviewer.viz.lookup.Log16` codes; an operator's counts, time,
+performance and bound once per distinct operator (with one value per device), each setting's
+shares once per distinct set of shares."""
+
+
+def explorer_table(
+    layers: pd.DataFrame,
+    devs: pd.DataFrame,
+    models: Sequence[str],
+    batches: Sequence[int],
+    seqlens: Sequence[int],
+    precisions: Sequence[Precision],
+    flash: bool,
+) -> tuple[dict[str, np.ndarray], int, int]:
+    """Everything :func:`roofline_explorer` shows, on its grid (model, device, stage, batch, seqlen,
+    precision, layer slot, roof segment; each column an array broadcastable to it): per layer its
+    name, kind, colour, instances, OPs, bytes, intensity (OPs/byte, at least 1e-3 to stay on the
+    log axis) and on each device the engine's time (``time_us``, µs per instance), attainable
+    performance (OPs/s, at least 1e6) and bound, its share of the stage time (text) and marker size;
+    each device's roof segments (memory roof and the compute roof of each unit width the setting
+    uses) with their legend; the readout fields. Slots past a model's last layer are empty
+    (NaN, ""). Returns (table, layer slots, roof segments)."""
+    M, D, B, S, Q = len(models), len(devs), len(batches), len(seqlens), len(precisions)
+    n_layers = int(layers["layer_order"].max()) + 1
+    at = (
+        layers["model"].map({n: i for i, n in enumerate(models)}).to_numpy(),
+        layers["stage"].map({"prefill": 0, "decode": 1}).to_numpy(),
+        layers["batch"].map({b: i for i, b in enumerate(batches)}).to_numpy(),
+        layers["seqlen"].map({s: i for i, s in enumerate(seqlens)}).to_numpy(),
+        layers["precision"].map({q.label: i for i, q in enumerate(precisions)}).to_numpy(),
+        layers["layer_order"].to_numpy(),
+    )
+    shape = (M, 1, 2, B, S, Q, n_layers, 1)  # a layer's own fields, the same on every device
+
+    def grid(values: Any, fill: Any, dtype: Any = float) -> np.ndarray:
+        out = np.full((M, 2, B, S, Q, n_layers), fill, dtype=dtype)
+        out[at] = values
+        return out.reshape(shape)
+
+    ops, nbytes = layers["OPs"].to_numpy(np.float64), layers["memory_access"].to_numpy(np.float64)
+    count = layers["count"].to_numpy(np.float64)
+    table: dict[str, Any] = {
+        "name": grid(layers["layer"].to_numpy(object), "", object),
+        "kind": grid(layers["kind"].to_numpy(object), "", object),
+        "color": grid(layers["kind"].map(KIND_COLORS).to_numpy(object), "", object),
+        "count": grid(count, 0.0),
+        "ops": grid(ops, np.nan),
+        "bytes": grid(nbytes, np.nan),
+        "intensity": grid(np.maximum(ratio(ops, nbytes), 1e-3), np.nan),
+    }
+    per_dev = {k: [] for k in ("time_us", "perf", "bound", "share", "size")}
+    totals = np.empty((D, M, 2, B, S, Q))
+    for d in range(D):
+        time, bound = _layer_times(layers, devs.iloc[d])
+        t = grid(time, np.nan)[:, 0, ..., 0]  # (M, 2, B, S, Q, layer)
+        spent = np.nan_to_num(t * grid(count, 0.0)[:, 0, ..., 0])
+        total = np.zeros(t.shape[:-1])
+        for j in range(n_layers):  # in layer order, as the engine sums a pass
+            total = total + spent[..., j]
+        totals[d] = total
+        share = np.where(np.isnan(t), np.nan, spent / total[..., None])
+        per_dev["time_us"].append(t * 1e6)
+        per_dev["perf"].append(np.maximum(grid(ratio(ops, time), np.nan)[:, 0, ..., 0], 1e6))
+        per_dev["bound"].append(grid(np.asarray(bound, dtype=object), "", object)[:, 0, ..., 0])
+        per_dev["share"].append(np.vectorize(_share_text, otypes=[object])(share))
+        per_dev["size"].append(_marker_size(share))
+    for k, v in per_dev.items():
+        table[k] = np.stack(v, axis=1)[..., None]  # (M, D, 2, B, S, Q, layer, 1)
+    roofs = _explorer_roofs(layers, devs, at, (M, 2, B, S, Q))
+    n_roofs = roofs["roof_x0"].shape[-1]
+    table.update(roofs)
+    readouts = _explorer_readouts(totals, devs, models, batches, seqlens, precisions, flash)
+    table.update({k: np.asarray(v).reshape(M, D, 2, B, S, Q, 1, 1) for k, v in readouts.items()})
+    return table, n_layers, n_roofs
+
+
+def _share_text(share: float) -> str:
+    """A layer's share of the stage time as the hover shows it: whole percent, "<1%" below 0.5%."""
+    if not np.isfinite(share):
+        return ""
+    return "<1%" if 0 < share < 0.005 else f"{share:.0%}"
+
+
+def _marker_size(share: Any) -> np.ndarray:
+    """Marker diameter (px) of a layer whose share of the stage time is ``share``: its area grows
+    with the share shown (whole percent), 8 px at 0 to 30 px at 100%, in half pixels."""
+    shown = np.round(np.nan_to_num(np.asarray(share, dtype=float)), 2)
+    return np.round(2 * (8 + 22 * np.sqrt(shown))) / 2
+
+
+def _explorer_roofs(layers: pd.DataFrame, devs: pd.DataFrame, at: tuple, shape: tuple) -> dict[str, np.ndarray]:
+    """Roof segments of every (model, device, stage, batch, seqlen, precision): the memory roof up to
+    each unit width's ridge and that width's compute roof (:func:`_roof_lines`), two segments per
+    width the setting's layers use (vector units always); unused segments repeat the first."""
+    setting = np.ravel_multi_index(at[:5], shape)
+    bits = pd.DataFrame({"setting": setting, "bits": layers["compute_bits"].to_numpy()})
+    used = bits.groupby("setting")["bits"].agg(lambda b: tuple(sorted(set(b) | {VECTOR})))
+    n_seg = 2 * max(len(u) for u in used)
+    cols = {k: np.empty((len(devs), int(np.prod(shape)), n_seg), dtype=object if k == "roof_label" else float)
+            for k in ("roof_x0", "roof_y0", "roof_x1", "roof_y1", "roof_label")}  # fmt: skip
+    for d in range(len(devs)):
+        dev = devs.iloc[d]
+        for widths in set(used):
+            lines = _roof_lines(dev["memory_bandwidth"], _unit_peaks(dev, widths), _X_RANGE)
+            seg = []
+            for xs, ys, label in zip(lines["xs"], lines["ys"], lines["label"], strict=True):
+                seg += [(xs[0], ys[0], xs[1], ys[1], label), (xs[1], ys[1], xs[2], ys[2], label)]
+            seg += [seg[0]] * (n_seg - len(seg))
+            where = [s for s, u in used.items() if u == widths]
+            for j, key in enumerate(("roof_x0", "roof_y0", "roof_x1", "roof_y1", "roof_label")):
+                cols[key][d, where, :] = [s[j] for s in seg]
+    M, _, B, S, Q = shape
+    return {k: np.moveaxis(v.reshape(len(devs), M, 2, B, S, Q, 1, n_seg), 0, 1) for k, v in cols.items()}
 
 
 _SUMMARY = (
-    "<b>{model}</b> on one <b>{device}</b>, {stage}: whole model {total}. Memory: {needed} GB of {capacity} GB, "
-    "{fit} (FlashAttention {flash})."
+    "<b>{model}</b> on one <b>{device}</b>, {stage}: whole model {total} {total_unit}. Memory: {needed} GB of "
+    "{capacity} GB, {fit} (FlashAttention {flash})."
 )
 
 
-def _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need, offsets, flash) -> dict[str, Any]:
+def _explorer_readouts(totals, devs, models, batches, seqlens, precisions, flash) -> dict[str, Any]:
     """The roofline explorer's readout fields for every (model, device, stage, batch, seqlen,
-    precision), C order: whole-model time of the stage on that device (from :func:`roofline_time`
-    of every layer), memory needed and the device's capacity (GB)."""
-    n_dev = len(devs)
-    totals = np.empty((n_dev, len(offsets) - 1))
-    for d in range(n_dev):
-        t = _layer_times(layers, devs.iloc[d])[0] * layers["count"].to_numpy()
-        totals[d] = np.add.reduceat(t, offsets[:-1]) if len(t) else 0.0
-    shape = (len(models), 2, len(batches), len(seqlens), len(precisions))
-    total = np.moveaxis(totals.reshape((n_dev, *shape)), 0, 1)  # (model, device, stage, batch, seqlen, precision)
-    grid = (len(models), n_dev, *shape[1:])
+    precision), C order: whole-model time of the stage on that device (``totals``, seconds, by
+    device first: the sum of every layer's :func:`roofline_time` x instances), memory needed and
+    the device's capacity (GB)."""
+    need = np.zeros((len(models), len(batches), len(seqlens), len(precisions)))
+    for i, name in enumerate(models):
+        for k, q in enumerate(precisions):
+            need[i, :, :, k] = fits(name, devs["device"][0], batch_size=np.asarray(batches)[:, None],
+                                    seqlen=np.asarray(seqlens)[None, :], w_bit=q.w_bit, a_bit=q.a_bit, kv_bit=q.kv_bit,
+                                    use_flashattention=flash).needed  # fmt: skip
+    total = np.moveaxis(totals, 0, 1)  # (model, device, stage, batch, seqlen, precision)
+    grid = total.shape
     needed = np.broadcast_to(need[:, None, None], grid)
     cap = np.broadcast_to(devs["memory_bytes"].to_numpy(float)[None, :, None, None, None, None], grid)
     idx = np.indices(grid).reshape(len(grid), -1)
@@ -492,7 +592,8 @@ def _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need,
         "model": np.asarray(models, dtype=object)[idx[0]],
         "device": devs["device"].to_numpy(dtype=object)[idx[1]],
         "stage": np.array(["prefill", "decode step"], dtype=object)[idx[2]],
-        "total": [_time_text(float(x)) for x in total.ravel()],
+        "total": [_time_number(float(x)) for x in total.ravel()],
+        "total_unit": np.where(total.ravel() >= 1, "s", "ms"),
         "needed": [f"{x / 1e9:.1f}" for x in needed.ravel()],
         "capacity": [f"{x / 1e9:.0f}" for x in cap.ravel()],
         "fit": fit,
@@ -500,51 +601,17 @@ def _explorer_readouts(layers, devs, models, batches, seqlens, precisions, need,
     }
 
 
-_EXPLORER_JS = """
-const d = at[1], lo = offsets[key.layers], hi = offsets[key.layers + 1];
-const bw = dev.data.memory_bandwidth[d];
-const peakOf = (bits) => bits == 0 ? dev.data.peak_vector[d] : dev.data["peak_" + bits + "bit"][d];
-const L = full.data;
-const out = {name: [], kind: [], color: [], count: [], ops: [], bytes: [], intensity: [], perf: [],
-             bound: [], time_us: [], share: [], size: []};
-const used = new Set([0]);
-let total = 0;
-const times = [];
-for (let i = lo; i < hi; i++) {
-  const peak = peakOf(L.bits[i]);
-  if (L.bits[i] != 0) used.add(L.bits[i]);
-  const x = L.ops[i] / L.bytes[i];
-  const r = roofline(L.ops[i], L.bytes[i], peak, bw), t = r.time, y = r.performance;
-  times.push(t);
-  total += t * L.count[i];
-  out.name.push(names[L.name[i]]); out.kind.push(layer_kinds[L.kind[i]]); out.color.push(colors[L.kind[i]]);
-  out.count.push(L.count[i]); out.ops.push(L.ops[i]); out.bytes.push(L.bytes[i]);
-  out.intensity.push(Math.max(x, 1e-3)); out.perf.push(Math.max(y, 1e6));
-  out.bound.push(r.bound); out.time_us.push(t * 1e6);
-}
-for (let j = 0; j < times.length; j++) {
-  const share = times[j] * out.count[j] / total;
-  out.share.push(share); out.size.push(8 + 22 * Math.sqrt(share));
-}
-placed.data = out;
-const rx = [], ry = [], rl = [];
-for (const bits of Array.from(used).sort((a, b) => a - b)) {
-  const peak = peakOf(bits), ridge = ridgePoint(peak, bw), x0 = Math.min(xr[0], ridge);
-  rx.push([x0, ridge, Math.max(xr[1], ridge)]); ry.push([x0 * bw, peak, peak]);
-  rl.push((bits == 0 ? "vector" : bits + "-bit") + " roof: " + (peak / 1e12).toPrecision(4) +
-          " TOPS, ridge " + ridge.toPrecision(3) + " OPs/B");
-}
-roofs.data = {xs: rx, ys: ry, label: rl};
-"""
-"""Placing the looked-up layers (rows ``offsets[key.layers]`` .. of the layer table) on the chosen
-device's roofline, after :data:`llmviewer.viz.lookup.LOOKUP_JS` found the rows."""
+def _time_number(seconds: float) -> float:
+    """4 significant digits, in s from one second up, else in ms (as a number, which the page writes
+    with JavaScript's shortest digits: exactly those 4 digits, see :func:`time_text`)."""
+    return float(f"{seconds:.4g}") if seconds >= 1 else float(f"{seconds * 1e3:.4g}")
 
 
-def _time_text(seconds: float) -> str:
-    """4 significant digits, in s from one second up (with thousands separators), else in ms."""
-    if seconds >= 1:
-        return f"{float(f'{seconds:.4g}'):,g} s"
-    return f"{float(f'{seconds * 1e3:.4g}'):,g} ms"
+def time_text(seconds: float) -> str:
+    """The explorer's readout of a whole-model time: :func:`_time_number` and its unit, as the page writes it."""
+    from .lookup import js_number
+
+    return f"{js_number(_time_number(seconds))} {'s' if seconds >= 1 else 'ms'}"
 
 
 def colour_key() -> str:
@@ -581,7 +648,7 @@ def roofline_figure(result: StageResult, hardware: Hardware, title: str = "") ->
         col["inference_time"],
     )
     glyph = fig.scatter("intensity", "perf", size="size", color="color", alpha=0.75, source=ColumnDataSource(pts))
-    fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS))
+    fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS, formatters=_FORMATTERS))
     fig.legend.location = "bottom_right"
     return fig
 

@@ -278,8 +278,10 @@ _JS_SET_EXPLORER = """async (choice) => {
     }
     await new Promise((resolve) => setTimeout(resolve, 500));  // CustomJS callbacks run asynchronously
     const data = doc.get_model_by_name("explorer-points").data;
-    const keys = ["name", "time_us", "bound", "intensity", "ops", "bytes"];
-    return Object.fromEntries(keys.map((k) => [k, Array.from(data[k])]));
+    const keys = ["name", "time_us", "bound", "intensity", "ops", "bytes", "share"];
+    const out = Object.fromEntries(keys.map((k) => [k, Array.from(data[k])]));
+    out.time_text = out.time_us.map((t) => String(Number(t.toPrecision(3))));  // the hover's printf %.3g
+    return out;
 }"""
 
 
@@ -299,13 +301,18 @@ def test_roofline_explorer_shows_the_engines_numbers(visit):
         "seqlen": ("value", 1),  # 512
     }
     shown = page.evaluate(_JS_SET_EXPLORER, choice)
+    from llmviewer.viz.lookup import js_precision
+    from llmviewer.viz.plots import _share_text
+
     expected = llmviewer.analyze("Llama-3.1-8B", "H100-SXM5-80GB", batch_size=64, seqlen=512, w_bit=4).decode
+    keep = [i for i, n in enumerate(shown["name"]) if n]  # slots past the model's last layer are empty
+    shown = {k: [v[i] for i in keep] for k, v in shown.items()}
     assert shown["name"] == [r["name"] for r in expected.layers]
     for i, row in enumerate(expected.layers):
-        assert shown["ops"][i] == pytest.approx(row["OPs"], rel=1e-12)
-        assert shown["bytes"][i] == pytest.approx(row["memory_access"], rel=1e-12)
-        assert shown["time_us"][i] == pytest.approx(row["inference_time"] * 1e6, rel=1e-9)
+        assert shown["ops"][i] == row["OPs"] and shown["bytes"][i] == row["memory_access"]
+        assert shown["time_text"][i] == js_precision(row["inference_time"] * 1e6)
         assert shown["bound"][i] == row["bound"]
+        assert shown["share"][i] == _share_text(row["inference_time"] * row["count"] / expected.time)
 
 
 _JS_SET_LOAD = """async ([variant, rate]) => {

@@ -1,9 +1,11 @@
 """The explorers' JavaScript, run in headless Chromium against Python (no book build needed).
 
-The functions of :data:`llmviewer.viz.roofline_js.ROOFLINE_JS` are evaluated in a blank page and
-must give Python's time, bound and ridge point bit for bit, also for an operator exactly at the
-ridge point (memory-bound on both sides). The generic lookup of :mod:`llmviewer.viz.lookup` (the
-one piece of JS every explorer uses) is driven in a standalone page and must show Python's rows.
+Explorers receive every number they show from Python; the page only decodes and selects. Here:
+the Python twins of how the page writes numbers (:func:`~llmviewer.viz.lookup.js_precision`,
+:func:`~llmviewer.viz.lookup.js_number`) and decodes :class:`~llmviewer.viz.lookup.Log16` codes
+agree with Chromium; the generic lookup of :mod:`llmviewer.viz.lookup` (the one piece of JS every
+explorer uses) is driven in a standalone page and must show Python's rows; the book's explorers,
+built small, show the engine's numbers when their widgets move.
 """
 
 from __future__ import annotations
@@ -15,47 +17,46 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llmviewer.engine.roofline import roofline_time
-from llmviewer.specs.hardware import load_hardware, ridge_point
-from llmviewer.viz.roofline_js import ROOFLINE_JS
+from llmviewer.viz.lookup import js_number, js_precision, log16_decode, log16_encode
 
 from .test_browser import CHROMIUM, CHROMIUM_ARGS
 
 
-def _cases() -> list[tuple[float, float, float, float]]:
-    """(OPs, bytes, peak, bandwidth): a spread of intensities on two devices, and points exactly
-    at each device's ridge (bytes chosen so that OPs / peak == bytes / bandwidth exactly)."""
-    cases = []
-    for name in ("H100-SXM5-80GB", "RTX-4090-24GB"):
-        hw = load_hardware(name)
-        peak, bw = hw.peak(hw.compute_dtype(16)), hw.memory_bandwidth
-        for intensity in (0.0, 0.5, 1.0, 37.25, 295.0, 1e4):
-            cases.append((intensity * 2**20, 2.0**20, peak, bw))
-        cases.append((peak, bw, peak, bw))  # exactly at the ridge: 1 s of compute, 1 s of memory
-    return cases
-
-
-def test_javascript_roofline_matches_python():
+def _browser_or_skip():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).is_file():
         if os.environ.get("LLMVIEWER_REQUIRE_ALL") == "1":
             pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
         pytest.skip(f"{CHROMIUM} not found")
-    cases = _cases()
+    return sync_api
+
+
+def test_pythons_twins_of_the_pages_number_writing_and_decoding_agree_with_chromium():
+    """String(Number(x.toPrecision(3))) (the hover's printf %.3g), String(x) (template fields) and
+    the Log16 decoding ``10 ** (a + (c - 1) * b)``, evaluated in Chromium, give exactly the strings
+    Python's twins give; the decoded codes show the digits of the values they were made for."""
+    sync_api = _browser_or_skip()
+    rng = np.random.default_rng(1)
+    values = [0.125, 1.5, 2.5e-7, 9.995, 0.0001234567, 1e21, 1.5e21, 1e-7, 1234567.0, 999.5, 0.1 + 0.2]
+    values += (10 ** rng.uniform(-9, 22, 300)).tolist()
+    encoded = (10 ** rng.uniform(-11, 4, 3000)).tolist()
+    codes, a, b = log16_encode(encoded, js_precision)
+    script = f"""() => {{
+        const v = {json.dumps(values)}, codes = {json.dumps(codes.tolist())}, a = {a!r}, b = {b!r};
+        return [v.map((x) => String(Number(x.toPrecision(3)))), v.map((x) => String(Number(x.toPrecision(2)))),
+                v.map((x) => String(x)), codes.map((c) => String(Number((10 ** (a + (c - 1) * b)).toPrecision(3)))),
+                codes.map((c) => 10 ** (a + (c - 1) * b))];
+    }}"""
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        script = ROOFLINE_JS + f"const cases = {json.dumps(cases)};"
-        script += "cases.map(([o, b, p, w]) => [roofline(o, b, p, w), ridgePoint(p, w)]);"
-        got = page.evaluate(f"() => {{ {script} }}".replace("cases.map", "return cases.map"))
+        p3, p2, plain, decoded_text, decoded = browser.new_page().evaluate(script)
         browser.close()
-    for (ops, nbytes, peak, bw), (js, js_ridge) in zip(cases, got, strict=True):
-        time, bound = roofline_time(ops, nbytes, peak, bw)
-        assert js["time"] == time and js["bound"] == bound, (ops, nbytes, peak, bw, js)
-        assert js_ridge == ridge_point(peak, bw)
-    at_ridge = [js for (o, b, p, w), (js, _) in zip(cases, got, strict=True) if o == p and b == w]
-    assert at_ridge and all(js["bound"] == "memory" for js in at_ridge)
-    assert np.isclose(at_ridge[0]["time"], 1.0)
+    assert p3 == [js_precision(x, 3) for x in values]
+    assert p2 == [js_precision(x, 2) for x in values]
+    assert plain == [js_number(x) for x in values]
+    assert decoded_text == [js_precision(x) for x in encoded]
+    python = [log16_decode(c, a, b) for c in codes.tolist()]
+    assert max(abs(j / p - 1) for j, p in zip(decoded, python, strict=True)) < 1e-15
 
 
 def _lookup_page():
@@ -198,48 +199,137 @@ def _drive(page, layout, choices):
     return shown
 
 
-@pytest.mark.slow
-def test_explorers_look_up_the_engines_rows_in_chromium():
-    """The book's explorers, built small and driven in Chromium: the roofline explorer's layers are
-    llmviewer.analyze's for the chosen setting, the MoE curve is its table's rows, and no readout
-    shows an unfilled field."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+_JS_SET_ROOFLINE = """async (choice) => {
+    const doc = Bokeh.documents[0], get = (n) => doc.get_model_by_name(n);
+    for (const [name, [attr, value]] of Object.entries(choice)) get("explorer-" + name)[attr] = value;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const arrays = (d) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, Array.from(v)]));
+    const points = arrays(get("explorer-points").data);
+    // the hover's time, written by the page as Bokeh's printf %.3g writes it
+    points.time_text = points.time_us.map((t) => String(Number(t.toPrecision(3))));
+    return {points: points, roofs: arrays(get("explorer-roofs").data), summary: get("explorer-summary").text};
+}"""
+
+
+_JS_POINT_AT = """(name) => {
+    let plot = null;
+    const walk = (v) => { if (v.model.type === "Figure") plot = v; for (const c of (v.child_views ?? [])) walk(c); };
+    Object.values(Bokeh.index).forEach(walk);
+    const d = Bokeh.documents[0].get_model_by_name("explorer-points").data;
+    const k = Array.from(d.name).indexOf(name), box = plot.canvas_view.el.getBoundingClientRect();
+    const x = plot.frame.x_scale.compute(d.intensity[k]), y = plot.frame.y_scale.compute(d.perf[k]);
+    return plot.frame.bbox.contains(x, y) ? [box.left + x, box.top + y] : null;
+}"""
+
+
+def _hover_every_point(page, names):
+    """Move the mouse onto each layer's point and read the tooltip Bokeh draws: (rows of (layer,
+    OPs, bytes, intensity, bound, time, share), one per point under the mouse; the layers hovered)."""
+    rows, inside = [], []
+    for name in names:
+        at = page.evaluate(_JS_POINT_AT, name)
+        if at is None:  # off the axes (no OPs: below the plotted range)
+            continue
+        inside.append(name)
+        page.mouse.move(*at)
+        page.wait_for_timeout(150)
+        values = page.locator(".bk-tooltip-row-value").all_inner_texts()
+        assert values and len(values) % 7 == 0, values
+        rows += [tuple(values[i : i + 7]) for i in range(0, len(values), 7)]
+        page.mouse.move(0, 0)
+        page.wait_for_timeout(50)
+    return rows, inside
+
+
+@pytest.mark.parametrize("hover", [False, pytest.param(True, marks=pytest.mark.slow)], ids=["data", "tooltips"])
+def test_roofline_explorer_in_chromium_shows_the_engines_numbers(hover):
+    """Drive the roofline explorer's menus and buttons (device, model, stage, precision, sliders) in
+    Chromium: every layer point is llmviewer.analyze's (names, OPs and bytes exactly, bound, the
+    hover's time and share text, the readout's whole-model time) and the roofs are Python's; with
+    ``hover`` (slow), the tooltips Bokeh draws when each point is hovered say the same."""
+    sync_api = _browser_or_skip()
     pytest.importorskip("bokeh")
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("LLMVIEWER_REQUIRE_ALL") == "1":
-            pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} not found")
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
     import llmviewer
     from llmviewer.viz import plots
+
+    models, devices = ["Llama-2-7b-hf", "Mixtral-8x7B-v0.1"], ["A100-SXM4-80GB", "H100-SXM5-80GB", "L4-24GB"]
+    layout, lookup, _, _ = plots.roofline_lookup(models, devices, batches=(1, 64), seqlens=(512, 2048))
+    choices = [  # (model, device, stage, precision, batch, seqlen) indices, each move from the last
+        (1, 1, 1, 2, 1, 0),
+        (1, 2, 1, 2, 1, 0),  # device only
+        (0, 2, 1, 2, 1, 0),  # model only
+        (0, 2, 0, 2, 1, 0),  # stage only
+        (0, 0, 0, 1, 0, 1),
+    ]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.set_content(file_html(layout, INLINE, "roofline explorer"), wait_until="load")
+        page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=15_000)
+        shown, hovers = [], []
+        for m, d, st, q, b, s in choices:
+            choice = {"model": ["value", models[m]], "device": ["value", devices[d]], "stage": ["active", st],
+                      "precision": ["active", q], "batch": ["value", b], "seqlen": ["value", s]}  # fmt: skip
+            shown.append(page.evaluate(_JS_SET_ROOFLINE, choice))
+            if hover:
+                hovers.append(_hover_every_point(page, [n for n in shown[-1]["points"]["name"] if n]))
+        browser.close()
+    assert not errors, errors
+    for (m, d, st, q, b, s), got in zip(choices, shown, strict=True):
+        p = plots.DEFAULT_PRECISIONS[q]
+        a = llmviewer.analyze(models[m], devices[d], batch_size=(1, 64)[b], seqlen=(512, 2048)[s], w_bit=p.w_bit,
+                              a_bit=p.a_bit, kv_bit=p.kv_bit)  # fmt: skip
+        res = a.decode if st else a.prefill
+        pts = got["points"]
+        keep = [i for i, n in enumerate(pts["name"]) if n]  # slots past the model's last layer are empty
+        pts = {k: [v[i] for i in keep] for k, v in pts.items()}
+        assert pts["name"] == [r["name"] for r in res.layers]
+        assert pts["ops"] == [r["OPs"] for r in res.layers] and pts["bytes"] == [r["memory_access"] for r in res.layers]
+        assert pts["bound"] == [r["bound"] for r in res.layers]
+        assert pts["time_text"] == [js_precision(r["inference_time"] * 1e6) for r in res.layers]
+        assert pts["share"] == [plots._share_text(r["inference_time"] * r["count"] / res.time) for r in res.layers]
+        assert f"whole model {plots.time_text(res.time)}." in got["summary"]
+        assert f"<b>{models[m]}</b> on one <b>{devices[d]}</b>" in got["summary"]
+        # the tooltips Bokeh drew (every point hovered): each row as Python writes it
+        by_name = {r["name"]: r for r in res.layers}
+        hovered = hovers[choices.index((m, d, st, q, b, s))] if hover else ([], [])
+        rows, inside = hovered
+        assert not hover or (len(inside) >= 5 and {row[0].split(" (x")[0] for row in rows} >= set(inside))
+        hovered = rows
+        for label, _, _, _, bound, time, share in hovered:
+            r = by_name[label.split(" (x")[0]]
+            assert (bound, time) == (r["bound"], f"{js_precision(r['inference_time'] * 1e6)} µs per instance")
+            assert share == plots._share_text(r["inference_time"] * r["count"] / res.time)
+        lookup.apply([m, d, st, b, s, q, 0, 0])  # the roofs: what Python's lookup gives for that setting
+        assert got["roofs"] == {k: list(v) for k, v in lookup.curves[1].source.data.items()}
+    assert len({json.dumps(g["roofs"]) for g in shown}) >= 3  # the roofs moved with the device and precision
+
+
+@pytest.mark.slow
+def test_explorers_look_up_the_engines_rows_in_chromium():
+    """The MoE explorer, built small and driven in Chromium: its curve is its table's rows, and no
+    readout shows an unfilled field."""
+    sync_api = _browser_or_skip()
+    pytest.importorskip("bokeh")
     from llmviewer.viz.moe_explorer import moe_explorer
 
-    roof, _, _ = plots.roofline_explorer(["Llama-2-7b-hf", "Llama-3.1-8B"], ["A100-SXM4-80GB", "H100-SXM5-80GB"],
-                                         batches=(1, 64), seqlens=(512, 2048), initial={"seqlen": 1})  # fmt: skip
     moe, moe_rows = moe_explorer(["Mixtral-8x7B-v0.1", "Qwen3-30B-A3B"], ["H100-SXM5-80GB"], batches=(1, 8, 64))
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        choice = {"explorer-model": ["value", "Llama-3.1-8B"], "explorer-device": ["value", "H100-SXM5-80GB"],
-                  "explorer-stage": ["active", 1], "explorer-precision": ["active", 2], "explorer-batch": ["value", 1],
-                  "explorer-seqlen": ["value", 0]}  # fmt: skip
-        (got,) = _drive(browser.new_page(), roof, [choice])
         moe_got = _drive(
             browser.new_page(), moe, [{"moe-model": ["value", "Qwen3-30B-A3B"], "moe-batch": ["value", 2]}]
         )
         browser.close()
-    expected = llmviewer.analyze("Llama-3.1-8B", "H100-SXM5-80GB", batch_size=64, seqlen=512, w_bit=4).decode
-    shown = got["explorer-points"]
-    assert shown["name"] == [r["name"] for r in expected.layers]
-    assert shown["time_us"] == pytest.approx([r["inference_time"] * 1e6 for r in expected.layers], rel=1e-9)
-    assert shown["bound"] == [r["bound"] for r in expected.layers]
-    text = " ".join(got["texts"])
-    assert "<b>Llama-3.1-8B</b> on one <b>H100-SXM5-80GB</b>, decode step" in text and "batch size: 64" in text
-    assert f"whole model {plots._time_text(expected.time)}." in text
     rows = moe_rows[(moe_rows["model"] == "Qwen3-30B-A3B") & (moe_rows["zipf_s"] == 0)]
     assert moe_got[0]["moe-points"]["ms_per_token"] == pytest.approx(rows["ms_per_token"].tolist(), rel=1e-12)
     assert moe_got[0]["moe-selected"]["batch"] == [64]
     assert "Qwen3-30B-A3B" in " ".join(moe_got[0]["texts"])
-    for page_texts in (got["texts"], moe_got[0]["texts"]):
-        assert not any(s in t for t in page_texts for s in ("undefined", "NaN", "{"))
+    assert not any(s in t for t in moe_got[0]["texts"] for s in ("undefined", "NaN", "{"))
 
 
 def _small_explorers():
