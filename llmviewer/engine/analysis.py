@@ -130,7 +130,8 @@ def evaluate_pass(
     (pure, or derated by a calibrated ``efficiency``). ``counted``: :func:`count_pass`'s result
     for ``p``, if already at hand."""
     counted = count_pass(model, p) if counted is None else counted
-    efficiency = efficiency.for_pass(p)  # dequantising matrix products, where calibrated
+    # dequantising matrix products, a decode step replayed as one graph: where calibrated (as forward_time)
+    efficiency = efficiency.for_pass(p, decode=stage == "decode")
     units: dict[Any, tuple[Any, Any]] = {}  # compute bits -> (peak OPs/s, dtype), looked up once per pass
     rows, tokens = [], p.tokens
     for op, t, bits in counted:
@@ -141,7 +142,11 @@ def evaluate_pass(
             if key is not None or bits is None:
                 units[key] = unit
         rows.append(layer_row(op, t, bits, hardware, tokens, efficiency, unit[0], dtype=unit[1]))
-    return StageResult(stage=stage, layers=rows, total=totals(rows), ops=tuple(op for op, _, _ in counted))
+    total = totals(rows)
+    if efficiency.step_cost:  # a replayed graph's fixed cost belongs to the step, not to an operator
+        total["inference_time"] = total["inference_time"] + efficiency.step_cost
+        total["performance"] = ratio(total["OPs"], total["inference_time"])
+    return StageResult(stage=stage, layers=rows, total=total, ops=tuple(op for op, _, _ in counted))
 
 
 def evaluate_op(op: Op, hardware: Hardware, p: Pass, efficiency: Efficiency = PURE) -> dict[str, Any]:
