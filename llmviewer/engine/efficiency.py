@@ -285,13 +285,18 @@ def resolve_efficiency(calibration: Efficiency | str | None) -> Efficiency:
 def calibration_info(calibration: Efficiency | str | None) -> dict[str, Any] | None:
     """What a report says of the calibration it used: None for the pure roofline, else
     ``{"class": name, "held_out_mape_percent": stored mean absolute percentage error (%) of the
-    class on the held-out sources, or None when it has no held-out rows or is custom}``."""
+    class on the held-out sources, or None when it has no held-out rows or is custom,
+    "decode_graphs": whether its decode steps are timed as replayed graphs}``."""
     if calibration is None:
         return None
     if not isinstance(calibration, str):
-        return {"class": "custom", "held_out_mape_percent": None}
+        return {"class": "custom", "held_out_mape_percent": None, "decode_graphs": calibration.graphs}
     entry = stored_calibration()["classes"].get(calibration, {})
-    return {"class": calibration, "held_out_mape_percent": entry.get("held_out_mape_percent")}
+    return {
+        "class": calibration,
+        "held_out_mape_percent": entry.get("held_out_mape_percent"),
+        "decode_graphs": bool(entry.get("graphs", False)),
+    }
 
 
 def elementwise_fusion(calibration: Efficiency | str | None, options: dict[str, Any]) -> dict[str, Any]:
