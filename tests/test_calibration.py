@@ -56,6 +56,7 @@ def _flat(params: dict) -> dict[str, float]:
     return flat
 
 
+@pytest.mark.slow
 def test_refit_reproduces_the_stored_calibration(refit):
     """The stored parameters are the fit's optimum, to REFIT_RTOL on any machine, and so are
     their uncertainties, at the digits stored."""
@@ -74,6 +75,7 @@ def test_refit_reproduces_the_stored_calibration(refit):
                 assert value == pytest.approx(stored_sigma[key], rel=0.06), (cls, key)
 
 
+@pytest.mark.slow
 def test_refit_reproduces_the_stored_errors(refit):
     """The refit's prediction errors are the stored ones, to REFIT_ERRORS_ATOL percentage points."""
     stored = json.loads((data_dir() / calibration.CALIBRATION_FILE).read_text())["errors_percent"]
@@ -85,13 +87,49 @@ def test_refit_reproduces_the_stored_errors(refit):
             assert summary.loc[split, key] == pytest.approx(value, abs=calibration.REFIT_ERRORS_ATOL), (split, key)
 
 
-def test_fit_is_well_posed(refit):
-    """Every fitted parameter is inside its physical bounds (or at one, flagged), the fixed ones
-    are the fixed values, every fitted one has a finite uncertainty, and versions are recorded."""
+@pytest.fixture(scope="module")
+def training():
+    work = measurements.workloads(measurements.load_measurements())
+    return work[calibration.usable(work) & ~calibration.is_held_out(work)]
+
+
+def _expected_fixed(cls: str, training: pd.DataFrame) -> dict:
+    """FIXED, and step_overhead at its prior for a class none of whose training rows replays graphs."""
+    fixed = dict(calibration.FIXED.get(cls, {}))
+    if not training.loc[training["engine_class"] == cls, "graphs"].any():
+        fixed["step_overhead"] = calibration.PRIOR["step_overhead"]
+    return fixed
+
+
+@pytest.mark.slow
+def test_fit_is_well_posed(refit, training):
+    """The refit's parameters are well posed (:func:`_check_well_posed`)."""
+    _check_well_posed(refit["classes"], training)
+
+
+def test_stored_calibration_is_well_posed_and_consistent(training, evaluated):
+    """The stored file (without a refit, which the slow tests do): well posed, versions recorded,
+    each class's rows and sources, its default for graphs (the majority of its training rows) and
+    its held-out error are what the data and the stored parameters give."""
     stored = json.loads((data_dir() / calibration.CALIBRATION_FILE).read_text())
     assert set(stored["versions"]) >= {"python", "numpy", "scipy"}
-    for cls, params in refit["classes"].items():
-        fixed = calibration.FIXED.get(cls, {})
+    _check_well_posed(stored["classes"], training)
+    held_out = calibration.held_out_by_class(evaluated)
+    for cls, entry in stored["classes"].items():
+        rows = training[training["engine_class"] == cls]
+        assert entry["fitted_on"]["rows"] == len(rows), cls
+        assert entry["fitted_on"]["sources"] == sorted(rows["source_id"].unique()), cls
+        assert entry["graphs"] == bool(rows["graphs"].mean() > 0.5), cls
+        assert entry["held_out_mape_percent"] == held_out[cls], cls
+        assert set(entry) >= set(calibration.PARAMETERS), cls
+
+
+def _check_well_posed(classes: dict, training: pd.DataFrame) -> None:
+    """Every fitted parameter is inside its physical bounds (or at one, flagged), the fixed ones
+    are the fixed values, every fitted one has a finite uncertainty."""
+    for cls, params in classes.items():
+        assert params["fitted_on"]["converged"], cls
+        fixed = _expected_fixed(cls, training)
         assert params["fitted_on"]["fixed"] == fixed
         sigma = params["relative_uncertainty"]
         for key, value in _flat(params).items():
@@ -108,6 +146,7 @@ def test_fit_is_well_posed(refit):
             assert at_bound == (key in params["fitted_on"]["at_bound"]), (cls, key)
 
 
+@pytest.mark.slow
 def test_optimum_does_not_depend_on_the_start():
     """A start away from the prior (by 1%) lands on the same optimum, to REFIT_RTOL."""
     work = measurements.workloads(measurements.load_measurements())
@@ -193,3 +232,28 @@ def test_small_passes_run_at_their_matrix_vector_speed():
     run = llmviewer.generate("Llama-2-7b-hf", "RTX-4090", prompt_len=7, gen_len=256, w_bit=4, w_group_size=128,
                              w_group_bits=20, calibration="serving")  # fmt: skip
     assert 1 / run.tpot_mean > 130
+
+
+def test_every_row_says_whether_its_engine_replays_graphs_and_why():
+    """Each engine of the data meets a rule of GRAPH_RULES with its reason; graphs are on for the
+    engines that capture them by default (vLLM since December 2023, SGLang) or were told to
+    (TensorRT-LLM on Jetson), off where the source predates them (vLLM of October 2023)."""
+    table = measurements.load_measurements()
+    for engine, version in table[["engine", "engine_version"]].drop_duplicates().itertuples(index=False):
+        graphs, why = measurements.graph_rule(engine, version)
+        assert len(why) > 40 and graphs == measurements.replays_graphs(engine, version)
+    assert measurements.replays_graphs("vLLM", "0.6.0") and measurements.replays_graphs("SGLang", "0.3.0")
+    assert not measurements.replays_graphs("vLLM", "acbed3ef (2023-10-06), CUDA 11.8")
+    assert measurements.replays_graphs("TensorRT-LLM (gptSessionBenchmark)", "v0.12.0-jetson")
+    assert not measurements.replays_graphs("TensorRT-LLM", "0.17")
+    assert not measurements.replays_graphs("llama.cpp (llama-bench, CUDA)", "b2824 (4426e298)")
+
+
+def test_engines_without_a_window_attend_over_the_whole_context():
+    """TensorRT-LLM rows of Mistral-7B-v0.1 (4096-token window) are modelled with full attention: the
+    20000-token prompt reads 20000 keys per layer, not 4096."""
+    work = measurements.workloads(measurements.load_measurements())
+    trt = work[work["engine"].str.startswith("TensorRT")]
+    assert trt["full_attention"].all() and not work.loc[work["engine"].str.startswith("vLLM"), "full_attention"].any()
+    assert measurements._model("Mistral-7B-v0.1", True).sliding_layers == 0
+    assert measurements._model("Mistral-7B-v0.1", False).sliding_layers > 0

@@ -102,6 +102,7 @@ def test_calibrated_output_names_its_class_and_held_out_error():
     assert out["calibration"] == {
         "class": "serving",
         "held_out_mape_percent": stored["serving"]["held_out_mape_percent"],
+        "decode_graphs": stored["serving"]["graphs"],
     }
     assert 0 < out["calibration"]["held_out_mape_percent"] < 100
     cuda = json.loads(cli("analyze", "Llama-2-7b-hf", "A100", "--calibrated", "llama.cpp-cuda", "--json"))
@@ -110,6 +111,8 @@ def test_calibrated_output_names_its_class_and_held_out_error():
     text = cli("generate", "Llama-2-7b-hf", "A100", "--gen-len", "8", "--calibrated")
     mape = stored["serving"]["held_out_mape_percent"]
     assert f"calibrated estimate: class serving, held-out error {mape:.1f}%" in text
+    launches = "replayed as graphs" if stored["serving"]["graphs"] else "launched kernel by kernel"
+    assert f"; decode steps {launches}\n" in text
     assert "calibrated estimate" not in cli("generate", "Llama-2-7b-hf", "A100", "--gen-len", "8")
 
 

@@ -185,8 +185,10 @@ def test_matrix_products_pad_their_rows_to_a_tile():
 def test_device_families_and_dequantising_kernels_have_their_own_fractions():
     from llmviewer.specs.hardware import load_hardware
 
-    eff = Efficiency(bandwidth=0.5, compute=0.5, families=(("nvidia-gddr", 0.9, 0.4),))
-    assert eff.on(load_hardware("RTX-4090")).bandwidth == 0.9 and eff.on(load_hardware("RTX-4090")).compute == 0.4
+    eff = Efficiency(bandwidth=0.5, compute=0.5, families=(("nvidia-gddr", 0.9, 0.4), ("nvidia-geforce", 0.8, 0.7)))
+    assert eff.on(load_hardware("L40S")).bandwidth == 0.9 and eff.on(load_hardware("RTX-A6000")).compute == 0.4
+    # GeForce cards apart: their recorded FP16 peak is the FP32-accumulate rate
+    assert eff.on(load_hardware("RTX-4090")).bandwidth == 0.8 and eff.on(load_hardware("RTX-3090")).compute == 0.7
     assert eff.on(load_hardware("H100")).bandwidth == 0.5
     # a weight-only pass: matrix products at 0.8 x the bandwidth fraction; 16-bit weights: not
     plain, dequant = Efficiency(bandwidth=0.5), Efficiency(bandwidth=0.5, dequant_bandwidth=0.8)

@@ -13,11 +13,16 @@ fusion, 16-bit all-reduces). The calibrated estimate derates it with an
   ``attention_compute``;
 * matrix products that dequantise weight-only formats (AWQ, GPTQ, llama.cpp's Q4) reach
   ``dequant_bandwidth`` and ``dequant_compute`` times those fractions;
-* each operator instance adds ``kernel_overhead`` seconds (launches; small for engines that replay
-  CUDA graphs, as the fit finds), each all-reduce ``collective_latency``.
+* each operator instance launched on its own adds ``kernel_overhead`` seconds (its launch); a decode
+  step that the row's engine replays as one captured graph (a documented rule per engine and
+  version, :data:`~llmviewer.calibration.measurements.GRAPH_RULES`) adds ``step_overhead`` seconds
+  instead, whatever its number of kernels; each all-reduce adds ``collective_latency``;
+* GeForce cards are a device family of their own: their recorded FP16 peak is the FP32-accumulate
+  rate, half the rate of kernels that accumulate in FP16 (llama.cpp's cuBLAS path).
 
 Serving engines fuse element-wise work; llama.cpp and PyTorch eager give it its own memory
-passes (``fusion="none"``). The engine reads the stored result
+passes (``fusion="none"``). TensorRT-LLM attends over the whole context of a sliding-window model
+(:data:`~llmviewer.calibration.measurements.FULL_ATTENTION_ENGINES`). The engine reads the stored result
 (:mod:`llmviewer.engine.efficiency`) and never imports this module.
 
 Fitting: on the *training* sources only; the *held-out* sources (a fixed list, whole sources,
@@ -91,6 +96,7 @@ PARAMETERS = (
     "dequant_bandwidth",
     "dequant_compute",
     "kernel_overhead",
+    "step_overhead",
     "collective_latency",
 )
 """The fitted parameters of a class (each device family adds its own ``bandwidth`` and ``compute``)."""
@@ -109,14 +115,16 @@ PRIOR = {
     "dequant_bandwidth": 1.0,
     "dequant_compute": 1.0,
     "kernel_overhead": 5e-6,
+    "step_overhead": 5e-5,
     "collective_latency": COLLECTIVE_LATENCY,
 }
 """Physically sensible values, set before fitting: 70% of the memory bandwidth, 60% of peak for
 matrix products and 50% for fused attention (FlashAttention-2 reaches 50-73% of an A100's peak,
 its paper's own figure), tiles of 16 rows (the row dimension of a tensor-core MMA), dequantising
 kernels as fast as the others (factors 1, their upper bound), 5 us per
-kernel (a launch), the documented all-reduce latency. Every fit starts here and is drawn weakly
-toward them (:data:`PRIOR_WEIGHT`); device families' fractions have the class's prior."""
+kernel (a launch), 50 us per decode step replayed as a graph (a graph launch, a few us, plus the
+host's scheduling and sampling of the step), the documented all-reduce latency. Every fit starts
+here and is drawn weakly toward them (:data:`PRIOR_WEIGHT`); device families' fractions have the class's prior."""
 PRIOR_WEIGHT = 0.01
 """Weight of the prior residual ``log10(value / prior)`` of each fitted parameter, in units of
 one source (a source's row weights square-sum to 1): a decade off costs as much as a source
@@ -129,6 +137,7 @@ BOUNDS = {
     "dequant_bandwidth": (0.2, 1.0),
     "dequant_compute": (0.1, 1.0),
     "kernel_overhead": (1e-7, 1e-3),
+    "step_overhead": (1e-6, 1e-2),
     "collective_latency": (1e-6, 2e-4),
 }
 """Physical limits of each fitted parameter (seconds for overheads and latencies, rows for tiles).
@@ -142,7 +151,10 @@ FIXED = {
     "pytorch-eager": {"collective_latency": COLLECTIVE_LATENCY},
 }
 """Parameters that a class's data cannot identify, fixed: llama.cpp multiplies one row with its
-matrix-vector kernels (no tile), and no llama.cpp or eager row uses tensor parallelism."""
+matrix-vector kernels (no tile), and no llama.cpp or eager row uses tensor parallelism. Besides,
+a class none of whose training rows replays decode steps as graphs
+(:data:`~llmviewer.calibration.measurements.GRAPH_RULES`) has its ``step_overhead`` fixed at its
+prior (it is never used on its own rows)."""
 LOSS_SCALE = 0.1
 """Soft-L1 scale on the log speed ratio: rows more than about 10% off count linearly, not squared."""
 TOLERANCE = 1e-10
@@ -154,6 +166,8 @@ REFIT_RTOL = 1e-3
 """Relative agreement of a refit with the stored parameters, on any machine."""
 REFIT_ERRORS_ATOL = 0.1
 """Agreement of a refit's ``errors_percent`` with the stored ones, in percentage points."""
+AT_BOUND_RTOL = 1e-6
+"""A fitted parameter this close to a bound (relative) is reported at it (``at_bound``)."""
 UNCERTAINTY_DIGITS = 2
 """Significant digits stored for each parameter's relative uncertainty (1 sigma)."""
 
@@ -203,7 +217,9 @@ def fit_class(
     rows = work[usable(work)]
     weight = 1 / np.sqrt(rows.groupby("source_id")["source_id"].transform("size").to_numpy(float))
     counted = prepare(rows)
-    fixed = FIXED.get(engine_class, {})
+    fixed = dict(FIXED.get(engine_class, {}))
+    if not rows["graphs"].any():  # nothing to identify a replayed step's cost with
+        fixed["step_overhead"] = PRIOR["step_overhead"]
     counts = rows["family"].value_counts()
     reference = sorted(counts.index, key=lambda f: (-counts[f], f))[0] if len(counts) else ""
     families = sorted(f for f, n in counts.items() if n >= MIN_FAMILY_ROWS and f != reference)
@@ -285,7 +301,13 @@ def fit_class(
         "sources": sorted(rows["source_id"].unique()),
         "cost": 0.5 * float(np.sum(data**2)),
         "fixed": dict(fixed),
-        "at_bound": [k for k, active in zip(free, result.active_mask, strict=True) if active],
+        # at a bound: in the solver's active set, or within AT_BOUND_RTOL of a bound (a trust-region
+        # step can stop a hair inside a bound without marking it active)
+        "at_bound": [
+            k
+            for i, (k, active) in enumerate(zip(free, result.active_mask, strict=True))
+            if active or np.min(np.abs(result.x[i] - bounds[:, i])) < AT_BOUND_RTOL
+        ],
         "converged": bool(result.status > 0),
         "evaluations": int(result.nfev),
     }
@@ -304,9 +326,12 @@ def fit(table: pd.DataFrame | None = None) -> dict[str, Any]:
         if not summary["converged"]:
             raise LLMViewerError(f"the fit of {cls!r} did not converge in {MAX_EVALUATIONS} evaluations")
         values = summary.pop("values")
+        replaying = rows.loc[usable(rows), "graphs"]
         classes[cls] = {
             **values,
             "fuse_elementwise": eff.fuse_elementwise,
+            # what an estimate of the class assumes when nothing says: what most of its training rows do
+            "graphs": bool(replaying.mean() > 0.5),
             "relative_uncertainty": summary.pop("uncertainty"),
             "fitted_on": summary,
         }
@@ -317,7 +342,10 @@ def fit(table: pd.DataFrame | None = None) -> dict[str, Any]:
             "speed), rows weighted 1/sqrt(rows of their source). Kernels: matrix products reach 'compute' of peak "
             "with their rows padded to 'tile_rows', fused attention 'attention_compute', every memory-bound kernel "
             "(matrix-vector products of decode, attention over the cache) 'bandwidth' of the memory bandwidth; "
-            "'kernel_overhead' seconds per operator instance, 'collective_latency' per all-reduce. Device families "
+            "'kernel_overhead' seconds per operator instance launched on its own, 'step_overhead' per decode step "
+            "replayed as one graph by engines that capture them (per row, measurements.GRAPH_RULES; 'graphs': "
+            "what the class assumes when nothing says, the majority of its training rows), "
+            "'collective_latency' per all-reduce. Device families "
             f"with at least {MIN_FAMILY_ROWS} training rows in a class (other than its most frequent, the reference) "
             "get their own bandwidth and compute ('families'). Parameters fitted as logarithms, from the prior, "
             f"within physical bounds ({_ranges(BOUNDS)}), with a weak prior residual sqrt({PRIOR_WEIGHT}) * "
@@ -347,8 +375,9 @@ def _fixed() -> str:
 
 
 def parameters(entry: dict[str, Any]) -> dict[str, Any]:
-    """The fitted values of one class's stored entry: :data:`PARAMETERS` and ``families``."""
-    return {**{k: entry[k] for k in PARAMETERS}, "families": entry.get("families", {})}
+    """The fitted values of one class's stored entry: :data:`PARAMETERS`, ``families`` and ``graphs``."""
+    values = {k: entry[k] for k in PARAMETERS}
+    return {**values, "families": entry.get("families", {}), "graphs": entry.get("graphs", False)}
 
 
 def evaluate(table: pd.DataFrame | None = None, efficiencies: dict[str, Efficiency] | None = None) -> pd.DataFrame:
@@ -418,7 +447,7 @@ def parameter_table(stored: dict[str, Any] | None = None) -> pd.DataFrame:
     """The stored parameters of every class, one row per (class, parameter, device family):
     value, unit and relative 1-sigma uncertainty (%, NaN where fixed)."""
     stored = stored_calibration() if stored is None else stored
-    units = {"tile_rows": "rows", "kernel_overhead": "s", "collective_latency": "s"}
+    units = {"tile_rows": "rows", "kernel_overhead": "s", "step_overhead": "s", "collective_latency": "s"}
     out = []
     for cls, entry in stored["classes"].items():
         sigma = entry.get("relative_uncertainty", {})

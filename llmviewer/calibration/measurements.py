@@ -13,6 +13,7 @@ predicted speed / measured speed for every metric: above 1 the prediction is fas
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,70 @@ ENGINE_CLASSES = {
 
 TIME_METRICS = {"ttft_s", "tpot_s", "e2e_latency_s"}
 
+GRAPH_RULES = (
+    (
+        "vLLM",
+        "acbed3ef",
+        False,
+        "vLLM captured no CUDA graphs before PR #1926 (December 2023); this build: October 2023",
+    ),
+    (
+        "vLLM",
+        "",
+        True,
+        "vLLM (and its ROCm build) captures decode steps as CUDA/HIP graphs by default since "
+        "PR #1926 (merged December 2023), unless run with --enforce-eager, which no source states",
+    ),
+    ("SGLang", "", True, "SGLang replays decode steps as CUDA graphs by default (--disable-cuda-graph not set)"),
+    ("TensorRT-LLM (gptSessionBenchmark)", "jetson", True, "the command on the page passes --enable_cuda_graph"),
+    (
+        "TensorRT",
+        "",
+        False,
+        "TensorRT-LLM's runtime captures CUDA graphs only when asked (--enable_cuda_graph, "
+        "cuda_graph_mode), off by default, and no other TensorRT-LLM source says it was asked",
+    ),
+    ("NVIDIA NIM", "", False, "a TensorRT-LLM engine: CUDA graphs off unless asked, as TensorRT-LLM (not stated)"),
+    (
+        "llama.cpp",
+        "",
+        False,
+        "llama.cpp captures batch-1 decode as CUDA graphs since PR #6766 (May 2024), but every "
+        "llama.cpp row it could be fitted on predates it: its kernels are modelled as launched one by one, as fitted",
+    ),
+    (
+        "",
+        "",
+        False,
+        "no graphs stated or on by default (TinyChat, Hugging Face transformers, ExLlamaV2, MLC LLM, "
+        "the Gaudi software stack): kernels launched one by one",
+    ),
+)
+"""(engine prefix, version substring, replays decode steps as graphs, why): the first rule whose
+engine prefix and version substring (case-insensitive) match a row says whether its engine replays
+each decode step as one captured graph (:attr:`~llmviewer.engine.efficiency.Efficiency.graphs`:
+a fixed ``step_overhead`` per step instead of a ``kernel_overhead`` per operator)."""
+
+FULL_ATTENTION_ENGINES = ("TensorRT",)
+"""Engines that attend over the whole context of a model with a sliding window (Mistral-7B-v0.1's
+4096 tokens) unless told a window (TensorRT-LLM's ``max_attention_window_size`` defaults to the
+maximum sequence length, and no TensorRT-LLM source sets it): their rows are modelled with full
+attention (their KV cache holds the whole context too)."""
+
+
+def replays_graphs(engine: str, version: Any = "") -> bool:
+    """Whether ``engine`` at ``version`` replays decode steps as graphs (:data:`GRAPH_RULES`)."""
+    return graph_rule(engine, version)[0]
+
+
+def graph_rule(engine: str, version: Any = "") -> tuple[bool, str]:
+    """(replays decode steps as graphs, why) for ``engine`` at ``version`` (:data:`GRAPH_RULES`)."""
+    engine, version = str(engine), "" if pd.isna(version) else str(version).lower()
+    for prefix, in_version, graphs, why in GRAPH_RULES:
+        if engine.startswith(prefix) and in_version in version:
+            return graphs, why
+    raise AssertionError("the last rule matches every engine")  # pragma: no cover
+
 
 def engine_class(engine: str) -> str:
     """The calibration class of an engine: 'serving', 'llama.cpp-cuda', 'llama.cpp-metal' or
@@ -110,6 +175,8 @@ def load_measurements(path: str | None = None) -> pd.DataFrame:
         # time to first token measured with other requests in flight includes waiting in a
         # queue, which a roofline (service time only) does not model
         queueing=(table["metric"] == "ttft_s") & ~(table["batch_size"].fillna(0) == 1),
+        graphs=[replays_graphs(e, v) for e, v in zip(table["engine"], table["engine_version"], strict=True)],
+        full_attention=table["engine"].astype(str).str.startswith(FULL_ATTENTION_ENGINES),
     )
 
 
@@ -154,7 +221,7 @@ def workloads(table: pd.DataFrame) -> pd.DataFrame:
         r = out.loc[idx]
         # in-flight batching: a sequence holds on average its prompt and half its output
         held = int(r["input_len"] + r["output_len"] // 2)
-        fit = max_batch_size(r["model_config"], r["hw"], held, kv_only=True, **_options(r))
+        fit = max_batch_size(_model(r["model_config"], r["full_attention"]), r["hw"], held, kv_only=True, **_options(r))
         batch[idx] = fit if fit >= 1 else np.nan
         if fit < 1:
             out.loc[idx, "skip"] = "model does not fit in the devices' memory"
@@ -181,24 +248,36 @@ def _options(r: pd.Series, bound: bool = False) -> dict[str, Any]:
     )
 
 
-_GROUP = ["model_config", "hw", "engine_class", "precision", "tp"]
+_GROUP = ["model_config", "hw", "engine_class", "precision", "tp", "graphs", "full_attention"]
 
 
-def prepare(work: pd.DataFrame, bound: bool = False) -> list[tuple[pd.DataFrame, str, PreparedTask, PreparedTask]]:
-    """Count every modelled row's task once: (rows, engine class, task at the row's batch, the
+def _model(name: str, full_attention: bool) -> Any:
+    """The shipped model ``name``; with ``full_attention``, its sliding windows removed."""
+    from ..specs.models import load_model
+
+    m = load_model(name)
+    return m.without_windows() if full_attention and m.sliding_layers else m
+
+
+def prepare(
+    work: pd.DataFrame, bound: bool = False
+) -> list[tuple[pd.DataFrame, tuple[str, bool], PreparedTask, PreparedTask]]:
+    """Count every modelled row's task once: (rows, (engine class, whether the rows' engine replays
+    decode steps as graphs), task at the row's batch, the
     same prompt alone for time to first token), grouped so that each engine call is vectorised.
     ``bound``: count for the pure roofline (the speed of light: ideal element-wise fusion for every
     engine); else as each engine class runs (element-wise work unfused for llama.cpp and eager)."""
     groups = []
-    for (model, hw, cls, _, _), grp in work[work["skip"].isna()].groupby(_GROUP, sort=False):
+    for (name, hw, cls, _, _, graphs, full), grp in work[work["skip"].isna()].groupby(_GROUP, sort=False):
         options = _options(grp.iloc[0], bound)
+        model = _model(name, full and not bound)  # the bound keeps the model's own windows
         prompt, gen = grp["m_prompt"].to_numpy(float), grp["m_gen"].to_numpy(float)
         task = prepare_task(
             model, hw, batch_size=grp["batch"].to_numpy(float), prompt_len=prompt, gen_len=gen, **options
         )
         # requests arrive one at a time or staggered: a request's first token waits for its own prompt
         single = prepare_task(model, hw, batch_size=1, prompt_len=prompt, gen_len=1, **options)
-        groups.append((grp, cls, task, single))
+        groups.append((grp, (cls, bool(graphs)), task, single))
     return groups
 
 
@@ -211,8 +290,10 @@ def predict(
     ``efficiency``: one for all rows, or one per engine class (missing classes: pure).
     ``prepared``: :func:`prepare`'s result for ``work``, to skip the counting."""
     predicted = pd.Series(np.nan, index=work.index)
-    for grp, cls, task, single in prepared if prepared is not None else prepare(work):
+    for grp, (cls, graphs), task, single in prepared if prepared is not None else prepare(work):
         eff = efficiency.get(cls, PURE) if isinstance(efficiency, dict) else efficiency
+        if eff is not PURE and eff.graphs != graphs:  # the row's engine, not the class, says whether it replays
+            eff = replace(eff, graphs=graphs)
         ttft, decode = task.times(eff)
         single_ttft, _ = single.times(eff)
         predicted[grp.index] = _metric(grp, ttft, decode, single_ttft)

@@ -69,7 +69,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def with_calibration(printed: str, info: dict, is_json: bool) -> str:
     """A command's output with the calibration it used: a ``"calibration"`` entry ``{"class",
-    "held_out_mape_percent"}`` in a JSON document (in each record of a JSON list), or a last line
+    "held_out_mape_percent", "decode_graphs"}`` in a JSON document (in each record of a JSON list), or a last line
     of text. The held-out error is the class's stored mean absolute percentage error (%) on the
     sources it was not fitted on (``data/calibration.json``)."""
     if is_json and printed.strip():
@@ -87,7 +87,8 @@ def with_calibration(printed: str, info: dict, is_json: bool) -> str:
         if mape is not None
         else ("no held-out error stored for this class")
     )
-    return printed + f"calibrated estimate: class {info['class']}, {error}\n"
+    launches = "replayed as graphs" if info.get("decode_graphs") else "launched kernel by kernel"
+    return printed + f"calibrated estimate: class {info['class']}, {error}; decode steps {launches}\n"
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -7,6 +7,7 @@ Reading the stored values needs neither pandas nor scipy: the fit that writes th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +27,7 @@ runs reach 0.90-0.92, ``data/measurements/h100_kernels/bandwidth.csv``)."""
 DEVICE_FAMILIES = (
     "nvidia-hbm",
     "nvidia-gddr",
+    "nvidia-geforce",
     "nvidia-edge",
     "amd-instinct",
     "intel-gaudi",
@@ -37,18 +39,28 @@ DEVICE_FAMILIES = (
 (:func:`device_family`): memory technology and kernel libraries differ between them."""
 
 _GDDR_PREFIXES = ("RTX", "L4-", "L40", "A10-", "A40-")
+_GEFORCE = re.compile(r"RTX-\d{4}")
+"""GeForce cards (RTX-3090, RTX-4090, RTX-5090...): their datasheet FP16 tensor peak, the one the
+hardware library records, is the FP32-accumulate rate, half the FP16-accumulate rate; workstation
+and data-centre cards (RTX-A6000, L40S, A10, A40) run both at full rate (each device's notes in
+``data/hardware.json``)."""
 
 
 def device_family(hw: Any) -> str:
     """The family of a device (one of :data:`DEVICE_FAMILIES`), from its vendor, kind and name:
-    NVIDIA data-centre parts with HBM, NVIDIA GDDR cards (GeForce, RTX workstation, L4/L40/A10/A40),
-    NVIDIA Jetson modules, AMD Instinct, Intel Gaudi, Apple silicon, Google TPUs, CPUs."""
+    NVIDIA data-centre parts with HBM, NVIDIA GDDR workstation and data-centre cards (RTX A-series,
+    L4/L40/A10/A40), NVIDIA GeForce cards (``RTX-`` and four digits: a kernel that accumulates in
+    FP16, as llama.cpp's cuBLAS path does, runs at twice their recorded FP16 peak, so what they reach
+    of it is not what the other GDDR cards reach), NVIDIA Jetson modules, AMD Instinct, Intel Gaudi,
+    Apple silicon, Google TPUs, CPUs."""
     vendor, kind, name = hw.vendor, hw.kind, hw.name
     if kind == "cpu":
         return "cpu"
     if vendor == "NVIDIA":
         if kind == "soc":
             return "nvidia-edge"
+        if _GEFORCE.match(name):
+            return "nvidia-geforce"
         return "nvidia-gddr" if name.startswith(_GDDR_PREFIXES) else "nvidia-hbm"
     return {"AMD": "amd-instinct", "Intel": "intel-gaudi", "Apple": "apple", "Google": "google-tpu"}.get(vendor, "")
 
@@ -65,7 +77,12 @@ class Efficiency:
     product of ``T`` rows costs the OPs of ``max(T, tile_rows)`` rows (tile quantisation; 0: none);
     ``compute_half_tokens``: an older, smooth derating ``compute * T / (T + compute_half_tokens)``
     of matrix products and attention (0: none); ``link``: fraction of link bandwidth;
-    ``kernel_overhead``: seconds added per operator instance (launch and synchronisation);
+    ``kernel_overhead``: seconds added per operator instance launched on its own (launch and
+    synchronisation); ``graphs``: the engine replays each decode step as one captured graph (CUDA
+    graphs, HIP graphs), and ``step_overhead``: the seconds such a replayed step costs as a whole
+    (the graph's launch and the host's scheduling of the step), charged once per decode step *in
+    place of* every operator's ``kernel_overhead`` (prefill passes, and engines without graphs, pay
+    ``kernel_overhead`` per operator instance); ``replaying``: set per pass by :meth:`for_pass`;
     ``collective_latency``: seconds added per tensor-parallel all-reduce (its fixed latency,
     whatever its size; see :data:`COLLECTIVE_LATENCY`); ``fuse_elementwise``: element-wise
     operators are fused into their neighbours' kernels and cost nothing at all (not even their
@@ -96,6 +113,9 @@ class Efficiency:
     dequant_bandwidth: float = 1.0
     dequant_compute: float = 1.0
     weight_only: bool = False
+    step_overhead: float = 0.0
+    graphs: bool = False
+    replaying: bool = False
 
     def __post_init__(self) -> None:
         """Reject efficiencies that would give non-finite or negative times (one clear line)."""
@@ -113,7 +133,7 @@ class Efficiency:
         for name, v in fractions:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
                 raise LLMViewerError(f"efficiency {name} must be a fraction > 0 (1: the roof), got {v!r}")
-        for name in ("compute_half_tokens", "kernel_overhead", "collective_latency", "tile_rows"):
+        for name in ("compute_half_tokens", "kernel_overhead", "collective_latency", "tile_rows", "step_overhead"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < float("inf"):
                 raise LLMViewerError(f"efficiency {name} must be a finite number >= 0, got {v!r}")
@@ -125,13 +145,31 @@ class Efficiency:
             return self
         return _on_family(self, device_family(hw))
 
-    def for_pass(self, p: Any) -> Efficiency:
+    def for_pass(self, p: Any, decode: bool = False) -> Efficiency:
         """These efficiencies for the pass ``p``: its matrix products dequantise (``weight_only``)
-        when every weight width of ``p`` is below its activation width."""
+        when every weight width of ``p`` is below its activation width; ``decode``: ``p`` is a
+        decode step (one or a few new tokens per sequence), replayed as a graph (``replaying``)
+        when the engine captures them (``graphs``). Every calibrated pass time goes through here
+        (:func:`llmviewer.engine.roofline.forward_time`)."""
+        replaying = self.graphs and decode
         if self.dequant_bandwidth == 1 and self.dequant_compute == 1:
+            weight_only = self.weight_only
+        else:
+            weight_only = bool(np.all(np.asarray(p.w_bits) < np.asarray(p.a_bits)))
+        if weight_only == self.weight_only and replaying == self.replaying:
             return self
-        weight_only = bool(np.all(np.asarray(p.w_bits) < np.asarray(p.a_bits)))
-        return self if weight_only == self.weight_only else replace(self, weight_only=weight_only)
+        return replace(self, weight_only=weight_only, replaying=replaying)
+
+    @property
+    def operator_overhead(self) -> float:
+        """Seconds added to each operator instance of this pass: ``kernel_overhead``, or none in a
+        replayed graph (:attr:`step_cost` instead)."""
+        return 0.0 if self.replaying else self.kernel_overhead
+
+    @property
+    def step_cost(self) -> float:
+        """Seconds added once to this pass: ``step_overhead`` when it is a replayed graph, else 0."""
+        return self.step_overhead if self.replaying else 0.0
 
     def attained_bandwidth(self, kind: str, hw: Any) -> float:
         """Bytes/s that an operator of ``kind`` reaches of ``hw``'s memory bandwidth."""
@@ -224,6 +262,8 @@ def efficiency_from_entry(entry: dict[str, Any]) -> Efficiency:
         families=tuple((f, v["bandwidth"], v["compute"]) for f, v in sorted(entry.get("families", {}).items())),
         dequant_bandwidth=entry.get("dequant_bandwidth", 1.0),
         dequant_compute=entry.get("dequant_compute", 1.0),
+        step_overhead=entry.get("step_overhead", 0.0),
+        graphs=bool(entry.get("graphs", False)),
     )
 
 
@@ -245,13 +285,18 @@ def resolve_efficiency(calibration: Efficiency | str | None) -> Efficiency:
 def calibration_info(calibration: Efficiency | str | None) -> dict[str, Any] | None:
     """What a report says of the calibration it used: None for the pure roofline, else
     ``{"class": name, "held_out_mape_percent": stored mean absolute percentage error (%) of the
-    class on the held-out sources, or None when it has no held-out rows or is custom}``."""
+    class on the held-out sources, or None when it has no held-out rows or is custom,
+    "decode_graphs": whether its decode steps are timed as replayed graphs}``."""
     if calibration is None:
         return None
     if not isinstance(calibration, str):
-        return {"class": "custom", "held_out_mape_percent": None}
+        return {"class": "custom", "held_out_mape_percent": None, "decode_graphs": calibration.graphs}
     entry = stored_calibration()["classes"].get(calibration, {})
-    return {"class": calibration, "held_out_mape_percent": entry.get("held_out_mape_percent")}
+    return {
+        "class": calibration,
+        "held_out_mape_percent": entry.get("held_out_mape_percent"),
+        "decode_graphs": bool(entry.get("graphs", False)),
+    }
 
 
 def elementwise_fusion(calibration: Efficiency | str | None, options: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from ..specs.models import ModelSpec, load_model
 from ..specs.workload import Pass, Workload, check_broadcast, check_options, check_sizes, stage_passes, unpack_workload
 from .analysis import count_pass
 from .efficiency import PURE, Efficiency, calibration_name, elementwise_fusion, resolve_efficiency
-from .roofline import combine, op_terms, pass_time, peak_for_bits, rows_of
+from .roofline import combine, forward_time, op_terms, peak_for_bits, rows_of
 
 
 def _sum_affine_max(a: Any, b: Any, c: Any, d: Any, n: Any) -> Any:
@@ -95,8 +95,11 @@ def decode_steps_time(
 ) -> Any:
     """Seconds for ``steps`` consecutive decode steps, the first being the pass ``first``
     (cached tokens grow by one per step). Exact sum of per-step roofline times. ``counted``:
-    the operators' traffic from an earlier call (it does not depend on ``efficiency``)."""
-    total = 0.0
+    the operators' traffic from an earlier call (it does not depend on ``efficiency``). Every
+    step is a decode step for ``efficiency`` (:meth:`~llmviewer.engine.efficiency.Efficiency.for_pass`):
+    replayed as one graph, at its fixed ``step_overhead``, by engines that capture them."""
+    efficiency = efficiency.for_pass(first, decode=True)
+    total = steps * efficiency.step_cost
     tokens = first.tokens
     for op, peak, t0, t1 in counted if counted is not None else _decode_ops(model, hw, first):
         rows = rows_of(t0, tokens)
@@ -133,8 +136,7 @@ class PreparedTask:
 
     def times(self, efficiency: Efficiency = PURE) -> tuple[Any, Any]:
         """(time to first token, time of all decode steps) in seconds."""
-        efficiency = efficiency.for_pass(self.prefill)  # dequantising matrix products, where calibrated
-        ttft = pass_time(self.prefill_counted, self.hardware, self.prefill.tokens, efficiency)
+        ttft = forward_time(self.prefill_counted, self.hardware, self.prefill, efficiency)
         decode = decode_steps_time(
             self.model, self.hardware, self.first_decode, self.steps, efficiency, self.decode_counted
         )

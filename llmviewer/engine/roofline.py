@@ -19,7 +19,7 @@ from ..specs.hardware import Hardware, ridge_point
 from .efficiency import PURE, Efficiency
 
 BOUNDS = ("compute", "memory", "communication")
-__all__ = ["BOUNDS", "combine", "dtype_for_bits", "link_bandwidth", "op_terms", "op_time", "pass_time",
+__all__ = ["BOUNDS", "combine", "dtype_for_bits", "forward_time", "link_bandwidth", "op_terms", "op_time", "pass_time",
            "peak_for_bits", "ridge_point", "roofline_time", "rows_of"]  # fmt: skip
 
 
@@ -80,7 +80,7 @@ def op_terms(
     compute = ops / eff.attained_peak(kind, peak, tokens)
     memory = memory_bytes / eff.attained_bandwidth(kind, hw)
     link = link_bytes / (link_bandwidth(hw) * eff.link) if kind == "communication" else 0
-    overhead = eff.kernel_overhead + (eff.collective_latency if kind == "communication" else 0.0)
+    overhead = eff.operator_overhead + (eff.collective_latency if kind == "communication" else 0.0)
     return compute, memory, link, overhead
 
 
@@ -125,3 +125,14 @@ def pass_time(counted: Any, hw: Hardware, tokens: Any, eff: Efficiency = PURE) -
     for op, t, bits in counted:
         total = total + op.count * op_time(op.kind, t, peak_for_bits(hw, bits), hw, tokens, eff)[0]
     return total
+
+
+def forward_time(counted: Any, hw: Hardware, p: Any, eff: Efficiency = PURE, decode: bool = False) -> Any:
+    """Seconds of the forward pass ``p`` (a :class:`~llmviewer.specs.workload.Pass`) of operators
+    ``counted`` (as :func:`pass_time`), under ``eff`` made specific to the pass by
+    :meth:`~llmviewer.engine.efficiency.Efficiency.for_pass` (dequantising matrix products of
+    weight-only formats; ``decode``: a generation step, replayed as one graph by engines that
+    capture them, which then costs its fixed ``step_overhead`` instead of per-operator overheads).
+    The one calibrated path: every module that times a whole pass under a calibration calls it."""
+    eff = eff.for_pass(p, decode)
+    return pass_time(counted, hw, p.tokens, eff) + eff.step_cost

@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ..engine.efficiency import Efficiency, resolve_efficiency
+from ..engine.efficiency import Efficiency, elementwise_fusion, resolve_efficiency
 from ..engine.graph import build_ops
 from ..engine.operators import ExpertLinear, Traffic
-from ..engine.roofline import pass_time
+from ..engine.roofline import forward_time
 from ..errors import LLMViewerError
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
@@ -142,7 +142,7 @@ def moe_decode(
     ``weight_bytes`` (parameter bytes read in the step), ``step_time`` (seconds) and
     ``time_per_token`` (seconds per generated token across the batch). ``batch_size`` and
     ``context`` may be arrays. Options: :data:`llmviewer.specs.workload.OPTIONS` except tensor_parallel."""
-    kw = pass_arguments(options)
+    kw = pass_arguments(elementwise_fusion(calibration, options))  # as the calibration was fitted
     if kw.get("tensor_parallel", 1) != 1:
         raise LLMViewerError("moe_decode models one device (tensor_parallel=1)")
     m, hw = load_model(model), load_hardware(hardware)
@@ -152,7 +152,7 @@ def moe_decode(
     p = make_pass(batch_size, 1, context, 1, absorb_mla=True, **kw)
     ops = skewed_ops(m, zipf_s, p.flash_attention, True)
     counted = [(op, op.traffic(p), op.compute_bits(p)) for op in ops]
-    step = pass_time(counted, hw, p.tokens, eff)
+    step = forward_time(counted, hw, p, eff, decode=True)
     touched = expected_distinct_experts(p.tokens, zipf_popularity(m.num_experts, zipf_s), m.experts_per_token)
     return MoEStep(
         experts_touched=touched,

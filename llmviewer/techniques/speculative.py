@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 
 from ..engine.analysis import count_pass
-from ..engine.efficiency import Efficiency, resolve_efficiency
+from ..engine.efficiency import Efficiency, elementwise_fusion, resolve_efficiency
 from ..engine.generation import decode_steps_time
 from ..engine.operators import Linear
-from ..engine.roofline import pass_time
+from ..engine.roofline import forward_time, pass_time
 from ..errors import LLMViewerError
 from ..results import Result
 from ..specs.hardware import Hardware, load_hardware
@@ -84,14 +84,14 @@ def expected_tokens_per_step(alpha: Any, gamma: Any) -> Any:
 def decode_step_time(model: ModelSpec, hw: Hardware, batch: Any, context: Any, eff: Efficiency, **kw: Any) -> Any:
     """Seconds of one plain decode step (one new token, ``context`` cached) of ``model``."""
     p = make_pass(batch, 1, context, 1, absorb_mla=True, **kw)
-    return pass_time(count_pass(model, p), hw, p.tokens, eff)
+    return forward_time(count_pass(model, p), hw, p, eff, decode=True)
 
 
 def verify_time(model: ModelSpec, hw: Hardware, batch: Any, tokens: Any, context: Any, eff: Efficiency, **kw) -> Any:
     """Seconds of one target pass over ``tokens`` new tokens per sequence (``context`` cached),
     with logits at every one of them: verifying drafted tokens."""
     p = make_pass(batch, tokens, context, tokens, absorb_mla=True, **kw)
-    return pass_time(count_pass(model, p), hw, p.tokens, eff)
+    return forward_time(count_pass(model, p), hw, p, eff, decode=True)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def speculative_decoding(
     target run on the same device with the same workload ``options`` (see
     :data:`llmviewer.specs.workload.OPTIONS`). ``alpha``, ``gamma``, ``batch_size`` and ``context``
     may be numpy arrays (they broadcast). See the module docstring for the cost model."""
-    kw = pass_arguments(options)
+    kw = pass_arguments(elementwise_fusion(calibration, options))  # as the calibration was fitted
     tm, dm, hw = load_model(target), load_model(draft), load_hardware(hardware)
     eff = resolve_efficiency(calibration)
     tokens = expected_tokens_per_step(alpha, gamma)
@@ -278,7 +278,7 @@ def medusa_decoding(
     ``heads_time``, ``tokens_per_step`` (``(1 - a**(heads+1)) / (1 - a)``),
     ``time_per_token``, ``baseline_time_per_token`` (plain decode) and ``speedup``.
     ``acceptance`` (in [0, 1)), ``batch_size`` and ``context`` may be arrays."""
-    kw = pass_arguments(options)
+    kw = pass_arguments(elementwise_fusion(calibration, options))  # as the calibration was fitted
     m, hw = load_model(model), load_hardware(hardware)
     eff = resolve_efficiency(calibration)
     k = check_gamma(heads, "heads")
@@ -286,8 +286,9 @@ def medusa_decoding(
         raise LLMViewerError("heads must be a single integer (it changes the model)")
     tokens = expected_tokens_per_step(acceptance, k)
     p = make_pass(batch_size, k + 1, context, k + 1, absorb_mla=True, **kw)
-    heads_time = pass_time([(op, op.traffic(p), op.compute_bits(p)) for op in medusa_head_ops(m, k)], hw, p.tokens, eff)
-    step = pass_time(count_pass(m, p), hw, p.tokens, eff) + heads_time
+    heads = [(op, op.traffic(p), op.compute_bits(p)) for op in medusa_head_ops(m, k)]
+    heads_time = pass_time(heads, hw, p.tokens, eff.for_pass(p, decode=True))
+    step = forward_time(count_pass(m, p) + heads, hw, p, eff, decode=True)
     baseline = decode_step_time(m, hw, batch_size, context, eff, **kw)
     return Medusa.of(tokens, step, baseline, heads_time=heads_time)
 
@@ -316,7 +317,7 @@ def lookahead_decoding(
     depends on how often the n-gram pool guesses right). Returns seconds ``step_time``,
     ``tokens_per_step``, ``time_per_token``, ``baseline_time_per_token`` (plain decode) and
     ``speedup``. ``accepted``, ``batch_size`` and ``context`` may be arrays."""
-    kw = pass_arguments(options)
+    kw = pass_arguments(elementwise_fusion(calibration, options))  # as the calibration was fitted
     m, hw = load_model(model), load_hardware(hardware)
     eff = resolve_efficiency(calibration)
     w = check_sizes("window", window)
@@ -389,14 +390,15 @@ def early_exit(
     exits after block ``l``. Returns seconds ``step_time``, ``baseline_time`` (all blocks),
     ``blocks_time`` and ``head_time`` (the parts of the full step), ``expected_layers``
     and ``speedup``."""
-    kw = pass_arguments(options)
+    kw = pass_arguments(elementwise_fusion(calibration, options))  # as the calibration was fitted
     m, hw = load_model(model), load_hardware(hardware)
     pmf = check_exit_pmf(pmf, m.num_layers)
     eff = resolve_efficiency(calibration)
     p = make_pass(batch_size, 1, context, 1, absorb_mla=True, **kw)
     counted = count_pass(m, p)
-    head = pass_time([c for c in counted if c[0].role in ONCE_PER_PASS], hw, p.tokens, eff)
-    full = pass_time(counted, hw, p.tokens, eff)
+    step_eff = eff.for_pass(p, decode=True)  # as forward_time: the step's fixed cost is run whatever the exit
+    head = pass_time([c for c in counted if c[0].role in ONCE_PER_PASS], hw, p.tokens, step_eff) + step_eff.step_cost
+    full = forward_time(counted, hw, p, eff, decode=True)
     layers = expected_layers_run(pmf, batch_size)
     step = head + (full - head) * layers / m.num_layers
     return EarlyExit(

@@ -99,7 +99,9 @@ class StepCost:
         self._kw = dict(pass_kwargs(options), tensor_parallel=tensor_parallel, absorb_mla=self.model.uses_mla)
         self.causal = self._kw["causal_attention"]
         probe = make_pass(1, 1, 0, 1, **self._kw)
-        self.efficiency = efficiency.for_pass(probe)  # dequantising matrix products, where calibrated
+        # dequantising matrix products where calibrated; every engine step counts as a decode step, replayed as one
+        # graph (its fixed step_overhead instead of per-operator overheads) by engines that capture them
+        self.efficiency = efficiency.for_pass(probe, decode=True)
         counted = count_pass(self.model, probe)
         self.ops = [op for op, _, _ in counted]
         n = len(self.ops)
@@ -163,8 +165,8 @@ class StepCost:
         if np.ptp(cm, axis=1).max() > 0:  # attained compute depends on the step's tokens (calibrated)
             self._cm_table = cm
         self._cm = cm[:, :1]
-        self.overhead = float(self.count @ ov[:, 0])
-        """Seconds of fixed per-operator overhead in every step (calibrated kernel launches)."""
+        self.overhead = float(self.count @ ov[:, 0]) + self.efficiency.step_cost
+        """Seconds of fixed overhead in every step (calibrated kernel launches, or a replayed graph's)."""
         # seconds per unit of each feature, per operator and term: compute rows carry the per-OP seconds
         # unless they depend on T (then they are applied at run time)
         scale = np.concatenate([np.ones((n, 1)) if self._cm_table is not None else self._cm, self._mm, self._lm])
