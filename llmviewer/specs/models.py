@@ -38,7 +38,10 @@ class ModelSpec:
     ``layers``, the stack is uniform: ``num_layers`` layers of full attention of that shape and a
     dense MLP of ``intermediate_size`` (gated as ``mlp_gated``). Per-layer counts and kinds
     (``sliding_layers``, ``num_moe_layers``, ``linear_mixer``...) are read-only properties derived
-    from the stack, grouped once per spec (:func:`layer_mix`).
+    from the stack, grouped once per spec (:func:`layer_mix`). Every spec is checked when built
+    (hand-built ones too): sizes positive integers up to :data:`MAX_SIZE`, KV heads dividing heads,
+    top-k within the experts, windows and chunks positive, soft caps positive and finite; a violation
+    is one :class:`LLMViewerError` line naming the kind, the field, its value and what is valid.
     """
 
     name: str
