@@ -38,7 +38,10 @@ class ModelSpec:
     ``layers``, the stack is uniform: ``num_layers`` layers of full attention of that shape and a
     dense MLP of ``intermediate_size`` (gated as ``mlp_gated``). Per-layer counts and kinds
     (``sliding_layers``, ``num_moe_layers``, ``linear_mixer``...) are read-only properties derived
-    from the stack, grouped once per spec (:func:`layer_mix`).
+    from the stack, grouped once per spec (:func:`layer_mix`). Every spec is checked when built
+    (hand-built ones too): sizes positive integers up to :data:`MAX_SIZE`, KV heads dividing heads,
+    top-k within the experts, windows and chunks positive, soft caps positive and finite; a violation
+    is one :class:`LLMViewerError` line naming the kind, the field, its value and what is valid.
     """
 
     name: str
@@ -83,6 +86,7 @@ class ModelSpec:
     ignored_fields: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
+        _check_spec(self)
         layers = self.layers
         if not layers:
             layers = (
@@ -93,10 +97,18 @@ class ModelSpec:
             ) * self.num_layers
             object.__setattr__(self, "layers", layers)
         elif not isinstance(layers, tuple) or not all(isinstance(x, Layer) for x in layers):
-            raise LLMViewerError(f"{self.name}: layers must be a tuple of Layer objects")
+            got = (
+                f"holds {type(next(x for x in layers if not isinstance(x, Layer))).__name__}"
+                if isinstance(layers, tuple)
+                else f"is a {type(layers).__name__}"
+            )
+            raise LLMViewerError(f"{self.name}: ModelSpec.layers {got}; valid: a tuple of Layer objects")
         if len(layers) != self.num_layers:
             raise LLMViewerError(f"{self.name}: {len(layers)} layers given for num_layers {self.num_layers}")
-        object.__setattr__(self, "_mix", _group(layers))
+        mix = _group(layers)
+        for kind, _ in (*mix.mixers, *mix.mlps):
+            _check_kind(kind, self.name)
+        object.__setattr__(self, "_mix", mix)
         object.__setattr__(self, "_hash", hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare)))
 
     def __hash__(self) -> int:
@@ -141,9 +153,12 @@ class ModelSpec:
         old = (self.num_heads, self.num_kv_heads)
 
         def mixer(k: Mixer) -> Mixer:
-            return (
-                replace(k, heads=nh, kv_heads=nkv) if isinstance(k, Attention) and (k.heads, k.kv_heads) == old else k
-            )
+            if not (isinstance(k, Attention) and (k.heads, k.kv_heads) == old):
+                return k
+            new = replace(k, heads=nh, kv_heads=nkv)
+            if 1 <= nkv <= nh and nh % nkv:  # an expected count of kept heads (contextual sparsity): allowed here
+                _allow_uneven(new)
+            return new
 
         def mlp(k: MLP) -> MLP:
             return (
@@ -578,6 +593,11 @@ class Layer:
     mlp: MLP | None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.mixer, Mixer | None) or not isinstance(self.mlp, MLP | None):
+            raise LLMViewerError(
+                f"Layer({type(self.mixer).__name__}, {type(self.mlp).__name__}): valid: a token mixer (Attention,"
+                " LatentAttention, GatedDeltaNet, Mamba2 or None) and an MLP (DenseMLP, MoEMLP or None)"
+            )
         object.__setattr__(self, "_hash", hash((self.mixer, self.mlp)))
 
     def __hash__(self) -> int:
@@ -611,6 +631,80 @@ def layer(mixer: Mixer | None, mlp: MLP | None) -> Layer:
             _LAYERS.clear()
         found = _LAYERS[new] = new
     return found
+
+
+_SPEC_SIZES = ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size", "vocab_size")
+
+
+def _check_spec(m: ModelSpec) -> None:
+    """Refuse a hand-built spec whose global sizes or soft caps no model can have (one clear line)."""
+    for key in _SPEC_SIZES:
+        _check_int(m.name, "ModelSpec", key, getattr(m, key), 1)
+    for key in ("final_logit_softcap", "attn_logit_softcap"):
+        v = getattr(m, key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v < math.inf):
+            raise LLMViewerError(f"{m.name}: ModelSpec.{key} is {v!r:.60}; valid: a positive finite number or None")
+
+
+def _check_int(owner: str, kind: str, key: str, v: Any, low: int, none: bool = False) -> None:
+    if none and v is None:
+        return
+    if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= MAX_SIZE:
+        valid = f"an integer in {low}..{MAX_SIZE}" + (" or None" if none else "")
+        raise LLMViewerError(f"{owner}: {kind}.{key} is {v!r:.60}; valid: {valid}")
+
+
+_CHECKED: set[Any] = set()  # kinds already checked (specs are rebuilt often: check each kind once)
+_UNEVEN: set[Any] = set()  # attention kinds built by ModelSpec.resized whose KV heads need not divide the heads
+
+
+def _allow_uneven(k: Attention) -> None:
+    """Let ``k`` have KV heads that do not divide its heads: only :meth:`ModelSpec.resized` does, for
+    the expected numbers of heads and KV heads that contextual sparsity keeps."""
+    if len(_UNEVEN) >= _LAYERS_MAX:
+        _UNEVEN.clear()
+    _UNEVEN.add(k)
+
+
+def _check_kind(k: Any, owner: str) -> None:
+    """Refuse a token mixer or MLP whose sizes no model can have: sizes positive integers, KV heads
+    dividing heads, top-k within the experts, windows and chunks positive (one clear line)."""
+    if k in _CHECKED:
+        return
+    name = type(k).__name__
+    if name not in ("Attention", "LatentAttention", "GatedDeltaNet", "Mamba2", "DenseMLP", "MoEMLP"):
+        raise LLMViewerError(f"{owner}: a layer holds {name} {k!r:.60}; valid: Attention, LatentAttention,"
+                             " GatedDeltaNet or Mamba2 as mixer, DenseMLP or MoEMLP as MLP")  # fmt: skip
+    for f in fields(k):
+        v = getattr(k, f.name)
+        if f.name in ("window", "chunk"):
+            _check_int(owner, name, f.name, v, 1, none=True)
+        elif f.name == "rotary_dim":
+            _check_int(owner, name, f.name, v, 0, none=True)
+        elif f.name in ("q_lora_rank", "qk_nope_head_dim", "shared_intermediate_size"):
+            _check_int(owner, name, f.name, v, 0)
+        elif f.type in ("int", int):
+            _check_int(owner, name, f.name, v, 1)
+        elif f.type in ("bool", bool) and not isinstance(v, bool):
+            raise LLMViewerError(f"{owner}: {name}.{f.name} is {v!r:.60}; valid: True or False")
+    pairs = {"Attention": ("heads", "kv_heads"), "GatedDeltaNet": ("value_heads", "key_heads"),
+             "Mamba2": ("heads", "groups")}.get(name)  # fmt: skip
+    uneven = k in _UNEVEN and getattr(k, pairs[1]) <= getattr(k, pairs[0])  # type: ignore[index]
+    if pairs and getattr(k, pairs[0]) % getattr(k, pairs[1]) and not uneven:
+        raise LLMViewerError(
+            f"{owner}: {name}.{pairs[1]} is {getattr(k, pairs[1])}; valid: a divisor of {pairs[0]}"
+            f" ({getattr(k, pairs[0])})"
+        )
+    if isinstance(k, MoEMLP):
+        if k.top_k > k.experts:
+            raise LLMViewerError(f"{owner}: MoEMLP.top_k is {k.top_k}; valid: 1..{k.experts} (its experts)")
+        if k.beside is not None:
+            if not isinstance(k.beside, DenseMLP):
+                raise LLMViewerError(f"{owner}: MoEMLP.beside is {k.beside!r:.60}; valid: a DenseMLP or None")
+            _check_kind(k.beside, owner)
+    if len(_CHECKED) >= _LAYERS_MAX:
+        _CHECKED.clear()
+    _CHECKED.add(k)
 
 
 _MIXER_ORDER = {"full_attention": 0, "mla": 0, "chunked_attention": 1, "sliding_attention": 2}
@@ -679,6 +773,16 @@ FAMILIES = {
 MAX_LAYERS = 100_000
 """Most decoder layers a config may give (the largest published models have about 130)."""
 
+MAX_SIZE = 10**12
+"""Largest size or count a config (or a hand-built spec) may give: beyond, products of sizes leave
+the range of floats (published models stay below 10**7)."""
+
+
+def _digits(value: int) -> str:
+    """A large integer for an error message: its leading digits and length."""
+    text = str(value)
+    return text if len(text) <= 16 else f"{text[:4]}... ({len(text)} digits)"
+
 
 class _Config:
     """Read fields of one config.json with clear errors for missing or ill-typed fields."""
@@ -687,6 +791,7 @@ class _Config:
         self.raw = raw
         self.origin = origin
         self.read: set[str] = {"model_type"}
+        self.arch: str | None = None  # the model_type named with arch=, when it overrides the config's
 
     def get(self, *names: str, default: Any = None) -> Any:
         self.read.update(names)
@@ -701,11 +806,14 @@ class _Config:
             if default is ...:
                 raise LLMViewerError(
                     f"{self.origin}: config is missing the required field {names[0]!r}"
-                    f" for model_type {self.raw.get('model_type')!r}"
+                    f" for model_type {self.arch or self.raw.get('model_type')!r}"
+                    + (" (named with arch=/--arch)" if self.arch else "")
                 )
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a positive integer, got {value!r}")
+            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a positive integer, got {value!r:.60}")
+        if value > MAX_SIZE:
+            raise LLMViewerError(f"{self.origin}: field {names[0]!r} is {_digits(value)}; valid: 1..{MAX_SIZE}")
         if names[0] in ("num_hidden_layers", "n_layer") and value > MAX_LAYERS:
             raise LLMViewerError(
                 f"{self.origin}: field {names[0]!r} is {value}; valid: 1..{MAX_LAYERS}"
@@ -718,8 +826,10 @@ class _Config:
         value = self.get(*names)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise LLMViewerError(f"{self.origin}: field {names[0]!r} must be a non-negative integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SIZE:
+            raise LLMViewerError(
+                f"{self.origin}: field {names[0]!r} must be an integer in 0..{MAX_SIZE}, got {value!r:.60}"
+            )
         return value
 
     def fraction(self, *names: str, default: float) -> float:
@@ -743,15 +853,20 @@ class _Config:
         return value
 
 
-def _attention(c: _Config, heads: tuple[str, ...] = ("num_attention_heads",)) -> dict[str, int]:
-    hidden = c.int("hidden_size")
-    nh = c.int(*heads)
-    nkv = c.int("num_key_value_heads", default=nh)
+def _check_head_size(c: _Config, hidden: int, nh: int) -> None:
+    """Refuse a head size hidden / heads of 0 (no explicit ``head_dim``)."""
     if c.get("head_dim") is None and hidden < nh:
         raise LLMViewerError(
             f"{c.origin}: hidden_size ({hidden}) is smaller than num_attention_heads ({nh}), so the head size"
             " hidden_size / heads would be 0; valid: hidden_size >= num_attention_heads, or an explicit head_dim"
         )
+
+
+def _attention(c: _Config, heads: tuple[str, ...] = ("num_attention_heads",)) -> dict[str, int]:
+    hidden = c.int("hidden_size")
+    nh = c.int(*heads)
+    nkv = c.int("num_key_value_heads", default=nh)
+    _check_head_size(c, hidden, nh)
     head_dim = c.int("head_dim", default=hidden // nh)
     if nh % nkv:
         raise LLMViewerError(f"{c.origin}: num_attention_heads ({nh}) is not a multiple of num_key_value_heads ({nkv})")
@@ -813,16 +928,47 @@ def _phi3(c: _Config) -> dict[str, Any]:
     return spec
 
 
-def _qwen2(c: _Config) -> dict[str, Any]:
+def _qwen_sliding(c: _Config, num_layers: int, rule: str) -> dict[str, Any]:
+    """Qwen's sliding-window layers, only with ``use_sliding_window``: from ``layer_types`` when given, else
+    as transformers derives them from ``max_window_layers`` (default 28): Qwen2/Qwen3 (``rule`` "from")
+    layers i >= max_window_layers, Qwen2-MoE ("even_below") even layers i < max_window_layers; Qwen3-MoE
+    ("all", no ``layer_types``) every layer."""
+    if not c.bool("use_sliding_window", default=False) or c.get("sliding_window") is None:
+        return {}  # transformers: no window, no sliding layer
+    window = c.int("sliding_window")
+    types = None if rule == "all" else _layer_types(c, num_layers)
+    if types is None:
+        limit = c.count("max_window_layers", default=28)
+        slides = {"from": lambda i: i >= limit, "even_below": lambda i: i % 2 == 0 and i < limit}.get(
+            rule, lambda i: True
+        )
+        types = ["sliding_attention" if slides(i) else "full_attention" for i in range(num_layers)]
+    return dict(sliding_window=window, mixer_types=["sliding" if t == "sliding_attention" else "full" for t in types])
+
+
+def _qwen2(c: _Config, sliding: str = "from") -> dict[str, Any]:
     # Qwen2 always has biases on q, k and v (not on o); sliding windows only when enabled.
     spec = _llama_like(c, qkv_bias=True, o_bias=False)
-    if c.get("use_sliding_window"):
-        spec.update(_sliding(c, spec["num_layers"], every_layer=True))
+    spec.update(_qwen_sliding(c, spec["num_layers"], sliding))
     return spec
 
 
-def _qwen3(c: _Config) -> dict[str, Any]:
-    return _llama_like(c, qk_norm=True)
+def _qwen3(c: _Config, sliding: str | None = "from") -> dict[str, Any]:
+    spec = _llama_like(c, qk_norm=True)
+    if sliding is not None:
+        spec.update(_qwen_sliding(c, spec["num_layers"], sliding))
+    return spec
+
+
+def _experts(c: _Config, experts: tuple[str, ...], top_k: tuple[str, ...]) -> dict[str, int]:
+    """``num_experts`` and ``experts_per_token`` from the first present of the named fields, top-k
+    checked against the experts (one line naming both fields)."""
+    n, k = c.int(*experts), c.int(*top_k)
+    if k > n:
+        k_name = next(f for f in top_k if c.raw.get(f) is not None)
+        n_name = next(f for f in experts if c.raw.get(f) is not None)
+        raise LLMViewerError(f"{c.origin}: field {k_name!r} is {k}; valid: 1..{n} (the number of experts, {n_name!r})")
+    return dict(num_experts=n, experts_per_token=k)
 
 
 def _moe_layers(c: _Config, num_layers: int) -> list[str]:
@@ -846,8 +992,7 @@ def _mixtral(c: _Config) -> dict[str, Any]:
     spec = _llama_like(c)
     spec.update(_sliding(c, spec["num_layers"], every_layer=True))
     spec.update(
-        num_experts=c.int("num_local_experts"),
-        experts_per_token=c.int("num_experts_per_tok"),
+        **_experts(c, ("num_local_experts",), ("num_experts_per_tok",)),
         moe_intermediate_size=spec["intermediate_size"],
         mlp_types=["moe"] * spec["num_layers"],
     )
@@ -855,10 +1000,9 @@ def _mixtral(c: _Config) -> dict[str, Any]:
 
 
 def _qwen2_moe(c: _Config) -> dict[str, Any]:
-    spec = _qwen2(c)
+    spec = _qwen2(c, sliding="even_below")
     spec.update(
-        num_experts=c.int("num_experts"),
-        experts_per_token=c.int("num_experts_per_tok"),
+        **_experts(c, ("num_experts",), ("num_experts_per_tok",)),
         moe_intermediate_size=c.int("moe_intermediate_size"),
         shared_expert_intermediate_size=c.int("shared_expert_intermediate_size"),
         shared_expert_gate=True,
@@ -868,10 +1012,9 @@ def _qwen2_moe(c: _Config) -> dict[str, Any]:
 
 
 def _qwen3_moe(c: _Config) -> dict[str, Any]:
-    spec = _qwen3(c)
+    spec = _qwen3(c, sliding="all")
     spec.update(
-        num_experts=c.int("num_experts"),
-        experts_per_token=c.int("num_experts_per_tok"),
+        **_experts(c, ("num_experts",), ("num_experts_per_tok",)),
         moe_intermediate_size=c.int("moe_intermediate_size"),
         mlp_types=_moe_layers(c, spec["num_layers"]),
     )
@@ -892,8 +1035,11 @@ def _softcap(c: _Config, key: str) -> float | None:
     value = c.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise LLMViewerError(f"{c.origin}: field {key!r} must be a positive number or null, got {value!r:.60}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_SIZE:
+        got = _digits(value) if isinstance(value, int) and not isinstance(value, bool) else f"{value!r:.60}"
+        raise LLMViewerError(
+            f"{c.origin}: field {key!r} must be a positive number or null (at most {MAX_SIZE}), got {got}"
+        )
     return float(value)
 
 
@@ -918,14 +1064,8 @@ def _gemma3_text(c: _Config) -> dict[str, Any]:
     spec["final_logit_softcap"] = _softcap(c, "final_logit_softcapping")
     num_layers = spec["num_layers"]
     window = c.int("sliding_window", default=4096)
-    layer_types = c.get("layer_types")
-    if isinstance(layer_types, list):
-        if len(layer_types) != num_layers:
-            raise LLMViewerError(
-                f"{c.origin}: field 'layer_types' has {len(layer_types)} entries for {num_layers} layers"
-                " (valid: one per layer)"
-            )
-    else:
+    layer_types = _layer_types(c, num_layers)
+    if layer_types is None:
         pattern = c.int("sliding_window_pattern", default=6)
         layer_types = ["full_attention" if (i + 1) % pattern == 0 else "sliding_attention" for i in range(num_layers)]
     spec.update(
@@ -973,7 +1113,7 @@ def _qwen3_vl(c: _Config) -> dict[str, Any]:
     if not isinstance(text, dict):
         raise LLMViewerError(f"{c.origin}: model_type 'qwen3_vl' needs a 'text_config' object, got {text!r}")
     tie = c.bool("tie_word_embeddings", default=False)
-    spec = _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"))
+    spec = _qwen3(_Config({**text, "tie_word_embeddings": tie}, c.origin + " (text_config)"), sliding=None)
     spec["vision"] = _qwen_vl_vision(c)
     return spec
 
@@ -1053,16 +1193,22 @@ def _olmo2(c: _Config) -> dict[str, Any]:
     return _llama_like(c, qk_norm=True, qk_norm_per_head=False)
 
 
-def _layer_types(c: _Config, num_layers: int) -> list[Any] | None:
-    """The config's ``layer_types``, one entry per layer (None when the config has none)."""
+def _layer_types(
+    c: _Config, num_layers: int, valid: tuple[str, ...] = ("sliding_attention", "full_attention")
+) -> list[Any] | None:
+    """The config's ``layer_types``, one of ``valid`` per layer (None when the config has none)."""
     layer_types = c.get("layer_types")
     if layer_types is None:
         return None
     if not isinstance(layer_types, list) or len(layer_types) != num_layers:
-        got = len(layer_types) if isinstance(layer_types, list) else repr(layer_types)
+        got = str(len(layer_types)) if isinstance(layer_types, list) else repr(layer_types)
         raise LLMViewerError(
-            f"{c.origin}: field 'layer_types' has {got} entries for {num_layers} layers (valid: a list, one per layer)"
+            f"{c.origin}: field 'layer_types' has {got:.60} entries for {num_layers} layers"
+            " (valid: a list, one per layer)"
         )
+    bad = sorted({repr(t) for t in layer_types if t not in valid})
+    if bad:
+        raise LLMViewerError(f"{c.origin}: field 'layer_types' has {', '.join(bad):.80}; valid: {', '.join(valid)}")
     return layer_types
 
 
@@ -1080,8 +1226,7 @@ def _gpt_oss(c: _Config) -> dict[str, Any]:
         mixer_types=["sliding" if t == "sliding_attention" else "full" for t in types],
     )
     spec.update(
-        num_experts=c.int("num_local_experts"),
-        experts_per_token=c.int("num_experts_per_tok", "experts_per_token"),
+        **_experts(c, ("num_local_experts",), ("num_experts_per_tok", "experts_per_token")),
         moe_intermediate_size=spec["intermediate_size"],
         mlp_types=["moe"] * num_layers,
     )
@@ -1102,8 +1247,7 @@ def _glm4_moe(c: _Config) -> dict[str, Any]:
         )
     shared = c.count("n_shared_experts", default=1)
     spec.update(
-        num_experts=c.int("n_routed_experts"),
-        experts_per_token=c.int("num_experts_per_tok"),
+        **_experts(c, ("n_routed_experts",), ("num_experts_per_tok",)),
         moe_intermediate_size=c.int("moe_intermediate_size"),
         shared_expert_intermediate_size=shared * c.int("moe_intermediate_size"),
         mlp_types=["dense"] * first_dense + ["moe"] * (num_layers - first_dense),
@@ -1135,6 +1279,7 @@ def _opt(c: _Config) -> dict[str, Any]:
 def _gptj(c: _Config) -> dict[str, Any]:
     hidden = c.int("n_embd", "hidden_size")
     nh = c.int("n_head", "num_attention_heads")
+    _check_head_size(c, hidden, nh)
     return dict(
         num_layers=c.int("n_layer", "num_hidden_layers"),
         vocab_size=c.int("vocab_size"),
@@ -1175,6 +1320,7 @@ def _gpt_neox(c: _Config) -> dict[str, Any]:
 def _falcon(c: _Config) -> dict[str, Any]:
     hidden = c.int("hidden_size", "n_embd")
     nh = c.int("num_attention_heads", "n_head")
+    _check_head_size(c, hidden, nh)
     new_arch = c.bool("new_decoder_architecture", default=False)
     if new_arch:
         nkv = c.int("num_kv_heads", default=nh)
@@ -1227,8 +1373,7 @@ def _deepseek_v3(c: _Config) -> dict[str, Any]:
         activation=c.name("hidden_act", default="silu"),
         qkv_bias=c.bool("attention_bias", default=False),
         o_bias=c.bool("attention_bias", default=False),
-        num_experts=c.int("n_routed_experts"),
-        experts_per_token=c.int("num_experts_per_tok"),
+        **_experts(c, ("n_routed_experts",), ("num_experts_per_tok",)),
         moe_intermediate_size=c.int("moe_intermediate_size"),
         shared_expert_intermediate_size=shared * c.int("moe_intermediate_size"),
         mlp_types=moe_layers,
@@ -1274,14 +1419,14 @@ def _qwen3_next(c: _Config) -> dict[str, Any]:
     ``full_attention_interval``; MLPs MoE (``num_experts``, with a sigmoid-gated shared expert) on every
     ``decoder_sparse_step``-th layer not in ``mlp_only_layers``, dense otherwise (Qwen3.5-27B: no experts).
     The multi-token-prediction layer (``mtp_num_hidden_layers``) is not built."""
-    if c.get("intermediate_size") is None and c.get("num_experts") is not None:
+    if c.get("intermediate_size") is None and c.count("num_experts"):
         # MoE-only stacks (Qwen3.5-MoE) have no dense width; a dense layer (mlp_only_layers) then needs one
-        if c.get("mlp_only_layers") or c.int("decoder_sparse_step", default=1) != 1:
+        if "dense" in _moe_layers(c, c.int("num_hidden_layers")):
             c.int("intermediate_size")  # required: one clear line
         c.raw = {**c.raw, "intermediate_size": c.int("moe_intermediate_size")}
     spec = _llama_like(c, qk_norm=True, attn_output_gate=c.bool("attn_output_gate", default=True))
     num_layers = spec["num_layers"]
-    rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
+    rope = _rope_parameters(c)
     factor = rope.get("partial_rotary_factor", c.get("partial_rotary_factor", 0.25))
     spec["rotary_dim"] = int(
         spec["head_dim"]
@@ -1302,10 +1447,9 @@ def _qwen3_next(c: _Config) -> dict[str, Any]:
                 f"{c.origin}: linear_num_value_heads ({spec['linear_mixer'].value_heads}) is not a multiple of"
                 f" linear_num_key_heads ({spec['linear_mixer'].key_heads})"
             )
-    if c.get("num_experts"):
+    if c.count("num_experts"):
         spec.update(
-            num_experts=c.int("num_experts"),
-            experts_per_token=c.int("num_experts_per_tok"),
+            **_experts(c, ("num_experts",), ("num_experts_per_tok",)),
             moe_intermediate_size=c.int("moe_intermediate_size"),
             shared_expert_intermediate_size=c.count("shared_expert_intermediate_size"),
             shared_expert_gate=bool(c.count("shared_expert_intermediate_size")),
@@ -1314,6 +1458,14 @@ def _qwen3_next(c: _Config) -> dict[str, Any]:
         if "dense" in spec["mlp_types"]:
             spec["intermediate_size"] = c.int("intermediate_size")
     return spec
+
+
+def _rope_parameters(c: _Config) -> dict[str, Any]:
+    """The config's ``rope_parameters`` object ({} when absent)."""
+    rope = c.get("rope_parameters", default={})
+    if not isinstance(rope, dict):
+        raise LLMViewerError(f"{c.origin}: field 'rope_parameters' is {rope!r:.60}; valid: an object or null")
+    return rope
 
 
 def _text_of(c: _Config, model_type: str) -> _Config:
@@ -1389,8 +1541,7 @@ def _llama4_text(c: _Config) -> dict[str, Any]:
         moe = set(moe_layers)
     inter = spec["intermediate_size"]
     spec.update(
-        num_experts=c.int("num_local_experts"),
-        experts_per_token=c.int("num_experts_per_tok"),
+        **_experts(c, ("num_local_experts",), ("num_experts_per_tok",)),
         moe_intermediate_size=inter,
         shared_expert_intermediate_size=inter,
         mlp_types=["moe" if i in moe else "dense" for i in range(num_layers)],
@@ -1430,7 +1581,7 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
     spec["mixer_types"] = ["sliding" if t == "sliding_attention" else "full" for t in types]
     if sliding:
         spec["sliding_window"] = c.int("sliding_window")
-    rope = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else {}
+    rope = _rope_parameters(c)
 
     def rotary(kind: str, head_dim: int) -> int:
         params = rope.get(kind) if isinstance(rope.get(kind), dict) else {}
@@ -1455,8 +1606,7 @@ def _gemma4_text(c: _Config) -> dict[str, Any]:
         )
     if c.bool("enable_moe_block", default=False):
         spec.update(
-            num_experts=c.int("num_experts"),
-            experts_per_token=c.int("top_k_experts", "num_experts_per_tok"),
+            **_experts(c, ("num_experts",), ("top_k_experts", "num_experts_per_tok")),
             moe_intermediate_size=c.int("moe_intermediate_size"),
             mlp_types=["dense+moe"] * num_layers,
             router_scales=True,
@@ -1600,8 +1750,7 @@ def _nemotron_h(c: _Config) -> dict[str, Any]:
             raise LLMViewerError(f"{c.origin}: mamba_num_heads ({heads}) is not a multiple of n_groups")
     if counts["moe"]:
         spec.update(
-            num_experts=c.int("n_routed_experts"),
-            experts_per_token=c.int("num_experts_per_tok"),
+            **_experts(c, ("n_routed_experts",), ("num_experts_per_tok",)),
             moe_intermediate_size=c.int("moe_intermediate_size"),
             shared_expert_intermediate_size=c.count("moe_shared_expert_intermediate_size"),
         )
@@ -1745,6 +1894,7 @@ def model_from_config(
             " (a config of the same architecture may be read with arch=/--arch NAME)"
         )
     config = _Config(raw, origin)
+    config.arch = arch and model_type
     spec = ADAPTERS[model_type](config)
     _check_consistent(spec, origin)
     spec["layers"] = _build_layers(spec, origin)
