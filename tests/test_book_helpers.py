@@ -42,3 +42,24 @@ def test_portable_converts_numpy_and_containers():
     assert value == (0.00975414, [3, 2.5], "x", None, True)
     assert type(value[1][0]) is int and value[4] is True
     assert book.portable(np.array([1 / 3, 2 / 3])) == [0.333333, 0.666667]
+
+
+def test_answer_is_one_labelled_row_with_the_prose_precision():
+    pytest.importorskip("pandas")
+    a = book.answer(
+        {
+            "bubble (%)": 46.666666666666664,
+            "time per output token (ms)": 79.62661234567891,
+            "batch": 1024,
+            "device": "H100",
+        },
+        {"bubble (%)": "{:.0f}"},
+    )
+    html = a.to_html()
+    assert a.data.shape == (1, 4) and list(a.data.columns)[1] == "time per output token (ms)"
+    assert ">47<" in html and ">79.63<" in html and ">1,024<" in html and ">H100<" in html
+    assert "79.626" not in html and "46.6" not in html  # no digits beyond the precision asked for
+    lower = book.answer({"x (s)": np.nextafter(0.1 + 0.2, 0.0)}, "{:.17g}").data.iloc[0, 0]
+    rows = book.answer([{"block (tokens)": 16, "waste (%)": 0.61234}, {"block (tokens)": 256, "waste (%)": 9.5}])
+    assert rows.data.shape == (2, 2) and ">0.61<" in rows.to_html() and ">9.50<" in rows.to_html()
+    assert lower == book.answer({"x (s)": 0.1 + 0.2}, "{:.17g}").data.iloc[0, 0] == 0.3  # last bits made portable

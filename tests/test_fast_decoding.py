@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import sys
 
@@ -306,6 +307,27 @@ def test_moe_explorer_rows_are_where_the_javascript_looks():
     assert np.allclose(rows["experts_touched"], direct["experts_touched"]) and list(rows["batch"]) == list(batches)
     layout, table = moe_explorer(models, devices, batches, skews)
     assert len(table) == len(t)
+
+
+def test_moe_explorer_reads_every_shipped_moe_model():
+    """Every shipped MoE model (MLA, hybrids, top-1 with a shared expert, dense layers mixed in) gives the
+    explorer finite, positive times that fall with batch size per token, experts touched between top-k and
+    the expert count, and a readout without NaN."""
+    from llmviewer.viz.lookup import registry_models
+    from llmviewer.viz.moe_explorer import _fields
+
+    names = registry_models(lambda m: m.is_moe)
+    assert {"gpt-oss-120b", "Llama-4-Maverick-17B-128E-Instruct", "GLM-4.5-Air", "Qwen3.5-35B-A3B"} <= set(names)
+    t = moe_table(names, [HW], (1, 64, 1024), (0.0, 1.5))
+    numbers = t.select_dtypes("number").to_numpy(float)
+    assert np.isfinite(numbers).all() and (t["ms_per_token"] > 0).all()
+    for name, rows in t.groupby("model"):
+        m = llmviewer.load_model(name)
+        touched = rows["experts_touched"]
+        assert (touched >= m.experts_per_token - 1e-9).all() and (touched <= m.num_experts).all()
+        uniform = rows[rows["zipf_s"] == 0]
+        assert np.all(np.diff(uniform["ms_per_token"]) < 0)  # a bigger batch shares the weight reads
+    assert not any(re.search(r"\bnan\b|\binf", v, re.I) for vs in _fields(t).values() for v in vs)
 
 
 def test_moe_cli_reports_the_engines_numbers():

@@ -89,3 +89,25 @@ def setup_notebook() -> None:
     text = shell.display_formatter.formatters["text/plain"]
     for kind in (float, np.floating):
         text.for_type(kind, _print_float)
+
+
+def answer(values: dict[str, Any] | list[dict[str, Any]], formats: dict[str, str] | str = "{:,.2f}") -> Any:
+    """A worked solution's result as a small labelled table: a pandas ``Styler``, index hidden,
+    of one row (``values`` a dict) or a few (a list of dicts with the same keys). Each row maps
+    a column label that names its unit ("time per output token (ms)") to a number or text;
+    ``formats`` gives a format string per label or one for every float (floats without one show
+    two decimals, integers ``{:,}``, text as is). Floats are made portable (:func:`significant`)
+    before formatting, so a stored output never shows a machine's last bits."""
+    import pandas as pd
+
+    rows = [{k: portable(v) for k, v in r.items()} for r in (values if isinstance(values, list) else [values])]
+    per = formats if isinstance(formats, dict) else {}
+    fmt = {}
+    for k, v in rows[0].items():
+        if k in per:
+            fmt[k] = per[k]
+        elif isinstance(v, float):
+            fmt[k] = formats if isinstance(formats, str) else "{:,.2f}"
+        elif isinstance(v, int) and not isinstance(v, bool):
+            fmt[k] = "{:,}"
+    return pd.DataFrame(rows).style.hide(axis="index").format(fmt)

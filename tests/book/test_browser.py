@@ -293,18 +293,18 @@ def test_roofline_explorer_shows_the_engines_numbers(visit):
     page = visit("chapters/roofline.html").page
     page.wait_for_function(_JS_WAIT_IDLE, timeout=15_000)
     choice = {
-        "model": ("value", "Llama-3.1-8B"),
+        "model": ("value", "gpt-oss-20b"),  # sliding-window layers with sinks, MoE
         "device": ("value", "H100-SXM5-80GB"),
         "stage": ("active", 1),  # decode step
         "precision": ("active", 2),  # W4A16
-        "batch": ("value", 3),  # 64
-        "seqlen": ("value", 1),  # 512
+        "batch": ("value", 1),  # 16
+        "seqlen": ("value", 2),  # 32768
     }
     shown = page.evaluate(_JS_SET_EXPLORER, choice)
     from llmviewer.viz.lookup import js_precision
     from llmviewer.viz.plots import _share_text
 
-    expected = llmviewer.analyze("Llama-3.1-8B", "H100-SXM5-80GB", batch_size=64, seqlen=512, w_bit=4).decode
+    expected = llmviewer.analyze("gpt-oss-20b", "H100-SXM5-80GB", batch_size=16, seqlen=32768, w_bit=4).decode
     keep = [i for i, n in enumerate(shown["name"]) if n]  # slots past the model's last layer are empty
     shown = {k: [v[i] for i in keep] for k, v in shown.items()}
     assert shown["name"] == [r["name"] for r in expected.layers]

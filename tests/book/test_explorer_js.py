@@ -255,7 +255,7 @@ def test_roofline_explorer_in_chromium_shows_the_engines_numbers(hover):
     import llmviewer
     from llmviewer.viz import plots
 
-    models, devices = ["Llama-2-7b-hf", "Mixtral-8x7B-v0.1"], ["A100-SXM4-80GB", "H100-SXM5-80GB", "L4-24GB"]
+    models, devices = ["Llama-2-7b-hf", "Qwen3-Next-80B-A3B-Thinking"], ["A100-SXM4-80GB", "H100-SXM5-80GB", "L4-24GB"]
     layout, lookup, _, _ = plots.roofline_lookup(models, devices, batches=(1, 64), seqlens=(512, 2048))
     choices = [  # (model, device, stage, precision, batch, seqlen) indices, each move from the last
         (1, 1, 1, 2, 1, 0),
