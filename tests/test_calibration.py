@@ -257,3 +257,29 @@ def test_engines_without_a_window_attend_over_the_whole_context():
     assert trt["full_attention"].all() and not work.loc[work["engine"].str.startswith("vLLM"), "full_attention"].any()
     assert measurements._model("Mistral-7B-v0.1", True).sliding_layers == 0
     assert measurements._model("Mistral-7B-v0.1", False).sliding_layers > 0
+
+
+def test_hopper_and_earlier_hbm_parts_are_families_apart():
+    """NVIDIA HBM parts before Hopper (no warpgroup MMA) are a device family of their own."""
+    from llmviewer import load_hardware
+    from llmviewer.engine.efficiency import device_family
+
+    for name in ("V100", "A100", "A100-40GB", "A100-PCIe-80GB"):
+        assert device_family(load_hardware(name)) == "nvidia-hbm-pre-hopper", name
+    for name in ("H100", "H100-PCIe", "H200", "GH200-96GB", "B200"):
+        assert device_family(load_hardware(name)) == "nvidia-hbm", name
+    assert device_family(load_hardware("A10")) == "nvidia-gddr"
+
+
+def test_stated_cap_on_sequences_bounds_the_assumed_batch():
+    """A run at maximum load batches no more sequences than the scheduler's stated cap (AMD's
+    'Max Num Seqs'), even where more would fit in memory; without a stated cap, what fits."""
+    assert measurements.stated_max_sequences("Num Prompts = Max Num Seqs = 3200, batch not fixed") == 3200
+    assert measurements.stated_max_sequences("max batch / offline") == float("inf")
+    assert measurements.stated_max_sequences(np.nan) == float("inf")
+    table = measurements.load_measurements()
+    row = table[table["notes"].fillna("").str.contains("Max Num Seqs = ") & table["batch_size"].isna()].head(1)
+    capped = measurements.workloads(row).iloc[0]
+    free = measurements.workloads(row.assign(notes="")).iloc[0]
+    assert capped["batch_assumed"] and capped["batch"] == measurements.stated_max_sequences(row["notes"].iloc[0])
+    assert free["batch"] > capped["batch"]

@@ -6,7 +6,8 @@ fusion, 16-bit all-reduces). The calibrated estimate derates it with an
 
 * memory-bound kernels (the matrix-vector products of decode, attention over the cache) reach a
   fraction ``bandwidth`` of the memory bandwidth, a property of the device family (HBM data-centre
-  GPUs, GDDR cards, Jetson, AMD Instinct, Gaudi, Apple; :data:`MIN_FAMILY_ROWS`);
+  GPUs from Hopper on, HBM GPUs before Hopper, GDDR cards, Jetson, AMD Instinct, Gaudi, Apple;
+  :data:`MIN_FAMILY_ROWS`);
 * compute-bound matrix products reach ``compute`` of peak (also per family: AMD's FP8 GEMMs reach
   a smaller share than NVIDIA's), with their rows padded to ``tile_rows`` (tile quantisation: a
   one-token pass is not derated below its matrix-vector speed), and fused attention kernels

@@ -13,6 +13,7 @@ predicted speed / measured speed for every metric: above 1 the prediction is fas
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -196,10 +197,24 @@ def _skip_reason(row: pd.Series, devices: set[str]) -> str | None:
     return None
 
 
+MAX_SEQUENCES = re.compile(r"Max Num Seqs = (\d+)")
+"""How a row's ``notes`` state the scheduler's cap on concurrent sequences of a run at maximum
+load (vLLM's ``--max-num-seqs``, printed by AMD's tables as "Max Num Seqs"): the engine never
+batches more sequences than this, whatever fits in memory."""
+
+
+def stated_max_sequences(notes: Any) -> float:
+    """The cap on concurrent sequences that ``notes`` state (:data:`MAX_SEQUENCES`), or infinity
+    when they state none."""
+    found = MAX_SEQUENCES.search(notes) if isinstance(notes, str) else None
+    return float(found.group(1)) if found else float("inf")
+
+
 def workloads(table: pd.DataFrame) -> pd.DataFrame:
     """The modelled workload of every row: device, bits, group size, tensor parallelism,
-    replicas, lengths, and the batch (the largest that fits in memory when the source ran at
-    maximum load without stating it); ``skip`` says why a row cannot be modelled."""
+    replicas, lengths, and the batch (when the source ran at maximum load without stating it: the
+    largest that fits in memory, within the scheduler's cap on sequences where the source states
+    one, :func:`stated_max_sequences`); ``skip`` says why a row cannot be modelled."""
     from ..specs.hardware import hardware_library
 
     devices = set(hardware_library())
@@ -222,7 +237,7 @@ def workloads(table: pd.DataFrame) -> pd.DataFrame:
         # in-flight batching: a sequence holds on average its prompt and half its output
         held = int(r["input_len"] + r["output_len"] // 2)
         fit = max_batch_size(_model(r["model_config"], r["full_attention"]), r["hw"], held, kv_only=True, **_options(r))
-        batch[idx] = fit if fit >= 1 else np.nan
+        batch[idx] = min(fit, stated_max_sequences(r["notes"])) if fit >= 1 else np.nan
         if fit < 1:
             out.loc[idx, "skip"] = "model does not fit in the devices' memory"
     out["batch"] = batch

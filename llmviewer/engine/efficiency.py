@@ -26,6 +26,7 @@ runs reach 0.90-0.92, ``data/measurements/h100_kernels/bandwidth.csv``)."""
 
 DEVICE_FAMILIES = (
     "nvidia-hbm",
+    "nvidia-hbm-pre-hopper",
     "nvidia-gddr",
     "nvidia-geforce",
     "nvidia-edge",
@@ -39,6 +40,13 @@ DEVICE_FAMILIES = (
 (:func:`device_family`): memory technology and kernel libraries differ between them."""
 
 _GDDR_PREFIXES = ("RTX", "L4-", "L40", "A10-", "A40-")
+_PRE_HOPPER_PREFIXES = ("V100", "A100", "A800", "A30")
+"""NVIDIA HBM parts before Hopper (Volta, Ampere): HBM2/HBM2e, and tensor cores driven by the warp-level
+``mma.sync`` instructions. Hopper and later parts (H100, H200, GH200, B200) reach their datasheet peak
+only through warpgroup MMA (``wgmma``, Blackwell's ``tcgen05``), which a kernel written for Ampere does
+not use (the CUDA PTX ISA documents ``wgmma`` as Hopper-only; llama.cpp's kernels of 2023-2024 are
+``mma.sync`` kernels), so what a kernel library reaches of peak differs between the two generations:
+:func:`device_family` sets them apart."""
 _GEFORCE = re.compile(r"RTX-\d{4}")
 """GeForce cards (RTX-3090, RTX-4090, RTX-5090...): their datasheet FP16 tensor peak, the one the
 hardware library records, is the FP32-accumulate rate, half the FP16-accumulate rate; workstation
@@ -48,10 +56,12 @@ and data-centre cards (RTX-A6000, L40S, A10, A40) run both at full rate (each de
 
 def device_family(hw: Any) -> str:
     """The family of a device (one of :data:`DEVICE_FAMILIES`), from its vendor, kind and name:
-    NVIDIA data-centre parts with HBM, NVIDIA GDDR workstation and data-centre cards (RTX A-series,
-    L4/L40/A10/A40), NVIDIA GeForce cards (``RTX-`` and four digits: a kernel that accumulates in
-    FP16, as llama.cpp's cuBLAS path does, runs at twice their recorded FP16 peak, so what they reach
-    of it is not what the other GDDR cards reach), NVIDIA Jetson modules, AMD Instinct, Intel Gaudi,
+    NVIDIA data-centre parts with HBM from Hopper on (``nvidia-hbm``), NVIDIA HBM parts before
+    Hopper (V100, A100: ``nvidia-hbm-pre-hopper``, :data:`_PRE_HOPPER_PREFIXES`), NVIDIA GDDR
+    workstation and data-centre cards (RTX A-series, L4/L40/A10/A40), NVIDIA GeForce cards
+    (``RTX-`` and four digits: a kernel that accumulates in FP16, as llama.cpp's cuBLAS path
+    does, runs at twice their recorded FP16 peak, so what they reach of it is not what the other
+    GDDR cards reach), NVIDIA Jetson modules, AMD Instinct, Intel Gaudi,
     Apple silicon, Google TPUs, CPUs."""
     vendor, kind, name = hw.vendor, hw.kind, hw.name
     if kind == "cpu":
@@ -61,7 +71,9 @@ def device_family(hw: Any) -> str:
             return "nvidia-edge"
         if _GEFORCE.match(name):
             return "nvidia-geforce"
-        return "nvidia-gddr" if name.startswith(_GDDR_PREFIXES) else "nvidia-hbm"
+        if name.startswith(_GDDR_PREFIXES):
+            return "nvidia-gddr"
+        return "nvidia-hbm-pre-hopper" if name.startswith(_PRE_HOPPER_PREFIXES) else "nvidia-hbm"
     return {"AMD": "amd-instinct", "Intel": "intel-gaudi", "Apple": "apple", "Google": "google-tpu"}.get(vendor, "")
 
 
