@@ -49,7 +49,8 @@ def test_shared_flags_mean_the_same_everywhere():
 @pytest.mark.parametrize("command", ["analyze", "generate", "rank", "speculative", "moe", "compress", "serve"])
 def test_every_workload_command_takes_the_precision_flags(command):
     flags = {f for a in _subparsers()[command]._actions for f in a.option_strings}
-    assert {"--calibrated", "--w_bit", "--a_bit", "--kv_bit", "--group-size", "--hardware-file", "--json"} <= flags
+    assert {"--calibrated", "--decode-graphs", "--w_bit", "--a_bit", "--kv_bit", "--group-size", "--hardware-file",
+            "--json"} <= flags  # fmt: skip
     assert command in ("rank", "moe") or "--tp" in flags  # moe models one device; rank grows the group itself
 
 
@@ -164,3 +165,37 @@ def test_listing_models_shows_total_and_active_parameters_without_pandas():
     mixtral = next(r for r in out if r.startswith("Mixtral-8x7B-v0.1 "))
     assert llama.split()[2:6] == ["6.74", "G", "6.74", "G"]
     assert mixtral.split()[2:6] == ["46.7", "G", "12.9", "G"]
+
+
+def test_decode_graphs_choose_how_calibrated_decode_steps_are_launched(capsys):
+    """--decode-graphs: one fitted per-step cost replaces the per-kernel launch cost of decode
+    steps (the class's efficiencies otherwise); the output says which was used; the same numbers
+    as the Python API with the class's efficiencies and ``graphs`` set."""
+    from dataclasses import replace
+
+    from llmviewer.engine.efficiency import load_calibration
+
+    base = ["generate", M, HW, "--prompt-len", "128", "--gen-len", "64", "--calibrated", "serving", "--json"]
+    tpot = {}
+    for flag in ("--decode-graphs", "--no-decode-graphs"):
+        assert run([*base, flag]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["calibration"]["class"] == "serving"
+        assert doc["calibration"]["decode_graphs"] is (flag == "--decode-graphs")
+        tpot[flag] = doc["tpot_mean"]
+        eff = replace(load_calibration("serving"), graphs=flag == "--decode-graphs")
+        api = llmviewer.generate(M, HW, prompt_len=128, gen_len=64, calibration=eff)
+        assert doc["tpot_mean"] == pytest.approx(float(api.tpot_mean), rel=1e-9)
+    # a 32-layer model launches hundreds of kernels per step: one replayed graph costs less
+    assert tpot["--decode-graphs"] < tpot["--no-decode-graphs"]
+    assert run(base[:-1] + ["--decode-graphs"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("decode steps replayed as graphs")
+
+
+def test_decode_graphs_need_a_calibration():
+    out = cli("generate", M, HW, "--decode-graphs")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "llmviewer: error: --decode-graphs applies only with --calibrated [ENGINE_CLASS] (the pure roofline has no "
+        "launch cost)"
+    ]

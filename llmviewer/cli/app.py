@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib
 import io
 import json
@@ -57,9 +58,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     validate(args, args._flags)
     if getattr(args, "calibrated", None) is None:
         return args.run_command(args)
-    from ..engine.efficiency import calibration_info
+    from ..engine.efficiency import calibration_info, load_calibration
 
     info = calibration_info(args.calibrated)  # an unknown class fails here, before any work
+    args.calibration_class = args.calibrated
+    if getattr(args, "decode_graphs", None) is not None:  # the class's efficiencies, decode launches as asked
+        args.calibrated = dataclasses.replace(load_calibration(args.calibrated), graphs=args.decode_graphs)
+        info = {**info, "decode_graphs": args.decode_graphs}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         status = args.run_command(args)

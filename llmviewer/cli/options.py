@@ -122,6 +122,12 @@ def precision() -> Parent:
     p.add_argument("--calibrated", nargs="?", const="serving", default=None, metavar="ENGINE_CLASS",
                    help="calibrated estimate instead of the pure roofline (engine class: serving [when given "
                    "without a value], llama.cpp-cuda, llama.cpp-metal)")  # fmt: skip
+    p.add_argument("--decode-graphs", "--decode_graphs", dest="decode_graphs",
+                   action=argparse.BooleanOptionalAction, default=None,
+                   help="with --calibrated: each decode step is replayed as one captured graph (CUDA/HIP graphs, "
+                   "as vLLM and SGLang do) and costs the class's fitted per-step overhead instead of a launch "
+                   "overhead per kernel; --no-decode-graphs: kernel by kernel (default: the class's stored "
+                   "choice, printed with the result)")  # fmt: skip
     return p
 
 
@@ -282,6 +288,11 @@ def validate(args: argparse.Namespace, flags: dict[str, str]) -> None:
                 fail(dest, value, valid)
         elif isinstance(value, int) and abs(value) > MAX_COUNT:
             fail(dest, value, f"at most {MAX_COUNT:.0e} in size")
+    if getattr(args, "decode_graphs", None) is not None and getattr(args, "calibrated", None) is None:
+        flag = "--decode-graphs" if args.decode_graphs else "--no-decode-graphs"
+        raise LLMViewerError(
+            f"{flag} applies only with --calibrated [ENGINE_CLASS] (the pure roofline has no launch cost)"
+        )
     hardware = getattr(args, "hardware", None)
     if hardware is not None and hardware.lower() != "custom":
         given = [flags.get(d, d) for d in ("bandwidth", "peak", "memory") if getattr(args, d, None) is not None]
