@@ -387,6 +387,7 @@ def roofline_lookup(
     legend = fig.legend[0]
     fig.center.remove(legend)
     legend.label_text_font_size = "9pt"
+    legend.location = "center"  # centred under the frame at desktop width too
     legend.tags = ["below"]  # sized here: :func:`responsive` counts items, and this one item is a field
     fig.add_layout(legend, "below")
     fig.height += 21 * (n_roofs // 2) + 24
