@@ -100,6 +100,23 @@ def test_roofline_explorer_sends_no_formula_to_the_page():
     assert codes == {LOOKUP_JS}
 
 
+def test_roofline_explorer_legend_covers_no_point():
+    """The roof labels sit below the plot frame, where no layer point can be; the plot grows by one
+    row for every roof label a setting can show, so the frame keeps its height."""
+    from bokeh.models import Legend, Plot
+
+    args = (["Llama-3.1-8B"], ["H100-SXM5-80GB"], (1,), (512,))
+    layout, _, layers, devs = plots.roofline_lookup(*args)
+    table, _, n_roofs = plots.explorer_table(layers, devs, args[0], *args[2:], plots.DEFAULT_PRECISIONS, True)
+    labels = np.asarray(table["roof_label"]).reshape(-1, n_roofs)
+    most = max(len(set(row)) for row in labels)
+    assert most >= 2  # 16-bit tensor and vector roofs, 8-bit too under W8A8
+    fig = next(iter(layout.select({"type": Plot})))
+    assert not [r for r in fig.center if isinstance(r, Legend)]
+    (legend,) = [r for r in fig.below if isinstance(r, Legend)]
+    assert fig.height >= 420 + 21 * most
+
+
 def test_figure_data_is_written(tmp_path):
     path = plots.save_figure_data("fig-x", pd.DataFrame({"a": [1.0, 2.5]}), folder=tmp_path)
     assert path.read_text() == "a\n1\n2.5\n"

@@ -382,8 +382,15 @@ def roofline_lookup(
     fig.y_range.renderers = [roof_lines]  # the roofs set the vertical range; zero-OP layers fall off it
     glyph = fig.scatter("intensity", "perf", size="size", color="color", alpha=0.75, source=points)
     fig.add_tools(HoverTool(renderers=[glyph], tooltips=_TOOLTIPS, formatters=_FORMATTERS))
-    fig.legend.location = "bottom_right"
-    fig.legend.label_text_font_size = "9pt"
+    # The roof labels go below the plot, outside its frame: inside it, at phone width they cover
+    # the memory slope where low-intensity layers sit. One row per roof the settings can draw.
+    legend = fig.legend[0]
+    fig.center.remove(legend)
+    legend.label_text_font_size = "9pt"
+    legend.location = "center"  # centred under the frame at desktop width too
+    legend.tags = ["below"]  # sized here: :func:`responsive` counts items, and this one item is a field
+    fig.add_layout(legend, "below")
+    fig.height += 21 * (n_roofs // 2) + 24
     summary = Div(text="", name="explorer-summary")
     controls = {
         "model": Select(title="model", value=models[init["model"]], options=list(models)),
