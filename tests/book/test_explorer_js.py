@@ -118,12 +118,8 @@ def test_generic_lookup_js_finds_pythons_rows():
     """The explorers' one piece of JS (:data:`llmviewer.viz.lookup.LOOKUP_JS`) in Chromium: for
     settings chosen with a menu, buttons and an index slider it shows exactly the rows Python's
     :meth:`Lookup.apply` shows (curve along the widget-less axis, points, a property, a text)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     pytest.importorskip("bokeh")
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("LLMVIEWER_REQUIRE_ALL") == "1":
-            pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} not found")
+    sync_api = _browser_or_skip()
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
@@ -378,12 +374,8 @@ _JS_EVERY_WIDGET = """async () => {
 def test_every_explorer_fills_its_readouts_in_chromium():
     """Each ported explorer (small grids) in Chromium: every widget moved to its last value, no page
     error, the readouts change and no field is left unfilled."""
-    sync_api = pytest.importorskip("playwright.sync_api")
     pytest.importorskip("bokeh")
-    if not Path(CHROMIUM).is_file():
-        if os.environ.get("LLMVIEWER_REQUIRE_ALL") == "1":
-            pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} not found")
+    sync_api = _browser_or_skip()
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
