@@ -25,9 +25,11 @@ def execute(path: Path) -> None:
         timeout=600,
         kernel_name="python3",
         record_timing=False,  # no per-run timestamps in the stored notebook
+        store_widget_state=False,  # ipywidgets (the live explorer) need a kernel; their state is dead weight
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    nb.metadata.pop("widgets", None)  # a state stored by an earlier run
     for cell in nb.cells:  # timestamps would change on every run
         cell.metadata.pop("execution", None)
     nbformat.validate(nb)

@@ -130,6 +130,9 @@ def test_live_explorer_redraws_and_reports_bad_input():
     panel = explorer("Llama-2-7b-hf", "A100-SXM4-80GB")
     model_box, message = panel.children[0].children[0], panel.children[4]
     before = message.value
+    # it opens on the engine's defaults (the speed of light: fused, causal attention), as the book does
+    default = llmviewer.analyze("Llama-2-7b-hf", "A100-SXM4-80GB", batch_size=1, seqlen=2048)
+    assert before.startswith(f"decode: {default.decode.time * 1e3:.4g} ms, ")
     panel.children[2].children[0].value = 64  # batch
     assert message.value != before and "decode" in message.value
     model_box.value = "Llama-2-7b"

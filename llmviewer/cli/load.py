@@ -368,7 +368,8 @@ def run_load(args: argparse.Namespace) -> int:
     chunk = f"chunked prefill {sched.chunk}" if sched.chunk else "no chunked prefill"
     blocks = ", ".join(f"{k} {v}" for k, v in result.kv_blocks.items())
     print(f"{result.model} on {where}: {s.requests} requests, {arrivals}, {lengths}")
-    timing = f"calibrated ({args.calibration_class})" if args.calibrated else "pure roofline"
+    label = getattr(args, "calibration_class", args.calibrated)  # the class name, also under --decode-graphs
+    timing = f"calibrated ({label})" if args.calibrated else "pure roofline"
     print(f"  scheduler: max batch {sched.max_batch}, token budget {sched.token_budget}, {chunk}, "
           f"{sched.effective_priority} priority, {sched.preemption}; KV blocks of {sched.block_size} tokens "
           f"per engine: {blocks}; step times: {timing}")  # fmt: skip

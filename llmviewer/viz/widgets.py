@@ -34,7 +34,7 @@ def explorer(model: str = "Llama-2-7b-hf", hardware: Any = "A100-SXM4-80GB") -> 
     batch = w.BoundedIntText(value=1, min=1, max=1 << 20, description="batch")
     seqlen = w.BoundedIntText(value=2048, min=1, max=1 << 22, description="seqlen")
     bits = {k: w.Dropdown(options=v, value=v[0], description=f"{k} bits") for k, v in BIT_CHOICES.items()}
-    flash = w.Checkbox(value=False, description="FlashAttention")
+    flash = w.Checkbox(value=True, description="FlashAttention")  # the engine's default: the speed of light
     message = w.HTML()
     plot = w.Box()
 
